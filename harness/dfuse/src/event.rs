@@ -245,6 +245,11 @@ impl Trace {
     }
 }
 
+/// One event as one line of text, as [`Trace::render_with`] shows it (for live printing).
+pub fn render_event(e: &Event, times: bool) -> String {
+    line(e, times)
+}
+
 fn line(e: &Event, times: bool) -> String {
     match e {
         Event::Begin { operation, .. } => format!("> {operation}"),

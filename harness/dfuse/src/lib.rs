@@ -17,7 +17,9 @@ pub mod status;
 mod transfer;
 
 pub use error::{Error, ErrorKind, ParseError, StuckReason};
-pub use event::{Event, NullObserver, Observer, Operation, SleepReason, Trace, TransferEvent};
+pub use event::{
+    render_event, Event, NullObserver, Observer, Operation, SleepReason, Trace, TransferEvent,
+};
 pub use host::{Dfuse, DEFAULT_TIMEOUT};
 pub use io::{Clock, DfuIo, Setup, SystemClock, TransferError, TransferErrorKind, VirtualClock};
 pub use layout::{Access, LayoutError, MemoryLayout, Region, Sector, SectorRun};

@@ -96,6 +96,10 @@ impl<I: DfuIo, C: Clock, O: Observer> Dfuse<I, C, O> {
         let mut out = Vec::new();
         for read in &plan.reads {
             if let Some(at) = read.set_address {
+                if !out.is_empty() {
+                    // DNLOAD is refused in dfuUPLOAD-IDLE (AN3156): back to dfuIDLE first.
+                    self.abort_to_idle()?;
+                }
                 self.set_address(at)?;
                 self.abort_to_idle()?;
             }

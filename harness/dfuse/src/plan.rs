@@ -151,12 +151,13 @@ pub fn plan_download(
     Ok(Plan {
         address,
         erases,
-        writes: chunks(len, transfer_size, address, mode, Tail::OwnPointer),
+        writes: chunks(len, transfer_size, address, mode),
     })
 }
 
 /// Plan reading `len` bytes at `address`: one Set Address Pointer, then wBlockNum 2, 3, … (a new pointer when
-/// wBlockNum would overflow); the last block asks for exactly the bytes left (e.g. one 32-byte option-byte block).
+/// wBlockNum would overflow); a short last block asks for exactly the bytes left, as wBlockNum 2 after its own
+/// pointer (so the 32 option bytes are one 32-byte block 2).
 pub fn plan_upload(
     address: u32,
     len: usize,
@@ -164,13 +165,7 @@ pub fn plan_upload(
 ) -> Result<UploadPlan, PlanError> {
     check_transfer_size(transfer_size)?;
     check_span(address, len)?;
-    let reads = chunks(
-        len,
-        transfer_size,
-        address,
-        AddressMode::Contiguous,
-        Tail::InRun,
-    );
+    let reads = chunks(len, transfer_size, address, AddressMode::Contiguous);
     Ok(UploadPlan { address, reads })
 }
 
@@ -239,32 +234,19 @@ fn check_access(
 /// Blocks per address-pointer run: wBlockNum 2..=65535.
 const BLOCKS_PER_RUN: usize = (u16::MAX - BLOCK_FIRST_DATA) as usize + 1;
 
-/// Where a short last block goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tail {
-    /// In the run, as the next wBlockNum. Correct if the ROM multiplies wBlockNum by the fixed wTransferSize
-    /// (AN3156's definition, and what dfu-util 0.11's uploads rely on).
-    InRun,
-    /// As wBlockNum 2 after its own Set Address Pointer: correct under either reading of AN3156's address
-    /// rule (reference notes §1.3), at the cost of one command. Used for downloads, where a wrong reading
-    /// would write flash at the wrong address; dfu-util never sends a short block above wBlockNum 2 either.
-    OwnPointer,
-}
-
-fn chunks(
-    len: usize,
-    transfer_size: usize,
-    address: u32,
-    mode: AddressMode,
-    tail: Tail,
-) -> Vec<Chunk> {
+/// A short last block goes as wBlockNum 2 after its own Set Address Pointer, never as wBlockNum > 2: AN3156
+/// leaves open whether the ROM multiplies wBlockNum by the fixed wTransferSize or by the block's wLength
+/// (reference notes §1.3), and this is correct under either reading at the cost of one command. For downloads
+/// a wrong reading would write flash at the wrong address; for uploads it would make a verify fail and blame
+/// the board. (dfu-util 0.11 does the same for downloads, but not for uploads.)
+fn chunks(len: usize, transfer_size: usize, address: u32, mode: AddressMode) -> Vec<Chunk> {
     let starts = (0..len).step_by(transfer_size.max(1));
     starts
         .enumerate()
         .map(|(i, offset)| {
             let short = len - offset < transfer_size;
             let index = match mode {
-                AddressMode::Contiguous if short && tail == Tail::OwnPointer => 0,
+                AddressMode::Contiguous if short => 0,
                 AddressMode::Contiguous => i % BLOCKS_PER_RUN,
                 AddressMode::PerBlock => 0,
             };

@@ -77,11 +77,21 @@ fn only_the_last_block_is_short_and_it_gets_its_own_pointer() {
 }
 
 #[test]
-fn an_upload_keeps_its_short_last_block_in_the_run() {
+fn an_upload_sends_its_short_last_block_after_its_own_pointer() {
     let plan = plan_upload(BASE, 5000, 2048).unwrap();
-    let blocks: Vec<(u16, usize)> = plan.reads.iter().map(|r| (r.block, r.len)).collect();
-    assert_eq!(blocks, [(2, 2048), (3, 2048), (4, 904)]);
-    assert_eq!(plan.reads[0].set_address, Some(BASE));
+    let blocks: Vec<(Option<u32>, u16, usize)> = plan
+        .reads
+        .iter()
+        .map(|r| (r.set_address, r.block, r.len))
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            (Some(BASE), 2, 2048),
+            (None, 3, 2048),
+            (Some(BASE + 4096), 2, 904)
+        ]
+    );
 }
 
 #[test]
@@ -182,7 +192,7 @@ fn uploads_ask_for_exactly_what_is_left() {
         .iter()
         .map(|r| (r.block, r.len))
         .collect();
-    assert_eq!(lens, [(2, 2048), (3, 2048), (4, 4)]);
+    assert_eq!(lens, [(2, 2048), (3, 2048), (2, 4)]);
     assert!(plan_upload(BASE, 0, 2048).unwrap().reads.is_empty());
     assert!(matches!(
         plan_upload(0xFFFF_FFFF, 2, 2048),
