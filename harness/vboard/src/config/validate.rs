@@ -1,0 +1,214 @@
+//! Range and consistency checks on a parsed board file. Each failure names the dotted key it is about.
+
+use super::sections::BoardConfig;
+
+/// A failed check: the dotted key and what is wrong with its value.
+pub(crate) type Failure = (&'static str, String);
+
+/// Largest bwPollTimeout the 24-bit GETSTATUS field can carry, in ms.
+pub(crate) const MAX_POLL_MS: u32 = 0x00FF_FFFF;
+
+/// Checks every field; returns the first failure in file order.
+pub(crate) fn validate(c: &BoardConfig) -> Result<(), Failure> {
+    check(!c.name.trim().is_empty(), "name", "must not be empty")?;
+    hse(c)?;
+    hsi(c)?;
+    range(
+        "environment.temperature_c",
+        c.environment.temperature_c,
+        -40.0,
+        125.0,
+    )?;
+    bootloader(c)?;
+    descriptors(c)?;
+    check(
+        c.memory.device_feature[0] <= 4,
+        "memory.device_feature",
+        "byte 0 (voltage range) must be 0..=4",
+    )?;
+    flash_timing(c)?;
+    link(c)
+}
+
+fn hse(c: &BoardConfig) -> Result<(), Failure> {
+    let f = c.hse.frequency_hz;
+    check(
+        (4_000_000..=26_000_000).contains(&f),
+        "hse.frequency_hz",
+        "must be 4..=26 MHz (AN2606)",
+    )?;
+    range("hse.accuracy_ppm", c.hse.accuracy_ppm, 0.0, 1000.0)?;
+    range("hse.startup_ms", c.hse.startup_ms, 0.0, 1000.0)
+}
+
+fn hsi(c: &BoardConfig) -> Result<(), Failure> {
+    let h = &c.hsi;
+    range(
+        "hsi.factory_error_ppm",
+        h.factory_error_ppm,
+        -100_000.0,
+        100_000.0,
+    )?;
+    range(
+        "hsi.temp_coefficient_ppm_per_c",
+        h.temp_coefficient_ppm_per_c,
+        -5000.0,
+        5000.0,
+    )?;
+    range("hsi.jitter_ppm", h.jitter_ppm, 0.0, 50_000.0)?;
+    check(h.trim <= 31, "hsi.trim", "must be 0..=31 (5-bit field)")?;
+    range("hsi.trim_step_ppm", h.trim_step_ppm, 0.0, 50_000.0)
+}
+
+fn bootloader(c: &BoardConfig) -> Result<(), Failure> {
+    let b = &c.bootloader;
+    let timer_ok = (1_000_000..=216_000_000).contains(&b.measure_timer_hz);
+    check(
+        timer_ok,
+        "bootloader.measure_timer_hz",
+        "must be 1..=216 MHz",
+    )?;
+    check(
+        (50..=432).contains(&b.pll_n),
+        "bootloader.pll_n",
+        "must be 50..=432",
+    )?;
+    check(
+        matches!(b.pll_p, 2 | 4 | 6 | 8),
+        "bootloader.pll_p",
+        "must be 2, 4, 6 or 8",
+    )?;
+    check(
+        (2..=15).contains(&b.pll_q),
+        "bootloader.pll_q",
+        "must be 2..=15",
+    )?;
+    let ahb_ok = matches!(b.ahb_div, 1 | 2 | 4 | 8 | 16 | 64 | 128 | 256 | 512);
+    check(
+        ahb_ok,
+        "bootloader.ahb_div",
+        "must be 1, 2, 4, 8, 16, 64, 128, 256 or 512",
+    )?;
+    check(
+        apb_ok(b.apb1_div),
+        "bootloader.apb1_div",
+        "must be 1, 2, 4, 8 or 16",
+    )?;
+    check(
+        apb_ok(b.apb2_div),
+        "bootloader.apb2_div",
+        "must be 1, 2, 4, 8 or 16",
+    )?;
+    check(b.rtcpre <= 31, "bootloader.rtcpre", "must be 0..=31")?;
+    range(
+        "bootloader.attach_delay_ms",
+        b.attach_delay_ms,
+        0.0,
+        60_000.0,
+    )?;
+    check(
+        b.manifest_poll_ms <= MAX_POLL_MS,
+        "bootloader.manifest_poll_ms",
+        "must fit 24 bits",
+    )?;
+    check(
+        b.set_address_poll_ms <= MAX_POLL_MS,
+        "bootloader.set_address_poll_ms",
+        "must fit 24 bits",
+    )?;
+    let align_ok = matches!(b.write_alignment, 1 | 2 | 4 | 8);
+    check(
+        align_ok,
+        "bootloader.write_alignment",
+        "must be 1, 2, 4 or 8",
+    )?;
+    let n = b.get_commands.len();
+    check(
+        (1..=16).contains(&n),
+        "bootloader.get_commands",
+        "must list 1..=16 bytes",
+    )
+}
+
+fn descriptors(c: &BoardConfig) -> Result<(), Failure> {
+    let d = &c.descriptors;
+    string("descriptors.manufacturer", &d.manufacturer)?;
+    string("descriptors.product", &d.product)?;
+    string("descriptors.alt_flash", &d.alt_flash)?;
+    string("descriptors.alt_option_bytes", &d.alt_option_bytes)?;
+    string("descriptors.alt_otp", &d.alt_otp)?;
+    string("descriptors.alt_device_feature", &d.alt_device_feature)?;
+    check(
+        d.max_power_ma <= 510,
+        "descriptors.max_power_ma",
+        "must be 0..=510",
+    )?;
+    let size_ok = (64..=4096).contains(&d.transfer_size);
+    check(size_ok, "descriptors.transfer_size", "must be 64..=4096")
+}
+
+fn flash_timing(c: &BoardConfig) -> Result<(), Failure> {
+    let t = &c.flash_timing;
+    range(
+        "flash_timing.program_us_per_byte",
+        t.program_us_per_byte,
+        0.0,
+        10_000.0,
+    )?;
+    poll("flash_timing.erase_32k_ms", t.erase_32k_ms)?;
+    poll("flash_timing.erase_128k_ms", t.erase_128k_ms)?;
+    poll("flash_timing.erase_256k_ms", t.erase_256k_ms)?;
+    poll("flash_timing.mass_erase_ms", t.mass_erase_ms)?;
+    poll("flash_timing.option_bytes_ms", t.option_bytes_ms)
+}
+
+fn link(c: &BoardConfig) -> Result<(), Failure> {
+    let l = &c.link;
+    range("link.tolerance_ppm", l.tolerance_ppm, 0.0, 1_000_000.0)?;
+    range("link.margin_bits", l.margin_bits, 0.01, 10_000.0)?;
+    range("link.shape", l.shape, 0.1, 100.0)?;
+    check(
+        (1..=10).contains(&l.attempts),
+        "link.attempts",
+        "must be 1..=10",
+    )?;
+    range(
+        "link.transfer_overhead_us",
+        l.transfer_overhead_us,
+        0.0,
+        1_000_000.0,
+    )
+}
+
+fn apb_ok(div: u8) -> bool {
+    matches!(div, 1 | 2 | 4 | 8 | 16)
+}
+
+fn check(ok: bool, key: &'static str, message: &str) -> Result<(), Failure> {
+    if ok {
+        Ok(())
+    } else {
+        Err((key, message.to_string()))
+    }
+}
+
+fn range(key: &'static str, value: f64, min: f64, max: f64) -> Result<(), Failure> {
+    let ok = value.is_finite() && (min..=max).contains(&value);
+    check(ok, key, &format!("{value} is out of range {min}..={max}"))
+}
+
+fn poll(key: &'static str, ms: u32) -> Result<(), Failure> {
+    check(
+        ms <= MAX_POLL_MS,
+        key,
+        "must fit the 24-bit bwPollTimeout (<= 16777215 ms)",
+    )
+}
+
+fn string(key: &'static str, s: &str) -> Result<(), Failure> {
+    check(
+        s.encode_utf16().count() <= 126,
+        key,
+        "string descriptors hold at most 126 UTF-16 units",
+    )
+}

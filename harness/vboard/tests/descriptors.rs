@@ -1,0 +1,142 @@
+//! Descriptors and standard requests as a host enumerates the ROM bootloader.
+
+mod common;
+
+use common::*;
+use rstest::rstest;
+use vboard::descriptors::{serial_number, Descriptors};
+use vboard::{BoardConfig, UsbError};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .chunks(16)
+        .map(|c| {
+            c.iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn descriptor_bytes_snapshot() {
+    let d = Descriptors::new(&BoardConfig::healthy_default());
+    let mut text = format!(
+        "device:\n{}\n\nconfiguration:\n{}\n",
+        hex(&d.device),
+        hex(&d.configuration)
+    );
+    for (i, s) in d.strings.iter().enumerate() {
+        let shown = if i == 0 {
+            "LANGID".to_string()
+        } else {
+            decode_string(s)
+        };
+        text += &format!("\nstring {i} ({shown:?}):\n{}\n", hex(s));
+    }
+    insta::assert_snapshot!("descriptors_healthy", text);
+}
+
+#[test]
+fn functional_descriptor_follows_the_last_alt_setting() {
+    let d = Descriptors::new(&BoardConfig::healthy_default());
+    let c = &d.configuration;
+    assert_eq!(u16::from_le_bytes([c[2], c[3]]), 54);
+    assert_eq!(c.len(), 54);
+    for alt in 0..4 {
+        let i = &c[9 + 9 * alt..18 + 9 * alt];
+        assert_eq!(i, &[9, 4, 0, alt as u8, 0, 0xFE, 0x01, 0x02, 4 + alt as u8]);
+    }
+    assert_eq!(&c[45..], &[9, 0x21, 0x0B, 255, 0, 0x00, 0x08, 0x1A, 0x01]);
+}
+
+#[rstest]
+#[case::plain([0x0032_0041, 0x3436_5118, 0x3335_3830], "33673871_3436")]
+#[case::carry_wraps_32_bits([0xFFFF_0040, 0x3136_5117, 0x0002_003C], "0001007C_3136")]
+#[case::byte_carry([0x0000_00F0, 0xABCD_0000, 0x0000_0020], "00000110_ABCD")]
+#[case::zero_high_half([0x1234_5678, 0x0000_FFFF, 0x0000_0000], "12345678_0000")]
+fn serial_number_formula(#[case] uid: [u32; 3], #[case] expected: &str) {
+    assert_eq!(serial_number(uid), expected.replace('_', ""));
+}
+
+#[test]
+fn serial_string_descriptor_is_0x1a_long_and_matches_the_board() {
+    let mut host = Host::healthy();
+    let desc = host.get_descriptor(3, 3, 255).unwrap();
+    assert_eq!(desc[0], 0x1A);
+    assert_eq!(decode_string(&desc), host.board.usb_serial_expected());
+}
+
+#[rstest]
+#[case::device_full(1, 0, 255, 18)]
+#[case::device_first_8(1, 0, 8, 8)]
+#[case::config_header(2, 0, 9, 9)]
+#[case::config_full(2, 0, 255, 54)]
+#[case::langid(3, 0, 255, 4)]
+#[case::product(3, 2, 255, 36)]
+#[case::string_truncated(3, 4, 2, 2)]
+fn get_descriptor_honours_wlength(
+    #[case] kind: u8,
+    #[case] index: u8,
+    #[case] len: u16,
+    #[case] got: usize,
+) {
+    let mut host = Host::healthy();
+    assert_eq!(host.get_descriptor(kind, index, len).unwrap().len(), got);
+}
+
+#[rstest]
+#[case::no_such_string(3, 8)]
+#[case::device_qualifier(6, 0)]
+#[case::second_configuration(2, 1)]
+fn unknown_descriptors_stall(#[case] kind: u8, #[case] index: u8) {
+    let mut host = Host::healthy();
+    assert_eq!(host.get_descriptor(kind, index, 64), Err(UsbError::Stall));
+}
+
+#[test]
+fn alt_setting_strings_name_the_memories() {
+    let mut host = Host::healthy();
+    let names: Vec<String> = (4..8)
+        .map(|i| decode_string(&host.get_descriptor(3, i, 255).unwrap()))
+        .collect();
+    assert_eq!(
+        names[0],
+        "@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg"
+    );
+    assert_eq!(names[1], "@Option Bytes  /0x1FFF0000/01*032 e");
+    assert_eq!(names[2], "@OTP Memory /0x1FF0F000/01*1024 e,01*016 e");
+    assert_eq!(names[3], "@Device Feature/0xFFFF0000/01*004 e");
+    assert_eq!(
+        decode_string(&host.get_descriptor(3, 1, 255).unwrap()),
+        "STMicroelectronics"
+    );
+    assert_eq!(
+        decode_string(&host.get_descriptor(3, 2, 255).unwrap()),
+        "STM32  BOOTLOADER"
+    );
+}
+
+#[test]
+fn standard_requests_change_device_state() {
+    let mut host = Host::healthy();
+    assert_eq!(host.control_out(0x00, 5, 7, &[]), Ok(vec![]));
+    assert_eq!(host.control_in(0x80, 8, 0, 0, 1), Ok(vec![0]));
+    assert_eq!(host.control_out(0x00, 9, 1, &[]), Ok(vec![]));
+    assert_eq!(host.control_in(0x80, 8, 0, 0, 1), Ok(vec![1]));
+    assert_eq!(
+        host.transfer(setup(0x01, 11, 2, 0, 0), &[]).result,
+        Ok(vec![])
+    );
+    assert_eq!(host.control_in(0x81, 10, 0, 0, 1), Ok(vec![2]));
+    assert_eq!(
+        host.transfer(setup(0x01, 11, 4, 0, 0), &[]).result,
+        Err(UsbError::Stall)
+    );
+    assert_eq!(host.control_in(0x80, 0, 0, 0, 2), Ok(vec![1, 0]));
+    assert_eq!(host.control_out(0x00, 9, 2, &[]), Err(UsbError::Stall));
+    assert_eq!(host.control_out(0x00, 5, 128, &[]), Err(UsbError::Stall));
+    assert_eq!(host.control_in(0xC0, 0x42, 0, 0, 4), Err(UsbError::Stall));
+}
