@@ -1,0 +1,319 @@
+//! DfuSe operations on a [`Transport`]: read the option bytes, upload, flash (erase, write, verify, leave).
+//! Picks the alt setting whose memory layout holds the address, and enforces the safety rules before the
+//! first transfer: nothing outside the device's layout or into a region it says is not writable, no
+//! option-byte write unless asked, and never read protection level 2.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dfuse::{AddressMode, Clock, Dfuse, MemoryLayout, Observer, TransferError};
+
+use crate::image::Image;
+use crate::transport::Transport;
+
+/// RDP byte value for read protection level 2: irreversible on silicon (the debug port and the bootloader
+/// are disabled for good).
+pub const RDP_LEVEL_2: u8 = 0xCC;
+/// Offset of the RDP byte in the STM32F7 option-byte block (reference notes §4.3).
+const RDP_OFFSET: usize = 1;
+/// How long a device gets to leave the bus and come back after a DFU leave.
+pub const REENUMERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a DfuSe operation did not happen or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The device or the protocol failed.
+    #[error("{during}")]
+    Dfu {
+        during: &'static str,
+        #[source]
+        source: dfuse::Error,
+    },
+    /// SET_INTERFACE or another transport-level request failed.
+    #[error("{during}")]
+    Transport {
+        during: &'static str,
+        #[source]
+        source: TransferError,
+    },
+    /// The device has no alt setting whose layout covers the range.
+    #[error("no alt setting of the device covers {len} bytes at {address:#010x}; the device offers: {offered}")]
+    NoLayout {
+        address: u32,
+        len: usize,
+        offered: String,
+    },
+    /// Refused before any transfer, for the board's safety.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+impl OpError {
+    /// Stable name of the error class, as records store it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Dfu { source, .. } => source.kind().name(),
+            Self::Transport { source, .. } => source.kind.name(),
+            Self::NoLayout { .. } => "layout",
+            Self::Refused(_) => "refused",
+        }
+    }
+}
+
+/// One alt setting with its parsed memory layout.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub alt: u8,
+    pub layout: MemoryLayout,
+}
+
+/// The alt settings of the device whose names parse as DfuSe memory layouts.
+pub fn targets(t: &dyn Transport) -> Vec<Target> {
+    let alts = &t.info().alts;
+    let parsed = alts
+        .iter()
+        .filter_map(|a| Some((a.alt, MemoryLayout::parse(a.name.as_deref()?).ok()?)));
+    parsed.map(|(alt, layout)| Target { alt, layout }).collect()
+}
+
+/// The alt setting whose layout contains `len` bytes at `address`.
+pub fn target_for(t: &dyn Transport, address: u32, len: usize) -> Result<Target, OpError> {
+    let all = targets(t);
+    all.iter()
+        .find(|x| x.layout.contains_range(address, len))
+        .cloned()
+        .ok_or_else(|| OpError::NoLayout {
+            address,
+            len,
+            offered: describe_targets(&all),
+        })
+}
+
+fn describe_targets(all: &[Target]) -> String {
+    if all.is_empty() {
+        return "no DfuSe memory layouts".into();
+    }
+    let names = all
+        .iter()
+        .map(|x| format!("alt {} {:?}", x.alt, x.layout.trimmed_name()));
+    names.collect::<Vec<_>>().join(", ")
+}
+
+/// A DfuSe host session over a transport, on the shared clock.
+pub type Session<'t, O> = Dfuse<&'t mut dyn Transport, Arc<dyn Clock>, O>;
+
+/// A DfuSe session on one alt setting, after dfu-util's start-up recovery.
+pub fn open<O: Observer>(
+    t: &mut dyn Transport,
+    clock: Arc<dyn Clock>,
+    alt: u8,
+    timeout: Duration,
+    observer: O,
+) -> Result<Session<'_, O>, OpError> {
+    t.select_alt(alt).map_err(|source| OpError::Transport {
+        during: "selecting the alt setting",
+        source,
+    })?;
+    let interface = t.info().interface;
+    let size = u16::try_from(t.info().transfer_size()).unwrap_or(u16::MAX);
+    let mut dfu = Dfuse::new(t, clock, interface, size)
+        .with_timeout(timeout)
+        .with_observer(observer);
+    dfu.connect().map_err(|source| OpError::Dfu {
+        during: "connecting (DFU start-up recovery)",
+        source,
+    })?;
+    Ok(dfu)
+}
+
+/// The option bytes as read over DFU, with where they came from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OptionBytes {
+    pub alt: u8,
+    pub address: u32,
+    pub data: Vec<u8>,
+}
+
+/// Read the whole option-byte block, as STM32CubeProgrammer does right after connecting — the read that
+/// fails on the seed's boards ("Uploading Option Bytes bank: 0 failed").
+pub fn read_option_bytes<O: Observer>(
+    t: &mut dyn Transport,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+    observer: O,
+) -> Result<OptionBytes, OpError> {
+    let target = targets(t)
+        .into_iter()
+        .find(|x| x.layout.trimmed_name().eq_ignore_ascii_case("Option Bytes"));
+    let target = target.ok_or_else(|| OpError::NoLayout {
+        address: 0,
+        len: 0,
+        offered: format!(
+            "{} (none is named \"Option Bytes\")",
+            describe_targets(&targets(t))
+        ),
+    })?;
+    let region = target
+        .layout
+        .regions
+        .first()
+        .ok_or_else(|| OpError::Refused("empty option-byte layout".into()))?;
+    let (address, len) = (
+        region.start,
+        (region.end() - u64::from(region.start)) as usize,
+    );
+    let mut dfu = open(t, clock, target.alt, timeout, observer)?;
+    let data = dfu.upload(address, len).map_err(|source| OpError::Dfu {
+        during: "uploading the option bytes",
+        source,
+    })?;
+    Ok(OptionBytes {
+        alt: target.alt,
+        address,
+        data,
+    })
+}
+
+/// Read `len` bytes at `address` through whichever alt setting holds them.
+pub fn upload<O: Observer>(
+    t: &mut dyn Transport,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+    address: u32,
+    len: usize,
+    observer: O,
+) -> Result<Vec<u8>, OpError> {
+    let target = target_for(t, address, len)?;
+    dfuse::plan::check_readable(&target.layout, address, len).map_err(|e| OpError::Dfu {
+        during: "checking the range",
+        source: dfuse::Error::Plan(e),
+    })?;
+    let mut dfu = open(t, clock, target.alt, timeout, observer)?;
+    dfu.upload(address, len).map_err(|source| OpError::Dfu {
+        during: "uploading",
+        source,
+    })
+}
+
+/// What `flash` may do.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlashOptions {
+    pub verify: bool,
+    pub leave: bool,
+    /// Allow segments in the option-byte area (RDP level 2 is refused regardless).
+    pub write_option_bytes: bool,
+    pub mode: AddressMode,
+    pub timeout: Duration,
+}
+
+/// What a flash did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlashReport {
+    pub bytes: usize,
+    pub sectors_erased: usize,
+    pub verified: bool,
+    /// After a leave: whether the device came back on the bus (as a bootloader or an application).
+    pub reenumerated: Option<bool>,
+}
+
+/// Check every segment against the device's layouts and the safety rules; returns each segment's target.
+pub fn check_image(
+    t: &dyn Transport,
+    image: &Image,
+    opts: &FlashOptions,
+) -> Result<Vec<Target>, OpError> {
+    let size = t.info().transfer_size();
+    let mut out = Vec::new();
+    for seg in image.segments() {
+        let target = target_for(t, seg.address, seg.data.len())?;
+        dfuse::plan::plan_download(&target.layout, seg.address, seg.data.len(), size, opts.mode)
+            .map_err(|e| OpError::Dfu {
+                during: "checking the image against the layout",
+                source: dfuse::Error::Plan(e),
+            })?;
+        if target
+            .layout
+            .trimmed_name()
+            .eq_ignore_ascii_case("Option Bytes")
+        {
+            check_option_bytes(&target, seg.address, &seg.data, opts)?;
+        }
+        out.push(target);
+    }
+    Ok(out)
+}
+
+fn check_option_bytes(
+    target: &Target,
+    address: u32,
+    data: &[u8],
+    opts: &FlashOptions,
+) -> Result<(), OpError> {
+    let start = target
+        .layout
+        .regions
+        .first()
+        .map(|r| r.start)
+        .unwrap_or(address);
+    let rdp = (start + RDP_OFFSET as u32)
+        .checked_sub(address)
+        .and_then(|i| data.get(i as usize));
+    if rdp == Some(&RDP_LEVEL_2) {
+        return Err(OpError::Refused(format!(
+            "the image sets the RDP option byte at {:#010x} to 0xCC: read protection level 2 is irreversible \
+             on silicon (it disables the bootloader and the debug port for good); no flag allows it",
+            start + RDP_OFFSET as u32
+        )));
+    }
+    if !opts.write_option_bytes {
+        return Err(OpError::Refused(format!(
+            "the image writes the option bytes at {address:#010x}; pass --write-option-bytes if that is really \
+             wanted (the chip resets afterwards)"
+        )));
+    }
+    Ok(())
+}
+
+/// Flash `image`: refuse anything unsafe first, then per segment erase exactly the sectors it touches,
+/// write, optionally verify; finally leave DFU if asked, jumping to the first segment.
+pub fn flash<O: Observer>(
+    t: &mut dyn Transport,
+    clock: Arc<dyn Clock>,
+    image: &Image,
+    opts: FlashOptions,
+    mut observer: O,
+) -> Result<FlashReport, OpError> {
+    let targets = check_image(t, image, &opts)?;
+    let mut report = FlashReport::default();
+    for (seg, target) in image.segments().iter().zip(&targets) {
+        let mut dfu = open(t, clock.clone(), target.alt, opts.timeout, &mut observer)?;
+        let plan = dfu
+            .download(&target.layout, seg.address, &seg.data, opts.mode)
+            .map_err(|source| OpError::Dfu {
+                during: "downloading",
+                source,
+            })?;
+        report.bytes += seg.data.len();
+        report.sectors_erased += plan.erases.len();
+        if opts.verify {
+            dfu.verify(seg.address, &seg.data)
+                .map_err(|source| OpError::Dfu {
+                    during: "verifying",
+                    source,
+                })?;
+        }
+    }
+    report.verified = opts.verify;
+    if opts.leave {
+        let entry = image.segments().first().map(|s| s.address);
+        let alt = targets.first().map(|x| x.alt).unwrap_or(0);
+        let mut dfu = open(t, clock, alt, opts.timeout, &mut observer)?;
+        dfu.leave(entry).map_err(|source| OpError::Dfu {
+            during: "leaving DFU",
+            source,
+        })?;
+        drop(dfu);
+        report.reenumerated = Some(t.wait_reenumeration(REENUMERATION_TIMEOUT).is_ok());
+    }
+    Ok(report)
+}

@@ -1,0 +1,8 @@
+//! The harness library: transports (rusb, virtual), images, captures and DfuSe operations; later the clock
+//! readers, rig control, runner, records and report. The `hil` binary is a thin layer over this.
+
+pub mod dfu;
+pub mod image;
+pub mod pcap;
+pub mod target;
+pub mod transport;
