@@ -1,0 +1,181 @@
+//! `hil dfu ...`: read option bytes, upload, flash — on a real device or a virtual board.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use dfuse::{AddressMode, Clock};
+use hil::dfu::{self, FlashOptions, OpError};
+use hil::image::Image;
+use hil::target::{open, Opened, TargetSpec};
+use hil::transport::Selector;
+
+use crate::args::{DfuCommand, TargetArgs};
+use crate::output::{error_chain, hex_dump, LivePrinter};
+
+pub fn run(cmd: DfuCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DfuCommand::ReadOptionBytes { target, output } => {
+            read_option_bytes(&target, output.as_deref())
+        }
+        DfuCommand::Upload {
+            target,
+            address,
+            length,
+            output,
+        } => upload(&target, address, length, &output),
+        DfuCommand::Flash {
+            target,
+            image,
+            address,
+            verify,
+            leave,
+            write_option_bytes,
+            per_block_address,
+        } => {
+            let image = Image::load(&image, address)?;
+            let mode = if per_block_address {
+                AddressMode::PerBlock
+            } else {
+                AddressMode::Contiguous
+            };
+            let opts = FlashOptions {
+                verify,
+                leave,
+                write_option_bytes,
+                mode,
+                timeout: timeout(&target),
+            };
+            flash(&target, &image, opts)
+        }
+    }
+}
+
+fn spec(t: &TargetArgs) -> anyhow::Result<TargetSpec> {
+    if let Some(file) = &t.virtual_board {
+        let board_file = (!file.is_empty()).then(|| Path::new(file).to_path_buf());
+        return Ok(TargetSpec::Virtual {
+            board_file,
+            seed: t.seed,
+        });
+    }
+    Ok(TargetSpec::Usb(Selector {
+        vid_pid: t
+            .device
+            .as_deref()
+            .map(Selector::parse_vid_pid)
+            .transpose()?,
+        serial: t.serial.clone(),
+        path: t.path.as_deref().map(Selector::parse_path).transpose()?,
+    }))
+}
+
+fn timeout(t: &TargetArgs) -> Duration {
+    Duration::from_millis(t.timeout_ms)
+}
+
+fn open_target(t: &TargetArgs) -> anyhow::Result<Opened> {
+    let opened = open(&spec(t)?, t.capture.as_deref())?;
+    let info = opened.transport.info();
+    eprintln!(
+        "Device {:04x}:{:04x} ver={:04x} serial={} at {}",
+        info.vid,
+        info.pid,
+        info.bcd_device,
+        info.serial.as_deref().unwrap_or("(unreadable)"),
+        info.port_path
+    );
+    Ok(opened)
+}
+
+/// A failed device operation: report it and exit 1 (the board failed, the harness did not).
+fn device_failed(e: &OpError) -> ExitCode {
+    eprintln!("hil: {} [{}]", error_chain(e), e.kind_name());
+    ExitCode::from(1)
+}
+
+fn finish_capture(t: &TargetArgs) {
+    if let Some(path) = &t.capture {
+        eprintln!("Capture written to {}", path.display());
+    }
+}
+
+fn read_option_bytes(t: &TargetArgs, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut o = open_target(t)?;
+    let printer = LivePrinter { enabled: t.verbose };
+    let result = dfu::read_option_bytes(o.transport.as_mut(), o.clock.clone(), timeout(t), printer);
+    drop(o);
+    finish_capture(t);
+    let ob = match result {
+        Ok(ob) => ob,
+        Err(e) => return Ok(device_failed(&e)),
+    };
+    println!(
+        "Option bytes: {} bytes at 0x{:08X} (alt {})",
+        ob.data.len(),
+        ob.address,
+        ob.alt
+    );
+    hex_dump(&mut std::io::stdout().lock(), ob.address, &ob.data)?;
+    if let Some(path) = output {
+        std::fs::write(path, &ob.data).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn upload(t: &TargetArgs, address: u32, length: u32, output: &Path) -> anyhow::Result<ExitCode> {
+    let mut o = open_target(t)?;
+    let printer = LivePrinter { enabled: t.verbose };
+    let result = dfu::upload(
+        o.transport.as_mut(),
+        o.clock.clone(),
+        timeout(t),
+        address,
+        length as usize,
+        printer,
+    );
+    drop(o);
+    finish_capture(t);
+    match result {
+        Ok(data) => {
+            std::fs::write(output, &data)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "Read {} bytes from 0x{address:08X} into {}",
+                data.len(),
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(device_failed(&e)),
+    }
+}
+
+fn flash(t: &TargetArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<ExitCode> {
+    let mut o = open_target(t)?;
+    let printer = LivePrinter { enabled: t.verbose };
+    let started = o.clock.now();
+    let result = dfu::flash(o.transport.as_mut(), o.clock.clone(), image, opts, printer);
+    let elapsed = o.clock.now().saturating_sub(started);
+    drop(o);
+    finish_capture(t);
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return Ok(device_failed(&e)),
+    };
+    println!(
+        "Flashed {} bytes in {} segment(s), {} sector(s) erased, in {:.2} s{}{}",
+        report.bytes,
+        image.segments().len(),
+        report.sectors_erased,
+        elapsed.as_secs_f64(),
+        if report.verified { ", verified" } else { "" },
+        match report.reenumerated {
+            Some(true) => ", left DFU (device re-enumerated)",
+            Some(false) => ", left DFU (device did not come back as DFU: running the image?)",
+            None => "",
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,68 @@
+//! `hil list`: DFU devices on the USB buses (and optionally a virtual board), like `dfu-util -l`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use hil::target::{open, TargetSpec};
+use hil::transport::{list_usb, DeviceInfo};
+
+use crate::args::ListArgs;
+
+pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let mut devices = match list_usb() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("hil: cannot scan USB buses ({e}); is usbfs available?");
+            Vec::new()
+        }
+    };
+    if let Some(file) = &args.virtual_board {
+        let board_file = (!file.is_empty()).then(|| Path::new(file).to_path_buf());
+        let opened = open(
+            &TargetSpec::Virtual {
+                board_file,
+                seed: args.seed,
+            },
+            None,
+        )?;
+        devices.push(opened.transport.info().clone());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&devices)?);
+    } else if devices.is_empty() {
+        println!(
+            "No DFU devices found. (Is the board in bootloader mode? Try `hil list --virtual`.)"
+        );
+    } else {
+        devices.iter().for_each(print_device);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_device(d: &DeviceInfo) {
+    let serial = d.serial.as_deref().unwrap_or("(unreadable)");
+    let f = d.functional.as_ref();
+    for a in &d.alts {
+        println!(
+            "Found DFU: [{:04x}:{:04x}] ver={:04x}, devnum={}, cfg=1, intf={}, path=\"{}\", alt={}, name=\"{}\", serial=\"{}\"",
+            d.vid,
+            d.pid,
+            d.bcd_device,
+            d.address,
+            d.interface,
+            d.port_path,
+            a.alt,
+            a.name.as_deref().unwrap_or("UNKNOWN"),
+            serial
+        );
+    }
+    if let Some(f) = f {
+        println!(
+            "    functional descriptor: bmAttributes=0x{:02X} wDetachTimeOut={} ms wTransferSize={} bcdDFUVersion=0x{:04X}",
+            f.attributes.0,
+            f.detach_timeout.as_millis(),
+            f.transfer_size,
+            f.dfu_version
+        );
+    }
+}

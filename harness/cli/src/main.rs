@@ -1,0 +1,26 @@
+//! The `hil` command: a thin layer that parses flags into ready objects and hands them to the `hil` library.
+//! Exit codes: 0 success, 1 the device or board failed the operation, 2 usage or harness error.
+
+mod args;
+mod dfu;
+mod list;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::List(a) => list::run(&a),
+        args::Command::Dfu(a) => dfu::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hil: {}", output::error_chain(e.as_ref()));
+            ExitCode::from(2)
+        }
+    }
+}

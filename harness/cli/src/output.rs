@@ -1,0 +1,45 @@
+//! Output helpers shared by the commands: error chains, hex dumps, the live event printer.
+
+use std::io::Write;
+
+use dfuse::{render_event, Event, Observer};
+
+/// An error with its `source()` chain, one cause after another: "connecting: timeout: no answer ...".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s += &format!(": {c}");
+        cur = c.source();
+    }
+    s
+}
+
+/// A classic hex dump: address, 16 bytes split 8+8.
+pub fn hex_dump(out: &mut impl Write, address: u32, data: &[u8]) -> std::io::Result<()> {
+    for (i, row) in data.chunks(16).enumerate() {
+        let bytes: Vec<String> = row.iter().map(|b| format!("{b:02X}")).collect();
+        let (left, right) = bytes.split_at(bytes.len().min(8));
+        writeln!(
+            out,
+            "{:08X}  {}  {}",
+            address as usize + 16 * i,
+            left.join(" "),
+            right.join(" ")
+        )?;
+    }
+    Ok(())
+}
+
+/// Prints every DFU request and reply to stderr as it happens (`--verbose`).
+pub struct LivePrinter {
+    pub enabled: bool,
+}
+
+impl Observer for LivePrinter {
+    fn event(&mut self, e: &Event) {
+        if self.enabled && !matches!(e, Event::Sleep { .. }) {
+            eprintln!("  {}", render_event(e, true));
+        }
+    }
+}
