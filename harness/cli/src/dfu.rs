@@ -86,13 +86,30 @@ fn open_target(t: &TargetArgs) -> anyhow::Result<Opened> {
         info.serial.as_deref().unwrap_or("(unreadable)"),
         info.port_path
     );
+    let unreadable: Vec<String> = info
+        .alts
+        .iter()
+        .filter(|a| a.name.is_none())
+        .map(|a| a.alt.to_string())
+        .collect();
+    if !unreadable.is_empty() {
+        eprintln!(
+            "note: the name of alt setting(s) {} could not be read (USB transfer failed); using the STM32F74x \
+             layout for them",
+            unreadable.join(", ")
+        );
+    }
     Ok(opened)
 }
 
-/// A failed device operation: report it and exit 1 (the board failed, the harness did not).
+/// A failed operation: exit 1 when the device or board failed it, 2 when it was refused before the first
+/// transfer (the image or range does not fit the device: the user's input, not the board, is at fault).
 fn device_failed(e: &OpError) -> ExitCode {
     eprintln!("hil: {} [{}]", error_chain(e), e.kind_name());
-    ExitCode::from(1)
+    match e.kind_name() {
+        "refused" | "layout" | "usage" => ExitCode::from(2),
+        _ => ExitCode::from(1),
+    }
 }
 
 fn finish_capture(t: &TargetArgs) {

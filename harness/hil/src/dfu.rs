@@ -9,7 +9,7 @@ use std::time::Duration;
 use dfuse::{AddressMode, Clock, Dfuse, MemoryLayout, Observer, TransferError};
 
 use crate::image::Image;
-use crate::transport::Transport;
+use crate::transport::{Transport, ST_DFU_VID_PID};
 
 /// RDP byte value for read protection level 2: irreversible on silicon (the debug port and the bootloader
 /// are disabled for good).
@@ -60,20 +60,56 @@ impl OpError {
     }
 }
 
+/// The STM32F74x/75x ROM bootloader's alt settings (reference notes §2: alt 0 [C3], alt 1 [I], alt 2 [U],
+/// alt 3 [C3]). Used only when the device's own iInterface strings cannot be read — as happens on a
+/// misclocked board, whose long string descriptors fail — the way STM32CubeProgrammer relies on its device
+/// database rather than on the strings.
+pub const STM32F74X_LAYOUTS: [(u8, &str); 4] = [
+    (0, "@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg"),
+    (1, "@Option Bytes  /0x1FFF0000/01*032 e"),
+    (2, "@OTP Memory /0x1FF0F000/01*1024 e,01*016 e"),
+    (3, "@Device Feature/0xFFFF0000/01*004 e"),
+];
+
 /// One alt setting with its parsed memory layout.
 #[derive(Clone, Debug)]
 pub struct Target {
     pub alt: u8,
     pub layout: MemoryLayout,
+    /// False when the device's string was unreadable and the layout comes from [`STM32F74X_LAYOUTS`].
+    pub from_device: bool,
 }
 
-/// The alt settings of the device whose names parse as DfuSe memory layouts.
+/// The alt settings of the device with their DfuSe memory layouts. An ST ROM bootloader (0483:df11) alt
+/// whose name could not be read gets the STM32F74x layout for that alt.
 pub fn targets(t: &dyn Transport) -> Vec<Target> {
-    let alts = &t.info().alts;
-    let parsed = alts
+    let info = t.info();
+    let st_rom = (info.vid, info.pid) == ST_DFU_VID_PID;
+    let builtin = |alt: u8| {
+        STM32F74X_LAYOUTS
+            .iter()
+            .find(|(a, _)| *a == alt)
+            .map(|(_, s)| *s)
+    };
+    let layout = |alt: u8, name: Option<&str>| match name.map(MemoryLayout::parse) {
+        Some(Ok(l)) => Some((l, true)),
+        Some(Err(_)) => None,
+        None if st_rom => builtin(alt)
+            .and_then(|s| MemoryLayout::parse(s).ok())
+            .map(|l| (l, false)),
+        None => None,
+    };
+    let found = info
+        .alts
         .iter()
-        .filter_map(|a| Some((a.alt, MemoryLayout::parse(a.name.as_deref()?).ok()?)));
-    parsed.map(|(alt, layout)| Target { alt, layout }).collect()
+        .filter_map(|a| Some((a.alt, layout(a.alt, a.name.as_deref())?)));
+    found
+        .map(|(alt, (layout, from_device))| Target {
+            alt,
+            layout,
+            from_device,
+        })
+        .collect()
 }
 
 /// The alt setting whose layout contains `len` bytes at `address`.

@@ -8,7 +8,7 @@ mod usb;
 mod virtual_board;
 
 pub use capture::Capturing;
-pub use selector::{Selector, SelectorError};
+pub use selector::{Selector, SelectorError, ST_DFU_VID_PID};
 pub use usb::{list_usb, UsbTransport};
 pub use virtual_board::{VirtualBoard, VirtualTransport};
 
