@@ -400,3 +400,79 @@ fn the_drifting_board_fails_on_misdetected_boots_only_and_reproducibly() {
         "same seed, same run"
     );
 }
+
+#[test]
+fn get_commands_lists_the_four_dfuse_commands() {
+    let mut rig = Rig::healthy();
+    let mut dfu = dfu::open(
+        &mut rig.transport,
+        rig.clock.clone(),
+        0,
+        TIMEOUT,
+        NullObserver,
+    )
+    .unwrap();
+    let commands = dfu.get_commands().unwrap();
+    insta::assert_debug_snapshot!("get_commands", commands);
+}
+
+#[test]
+fn mass_erase_leaves_every_flash_byte_erased() {
+    let mut rig = Rig::healthy();
+    let image = Image::from_bin(&pattern(4096, 8), FLASH + 0x4_0000).unwrap();
+    dfu::flash(
+        &mut rig.transport,
+        rig.clock.clone(),
+        &image,
+        opts(),
+        NullObserver,
+    )
+    .unwrap();
+    let mut dfu = dfu::open(
+        &mut rig.transport,
+        rig.clock.clone(),
+        0,
+        TIMEOUT,
+        NullObserver,
+    )
+    .unwrap();
+    dfu.mass_erase().unwrap();
+    drop(dfu);
+    assert!(rig.board.lock().flash().iter().all(|&b| b == 0xFF));
+}
+
+#[test]
+fn read_unprotect_erases_and_resets_the_board() {
+    let mut rig = Rig::healthy();
+    let image = Image::from_bin(&pattern(2048, 8), FLASH).unwrap();
+    dfu::flash(
+        &mut rig.transport,
+        rig.clock.clone(),
+        &image,
+        opts(),
+        NullObserver,
+    )
+    .unwrap();
+    let boots = rig.board.lock().stats().boots;
+    let mut dfu = dfu::open(
+        &mut rig.transport,
+        rig.clock.clone(),
+        0,
+        TIMEOUT,
+        NullObserver,
+    )
+    .unwrap();
+    dfu.read_unprotect().unwrap();
+    drop(dfu);
+    rig.transport
+        .wait_reenumeration(Duration::from_secs(60))
+        .unwrap();
+    let board = rig.board.lock();
+    assert_eq!(board.stats().boots, boots + 1);
+    assert!(board.flash()[..2048].iter().all(|&b| b == 0xFF));
+    assert_eq!(
+        board.option_bytes()[1],
+        0xAA,
+        "RDP level 0 after Read Unprotect"
+    );
+}
