@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dfuse::{AddressMode, Clock, NullObserver, Trace, VirtualClock};
-use hil::dfu::{self, FlashOptions, OpError};
+use dfuse::{AddressMode, Clock, NullObserver, Observer, Trace, VirtualClock};
+use hil::dfu::{self, FlashOptions, FlashReport, OpError};
 use hil::image::{Image, Segment};
 use hil::transport::{Transport, VirtualBoard, VirtualTransport};
 use rstest::rstest;
@@ -45,6 +45,26 @@ impl Rig {
 
     fn healthy() -> Self {
         Self::with(BoardConfig::healthy_default(), 1)
+    }
+
+    fn flash<O: Observer>(
+        &mut self,
+        image: &Image,
+        o: FlashOptions,
+        obs: O,
+    ) -> Result<FlashReport, OpError> {
+        dfu::flash(&mut self.transport, self.clock.clone(), image, o, obs)
+    }
+
+    fn session(&mut self, alt: u8) -> dfu::Session<'_, NullObserver> {
+        dfu::open(
+            &mut self.transport,
+            self.clock.clone(),
+            alt,
+            TIMEOUT,
+            NullObserver,
+        )
+        .unwrap()
     }
 
     fn transfers(&self) -> u64 {
@@ -96,14 +116,7 @@ fn flash_and_verify_writes_exactly_the_image(#[case] len: usize) {
     let mut rig = Rig::healthy();
     let data = pattern(len, 7);
     let image = Image::from_bin(&data, FLASH).unwrap();
-    let report = dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        opts(),
-        NullObserver,
-    )
-    .unwrap();
+    let report = rig.flash(&image, opts(), NullObserver).unwrap();
     assert_eq!(report.bytes, len);
     assert!(report.verified);
     let board = rig.board.lock();
@@ -116,23 +129,9 @@ fn a_download_erases_exactly_the_sectors_it_touches() {
     let mut rig = Rig::healthy();
     // Something in sector 2 (0x08010000, 32K) first; then 64 KiB into sectors 0 and 1 must leave it alone.
     let keep = Image::from_bin(&pattern(1024, 3), FLASH + 0x1_0000).unwrap();
-    dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &keep,
-        opts(),
-        NullObserver,
-    )
-    .unwrap();
+    rig.flash(&keep, opts(), NullObserver).unwrap();
     let image = Image::from_bin(&pattern(64 << 10, 9), FLASH).unwrap();
-    let report = dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        opts(),
-        NullObserver,
-    )
-    .unwrap();
+    let report = rig.flash(&image, opts(), NullObserver).unwrap();
     assert_eq!(report.sectors_erased, 2);
     assert_eq!(
         &rig.board.lock().flash()[0x1_0000..0x1_0400],
@@ -144,14 +143,7 @@ fn a_download_erases_exactly_the_sectors_it_touches() {
 fn upload_reads_back_flash_through_the_right_alt_setting() {
     let mut rig = Rig::healthy();
     let image = Image::from_bin(&pattern(3000, 1), FLASH + 0x100).unwrap();
-    dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        opts(),
-        NullObserver,
-    )
-    .unwrap();
+    rig.flash(&image, opts(), NullObserver).unwrap();
     let got = dfu::upload(
         &mut rig.transport,
         rig.clock.clone(),
@@ -183,14 +175,7 @@ fn leave_makes_the_board_re_enumerate_as_a_new_boot() {
         leave: true,
         ..opts()
     };
-    let report = dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        o,
-        NullObserver,
-    )
-    .unwrap();
+    let report = rig.flash(&image, o, NullObserver).unwrap();
     // The pattern is no valid vector table, so the ROM resets back into the bootloader.
     assert_eq!(report.reenumerated, Some(true));
     assert_eq!(rig.board.lock().stats().boots, boots + 1);
@@ -203,14 +188,7 @@ fn our_addressing_needs_fewer_transfers_than_dfu_utils() {
         let image = Image::from_bin(&pattern(64 << 10, 4), FLASH).unwrap();
         let o = FlashOptions { mode, ..opts() };
         let before = rig.transfers();
-        dfu::flash(
-            &mut rig.transport,
-            rig.clock.clone(),
-            &image,
-            o,
-            NullObserver,
-        )
-        .unwrap();
+        rig.flash(&image, o, NullObserver).unwrap();
         rig.transfers() - before
     };
     let (ours, theirs) = (count(AddressMode::Contiguous), count(AddressMode::PerBlock));
@@ -219,14 +197,7 @@ fn our_addressing_needs_fewer_transfers_than_dfu_utils() {
 
 fn refused(rig: &mut Rig, image: &Image, o: FlashOptions) -> OpError {
     let before = rig.transfers();
-    let err = dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        image,
-        o,
-        NullObserver,
-    )
-    .unwrap_err();
+    let err = rig.flash(image, o, NullObserver).unwrap_err();
     assert_eq!(
         rig.transfers(),
         before,
@@ -301,14 +272,7 @@ fn injected_faults_end_in_a_specific_error_kind(#[case] fault: Fault, #[case] ki
     let mut rig = Rig::healthy();
     rig.board.lock().inject(fault);
     let image = Image::from_bin(&pattern(8192, 5), FLASH).unwrap();
-    let err = dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        opts(),
-        NullObserver,
-    )
-    .unwrap_err();
+    let err = rig.flash(&image, opts(), NullObserver).unwrap_err();
     assert_eq!(err.kind_name(), kind, "{err:?}");
     // Bounded in virtual time too: no fault makes the host wait for ever.
     assert!(
@@ -331,14 +295,7 @@ fn request_trace_of_a_64k_flash_and_verify() {
     let mut rig = Rig::healthy();
     let mut trace = Trace::new();
     let image = Image::from_bin(&pattern(64 << 10, 6), FLASH).unwrap();
-    dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        opts(),
-        &mut trace,
-    )
-    .unwrap();
+    rig.flash(&image, opts(), &mut trace).unwrap();
     insta::assert_snapshot!("flash_64k_verify_trace", trace.render());
 }
 
@@ -404,14 +361,7 @@ fn the_drifting_board_fails_on_misdetected_boots_only_and_reproducibly() {
 #[test]
 fn get_commands_lists_the_four_dfuse_commands() {
     let mut rig = Rig::healthy();
-    let mut dfu = dfu::open(
-        &mut rig.transport,
-        rig.clock.clone(),
-        0,
-        TIMEOUT,
-        NullObserver,
-    )
-    .unwrap();
+    let mut dfu = rig.session(0);
     let commands = dfu.get_commands().unwrap();
     insta::assert_debug_snapshot!("get_commands", commands);
 }
@@ -420,22 +370,8 @@ fn get_commands_lists_the_four_dfuse_commands() {
 fn mass_erase_leaves_every_flash_byte_erased() {
     let mut rig = Rig::healthy();
     let image = Image::from_bin(&pattern(4096, 8), FLASH + 0x4_0000).unwrap();
-    dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        opts(),
-        NullObserver,
-    )
-    .unwrap();
-    let mut dfu = dfu::open(
-        &mut rig.transport,
-        rig.clock.clone(),
-        0,
-        TIMEOUT,
-        NullObserver,
-    )
-    .unwrap();
+    rig.flash(&image, opts(), NullObserver).unwrap();
+    let mut dfu = rig.session(0);
     dfu.mass_erase().unwrap();
     drop(dfu);
     assert!(rig.board.lock().flash().iter().all(|&b| b == 0xFF));
@@ -445,23 +381,9 @@ fn mass_erase_leaves_every_flash_byte_erased() {
 fn read_unprotect_erases_and_resets_the_board() {
     let mut rig = Rig::healthy();
     let image = Image::from_bin(&pattern(2048, 8), FLASH).unwrap();
-    dfu::flash(
-        &mut rig.transport,
-        rig.clock.clone(),
-        &image,
-        opts(),
-        NullObserver,
-    )
-    .unwrap();
+    rig.flash(&image, opts(), NullObserver).unwrap();
     let boots = rig.board.lock().stats().boots;
-    let mut dfu = dfu::open(
-        &mut rig.transport,
-        rig.clock.clone(),
-        0,
-        TIMEOUT,
-        NullObserver,
-    )
-    .unwrap();
+    let mut dfu = rig.session(0);
     dfu.read_unprotect().unwrap();
     drop(dfu);
     rig.transport
