@@ -5,6 +5,10 @@
 //! runner). Writes to any `io::Write`; time comes from the caller as a `Duration` (real or virtual) plus an
 //! epoch the caller may set, so captures of virtual runs are deterministic.
 //!
+//! Written by hand: the pcap container is a 24-byte file header and a 16-byte record header, and the part
+//! that matters — the usbmon packet header with URB ids, setup flags and USB status codes — is written by no
+//! crate we found (pcap-file writes the container only).
+//!
 //! Format: pcap with microsecond timestamps (magic 0xA1B2C3D4, little endian), link type
 //! `LINKTYPE_USB_LINUX_MMAPPED` (220). Every packet starts with the 64-byte `struct usbmon_packet` of the
 //! kernel's binary usbmon interface (Documentation/usb/usbmon.rst), followed by the captured data. Each

@@ -1,4 +1,5 @@
-//! ST DfuSe `.dfu` files (UM0391), read and written.
+//! ST DfuSe `.dfu` files (UM0391), read and written. Written by hand: no maintained crate reads DfuSe
+//! containers (the DFU crates cover the USB protocol, not ST's file format).
 //!
 //! ```text
 //! prefix   11 B   "DfuSe", bVersion 0x01, DFUImageSize u32, bTargets u8
