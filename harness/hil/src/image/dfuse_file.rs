@@ -1,5 +1,6 @@
-//! ST DfuSe `.dfu` files (UM0391), read and written. Written by hand: no maintained crate reads DfuSe
-//! containers (the DFU crates cover the USB protocol, not ST's file format).
+//! ST DfuSe `.dfu` files (UM0391), read and written. Written by hand: the `dfufile` crate reads DfuSe only
+//! from a `std::fs::File`, cannot write, and reports no offsets; we parse from bytes (so the parser is
+//! property-tested), write files (fixtures, user output) and name the offset of what is wrong.
 //!
 //! ```text
 //! prefix   11 B   "DfuSe", bVersion 0x01, DFUImageSize u32, bTargets u8
