@@ -71,7 +71,7 @@ pub fn packet_loss(link: &LinkConfig, payload: usize, usb_error_ppm: f64) -> f64
 /// reply ends on a packet boundary short of what the host asked for (`requested`).
 pub fn data_packets(len: usize, requested: usize) -> Vec<usize> {
     let mut sizes: Vec<usize> = (0..len / MAX_PACKET).map(|_| MAX_PACKET).collect();
-    if len % MAX_PACKET != 0 {
+    if !len.is_multiple_of(MAX_PACKET) {
         sizes.push(len % MAX_PACKET);
     } else if len < requested {
         sizes.push(0);

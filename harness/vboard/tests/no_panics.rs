@@ -48,7 +48,7 @@ proptest! {
             let done = board.control(now, raw, &data);
             prop_assert!(done.done_at >= now);
             now = done.done_at.min(now + Duration::from_secs(60)) + Duration::from_millis(u64::from(sleep_ms));
-            if !board.attached(now) && now.as_secs() % 7 == 0 {
+            if !board.attached(now) && now.as_secs().is_multiple_of(7) {
                 board.reset_pin(now);
             }
         }
@@ -69,7 +69,7 @@ proptest! {
                 5 => board.inject(Fault::ReEnumerate(0)),
                 6 => board.inject(Fault::StuckBusy { poll_timeout_ms: 0 }),
                 7 => board.inject(Fault::CorruptStatus(1)),
-                8 => board.set_boot0(now.as_millis() % 2 == 0),
+                8 => board.set_boot0(now.as_millis().is_multiple_of(2)),
                 _ => {
                     let _ = board.control(now, setup(0x21, 1, 0, 0, 0), &[]);
                     let _ = board.control(now, setup(0xA1, 3, 0, 0, 6), &[]);

@@ -128,7 +128,7 @@ fn write_flash(addr: u32, data: &[u8], ctx: &mut Ctx) -> Done {
     if ctx.memory.option_bytes.read_protected() {
         return Done::error(DfuStatus::ErrVendor);
     }
-    if addr % ctx.config.bootloader.write_alignment != 0 {
+    if !addr.is_multiple_of(ctx.config.bootloader.write_alignment) {
         return Done::error(DfuStatus::ErrTarget);
     }
     let result = ctx.memory.flash.program(addr, data);

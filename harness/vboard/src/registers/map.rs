@@ -55,7 +55,7 @@ impl Board {
     fn check_access(&self, addr: u32) -> Result<(), BusFault> {
         if self.mode == RunMode::Off {
             Err(BusFault::PoweredOff)
-        } else if addr % 4 != 0 {
+        } else if !addr.is_multiple_of(4) {
             Err(BusFault::Unaligned { addr })
         } else {
             Ok(())
