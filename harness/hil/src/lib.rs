@@ -4,5 +4,8 @@
 pub mod dfu;
 pub mod image;
 pub mod pcap;
+pub mod rig;
+pub mod scenario;
 pub mod target;
+pub mod toml_file;
 pub mod transport;

@@ -1,0 +1,196 @@
+//! Validating the instrument tables of a rig file: `[controllers.NAME]` and `[chamber]`, their ports and their
+//! line-protocol commands. Every failure names the dotted key it is about.
+
+use std::time::Duration;
+
+use super::protocol::{reply_regex, unknown_placeholder, Var};
+use super::raw::{RawChamber, RawCommand, RawController};
+use super::spec::{ChamberSpec, Command, ControllerSpec, LineEnding, PortSpec};
+use crate::toml_file::{FileError, KeyPath, Source};
+
+/// Longest reply wait a rig file may ask for.
+const MAX_TIMEOUT_MS: u64 = 600_000;
+/// Baud rates a USB-serial adapter or CDC device plausibly runs at.
+const BAUD_RANGE: std::ops::RangeInclusive<u32> = 300..=4_000_000;
+
+/// A validated controller; `channels` are the channels boards use on it (to check `{channel}` patterns).
+pub(crate) fn controller(
+    src: &Source,
+    key: &KeyPath,
+    raw: &RawController,
+    channels: &[u16],
+) -> Result<ControllerSpec, FileError> {
+    let port = port(
+        src,
+        key,
+        (&raw.port, raw.baud, raw.line_ending, raw.timeout_ms),
+    )?;
+    let keys = key.key("commands");
+    let c = &raw.commands;
+    let cmd = |name: &str, raw: &RawCommand, query: bool| {
+        command(
+            src,
+            &keys.key(name),
+            raw,
+            &port,
+            &channel_vars(channels),
+            query,
+        )
+    };
+    let opt = |name: &str, raw: &Option<RawCommand>, query: bool| {
+        raw.as_ref().map(|r| cmd(name, r, query)).transpose()
+    };
+    Ok(ControllerSpec {
+        power_on: cmd("power_on", &c.power_on, false)?,
+        power_off: cmd("power_off", &c.power_off, false)?,
+        boot0_high: opt("boot0_high", &c.boot0_high, false)?,
+        boot0_low: opt("boot0_low", &c.boot0_low, false)?,
+        reset_pulse: opt("reset_pulse", &c.reset_pulse, false)?,
+        temperature: opt("temperature", &c.temperature, true)?,
+        port,
+    })
+}
+
+/// A validated temperature chamber.
+pub(crate) fn chamber(src: &Source, raw: &RawChamber) -> Result<ChamberSpec, FileError> {
+    let key = KeyPath::root().key("chamber");
+    let port = port(
+        src,
+        &key,
+        (&raw.port, raw.baud, raw.line_ending, raw.timeout_ms),
+    )?;
+    let set_vars = vec![vec![("celsius", "25.0".to_string())]];
+    Ok(ChamberSpec {
+        set_point: command(
+            src,
+            &key.key("set_point"),
+            &raw.set_point,
+            &port,
+            &set_vars,
+            false,
+        )?,
+        read: command(src, &key.key("read"), &raw.read, &port, &[vec![]], true)?,
+        port,
+    })
+}
+
+fn channel_vars(channels: &[u16]) -> Vec<Vec<Var<'static>>> {
+    let mut vars: Vec<_> = channels
+        .iter()
+        .map(|c| vec![("channel", c.to_string())])
+        .collect();
+    if vars.is_empty() {
+        vars.push(vec![("channel", "0".to_string())]);
+    }
+    vars
+}
+
+fn port(
+    src: &Source,
+    key: &KeyPath,
+    (path, baud, line_ending, timeout_ms): (&str, u32, LineEnding, u64),
+) -> Result<PortSpec, FileError> {
+    if path.trim().is_empty() {
+        return Err(src.invalid(&key.key("port"), "must name a serial device"));
+    }
+    if !BAUD_RANGE.contains(&baud) {
+        return Err(src.invalid(&key.key("baud"), "must be 300..=4000000"));
+    }
+    Ok(PortSpec {
+        path: path.to_string(),
+        baud,
+        line_ending,
+        timeout: timeout(src, &key.key("timeout_ms"), timeout_ms)?,
+    })
+}
+
+fn timeout(src: &Source, key: &KeyPath, ms: u64) -> Result<Duration, FileError> {
+    if ms == 0 || ms > MAX_TIMEOUT_MS {
+        return Err(src.invalid(key, format!("must be 1..={MAX_TIMEOUT_MS} ms")));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// One command. `vars` lists every placeholder set the command will be used with, so each expected-reply
+/// pattern is compiled once here; a `query` must expect a reply whose capture group 1 is the number.
+fn command(
+    src: &Source,
+    key: &KeyPath,
+    raw: &RawCommand,
+    port: &PortSpec,
+    vars: &[Vec<Var<'_>>],
+    query: bool,
+) -> Result<Command, FileError> {
+    let allowed: Vec<&str> = vars
+        .first()
+        .map(|v| v.iter().map(|(n, _)| *n).collect())
+        .unwrap_or_default();
+    if raw.send.trim().is_empty() {
+        return Err(src.invalid(&key.key("send"), "must not be empty"));
+    }
+    if raw.send.contains(['\r', '\n']) {
+        return Err(src.invalid(
+            &key.key("send"),
+            "must be one line (the line ending is added)",
+        ));
+    }
+    placeholders(src, &key.key("send"), &raw.send, &allowed)?;
+    if let Some(expect) = &raw.expect {
+        placeholders(src, &key.key("expect"), expect, &allowed)?;
+        compiles(src, &key.key("expect"), expect, vars, query)?;
+    } else if query {
+        return Err(src.invalid(
+            key,
+            "a query needs `expect` with a capture group for the number",
+        ));
+    }
+    let timeout = match raw.timeout_ms {
+        Some(ms) => timeout(src, &key.key("timeout_ms"), ms)?,
+        None => port.timeout,
+    };
+    Ok(Command {
+        send: raw.send.clone(),
+        expect: raw.expect.clone(),
+        timeout,
+    })
+}
+
+fn placeholders(
+    src: &Source,
+    key: &KeyPath,
+    text: &str,
+    allowed: &[&str],
+) -> Result<(), FileError> {
+    match unknown_placeholder(text, allowed) {
+        None => Ok(()),
+        Some(p) => Err(src.invalid(
+            key,
+            format!("unknown placeholder {p}; allowed here: {allowed:?}"),
+        )),
+    }
+}
+
+fn compiles(
+    src: &Source,
+    key: &KeyPath,
+    expect: &str,
+    vars: &[Vec<Var<'_>>],
+    query: bool,
+) -> Result<(), FileError> {
+    for v in vars {
+        let re = reply_regex(expect, v).map_err(|e| {
+            let first = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            src.invalid(key, format!("not a valid regex: {first}"))
+        })?;
+        if query && re.captures_len() < 2 {
+            return Err(src.invalid(key, "needs a capture group `( )` around the number"));
+        }
+    }
+    Ok(())
+}

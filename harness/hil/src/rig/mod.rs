@@ -1,0 +1,54 @@
+//! Rig control: the rig file (boards on the bench, rig controllers, chamber), the [`RigControl`] seam the runner
+//! uses to power, strap, reset and heat a board, and its backends — a serial line protocol (only `serial.rs`
+//! names serialport) and virtual boards. Rig failures are infrastructure failures, never board failures.
+
+mod error;
+mod load;
+mod load_ports;
+pub mod protocol;
+mod raw;
+mod serial;
+mod serial_rig;
+mod spec;
+mod virtual_rig;
+
+pub use error::{RigError, RigErrorKind};
+pub use serial_rig::{SerialControl, SerialRig};
+pub use spec::{
+    BoardSpec, ChamberSpec, Command, ControllerSpec, HseKind, LineEnding, PortSpec, ProbeSelector,
+    Rig, VirtualWiring, Wiring,
+};
+pub use virtual_rig::{VirtualControl, VirtualRig, RESET_PULSE, SWITCH_TIME};
+
+/// What the runner can do to one board's surroundings. Every method is a rig action: an error here is a rig
+/// (infrastructure) failure, never a failure of the board under test.
+pub trait RigControl: Send {
+    /// Switch the board's supply on or off.
+    fn power(&mut self, on: bool) -> Result<(), RigError>;
+    /// Drive the BOOT0 strap high (system memory, the ROM bootloader) or low.
+    fn boot0(&mut self, high: bool) -> Result<(), RigError>;
+    /// Pulse NRST.
+    fn reset_pulse(&mut self) -> Result<(), RigError>;
+    /// The board's (or the bench's) temperature in °C, `None` when the rig cannot measure it.
+    fn temperature(&mut self) -> Result<Option<f64>, RigError>;
+    /// Set the chamber to `celsius` (shared by every board on the rig).
+    fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError>;
+}
+
+impl<T: RigControl + ?Sized> RigControl for Box<T> {
+    fn power(&mut self, on: bool) -> Result<(), RigError> {
+        (**self).power(on)
+    }
+    fn boot0(&mut self, high: bool) -> Result<(), RigError> {
+        (**self).boot0(high)
+    }
+    fn reset_pulse(&mut self) -> Result<(), RigError> {
+        (**self).reset_pulse()
+    }
+    fn temperature(&mut self) -> Result<Option<f64>, RigError> {
+        (**self).temperature()
+    }
+    fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError> {
+        (**self).set_temperature(celsius)
+    }
+}

@@ -1,0 +1,183 @@
+//! The serial rig backend: opens each rig controller and the chamber once, and hands out one [`SerialControl`]
+//! per board that speaks the rig file's line protocol on that board's channel. Must not touch USB or probes.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use regex::Regex;
+
+use super::error::RigError;
+use super::protocol::{check_reply, render, reply_regex, Var};
+use super::serial::SerialLine;
+use super::spec::{BoardSpec, Command, Rig, Wiring};
+use super::RigControl;
+
+type Shared = Arc<Mutex<SerialLine>>;
+
+/// The open ports of a real rig.
+pub struct SerialRig {
+    controllers: BTreeMap<String, (Shared, super::ControllerSpec)>,
+    chamber: Option<(Shared, super::ChamberSpec)>,
+}
+
+impl SerialRig {
+    /// Opens every controller port and the chamber port named in `rig`.
+    pub fn open(rig: &Rig) -> Result<SerialRig, RigError> {
+        let mut controllers = BTreeMap::new();
+        for (name, spec) in &rig.controllers {
+            let line = SerialLine::open(&spec.port)?;
+            controllers.insert(name.clone(), (Arc::new(Mutex::new(line)), spec.clone()));
+        }
+        let chamber = match &rig.chamber {
+            Some(spec) => Some((
+                Arc::new(Mutex::new(SerialLine::open(&spec.port)?)),
+                spec.clone(),
+            )),
+            None => None,
+        };
+        Ok(SerialRig {
+            controllers,
+            chamber,
+        })
+    }
+
+    /// The rig control of `board` (a board wired to one of this rig's controllers).
+    pub fn control(&self, board: &BoardSpec) -> Result<SerialControl, RigError> {
+        let Wiring::Controller {
+            controller,
+            channel,
+        } = &board.wiring
+        else {
+            return Err(RigError::NotConfigured {
+                action: "drive a virtual board over a serial port",
+            });
+        };
+        let (link, spec) = self
+            .controllers
+            .get(controller)
+            .ok_or(RigError::NotConfigured {
+                action: "reach this board's controller",
+            })?;
+        let vars = [("channel", channel.to_string())];
+        let prep = |c: &Command| Prepared::new(c, &vars);
+        let opt = |c: &Option<Command>| c.as_ref().map(prep).transpose();
+        let chamber = match &self.chamber {
+            Some((line, spec)) => Some((
+                line.clone(),
+                spec.set_point.clone(),
+                Prepared::new(&spec.read, &[])?,
+            )),
+            None => None,
+        };
+        Ok(SerialControl {
+            link: link.clone(),
+            power_on: prep(&spec.power_on)?,
+            power_off: prep(&spec.power_off)?,
+            boot0_high: opt(&spec.boot0_high)?,
+            boot0_low: opt(&spec.boot0_low)?,
+            reset_pulse: opt(&spec.reset_pulse)?,
+            temperature: opt(&spec.temperature)?,
+            chamber,
+        })
+    }
+}
+
+/// A command with its placeholders filled in and its reply pattern compiled.
+#[derive(Debug, Clone)]
+struct Prepared {
+    line: String,
+    expect: Option<(String, Regex)>,
+    timeout: Duration,
+}
+
+impl Prepared {
+    fn new(command: &Command, vars: &[Var<'_>]) -> Result<Prepared, RigError> {
+        let expect = match &command.expect {
+            Some(pattern) => {
+                let re = reply_regex(pattern, vars).map_err(|source| RigError::BadPattern {
+                    pattern: pattern.clone(),
+                    source,
+                })?;
+                Some((render(pattern, vars), re))
+            }
+            None => None,
+        };
+        Ok(Prepared {
+            line: render(&command.send, vars),
+            expect,
+            timeout: command.timeout,
+        })
+    }
+
+    /// Sends the line and judges the reply; `Ok(Some(x))` when the reply carries a number.
+    fn run(&self, link: &Shared) -> Result<Option<f64>, RigError> {
+        let mut line = link.lock().unwrap_or_else(|e| e.into_inner());
+        line.send(&self.line)?;
+        let Some((expected, pattern)) = &self.expect else {
+            return Ok(None);
+        };
+        let got = line.read_line(&self.line, self.timeout)?;
+        check_reply(pattern, &got).map_err(|_| RigError::Garbled {
+            port: line.name().to_string(),
+            command: self.line.clone(),
+            got,
+            expected: expected.clone(),
+        })
+    }
+}
+
+/// One board's rig control over the serial line protocol.
+pub struct SerialControl {
+    link: Shared,
+    power_on: Prepared,
+    power_off: Prepared,
+    boot0_high: Option<Prepared>,
+    boot0_low: Option<Prepared>,
+    reset_pulse: Option<Prepared>,
+    temperature: Option<Prepared>,
+    /// Chamber port, set-point command (templated on `{celsius}`), read command.
+    chamber: Option<(Shared, Command, Prepared)>,
+}
+
+impl SerialControl {
+    fn optional(&self, command: &Option<Prepared>, action: &'static str) -> Result<(), RigError> {
+        let command = command.as_ref().ok_or(RigError::NotConfigured { action })?;
+        command.run(&self.link).map(|_| ())
+    }
+}
+
+impl RigControl for SerialControl {
+    fn power(&mut self, on: bool) -> Result<(), RigError> {
+        let command = if on { &self.power_on } else { &self.power_off };
+        command.run(&self.link).map(|_| ())
+    }
+
+    fn boot0(&mut self, high: bool) -> Result<(), RigError> {
+        if high {
+            self.optional(&self.boot0_high, "drive BOOT0 high")
+        } else {
+            self.optional(&self.boot0_low, "drive BOOT0 low")
+        }
+    }
+
+    fn reset_pulse(&mut self) -> Result<(), RigError> {
+        self.optional(&self.reset_pulse, "pulse NRST")
+    }
+
+    fn temperature(&mut self) -> Result<Option<f64>, RigError> {
+        match (&self.temperature, &self.chamber) {
+            (Some(query), _) => query.run(&self.link),
+            (None, Some((link, _, read))) => read.run(link),
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError> {
+        let (link, set_point, _) = self.chamber.as_ref().ok_or(RigError::NotConfigured {
+            action: "set a chamber temperature",
+        })?;
+        let vars = [("celsius", format!("{celsius:.1}"))];
+        Prepared::new(set_point, &vars)?.run(link).map(|_| ())
+    }
+}

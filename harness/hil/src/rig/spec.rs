@@ -1,0 +1,180 @@
+//! The validated rig: what is on the bench and how each board is wired. Built only by the loader
+//! ([`Rig::load`]); holds no open ports and no run-time state.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::transport::Selector;
+
+/// A bench of boards and the instruments around them, from a rig file.
+#[derive(Debug, Clone)]
+pub struct Rig {
+    pub name: String,
+    pub description: String,
+    /// The rig file this came from.
+    pub path: PathBuf,
+    /// Serial rig controllers by name (`[controllers.NAME]`); empty for a virtual rig.
+    pub controllers: BTreeMap<String, ControllerSpec>,
+    /// The temperature chamber, if the bench has one.
+    pub chamber: Option<ChamberSpec>,
+    /// The boards, in file order (never empty).
+    pub boards: Vec<BoardSpec>,
+}
+
+impl Rig {
+    /// True when every board is a virtual board (a rig never mixes the two).
+    pub fn is_virtual(&self) -> bool {
+        self.boards
+            .iter()
+            .all(|b| matches!(b.wiring, Wiring::Virtual(_)))
+    }
+
+    /// The board called `name`.
+    pub fn board(&self, name: &str) -> Option<&BoardSpec> {
+        self.boards.iter().find(|b| b.name == name)
+    }
+}
+
+/// One board on the bench.
+#[derive(Debug, Clone)]
+pub struct BoardSpec {
+    pub name: String,
+    /// probe-rs target name, e.g. `STM32F746ZGTx`.
+    pub chip: String,
+    /// The HSE actually fitted, Hz (what the bootloader should detect).
+    pub hse_hz: u32,
+    pub hse_kind: HseKind,
+    /// Which USB device is this board's bootloader (dfu-util `-S` / `-p` forms).
+    pub usb: Selector,
+    /// The SWD probe wired to this board, if any.
+    pub probe: Option<ProbeSelector>,
+    pub wiring: Wiring,
+}
+
+/// What drives the HSE input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HseKind {
+    Crystal,
+    Oscillator,
+}
+
+/// How the harness powers, straps and resets a board.
+#[derive(Debug, Clone)]
+pub enum Wiring {
+    /// A virtual board from a vboard board file, on virtual root-hub port `port` (USB path `0-PORT`).
+    Virtual(Box<VirtualWiring>),
+    /// Channel `channel` of the serial rig controller `controller`.
+    Controller { controller: String, channel: u16 },
+}
+
+/// A virtual board: its validated board file and the seed of its random draws.
+#[derive(Debug, Clone)]
+pub struct VirtualWiring {
+    pub board_file: PathBuf,
+    pub config: vboard::BoardConfig,
+    pub seed: u64,
+    pub port: u8,
+}
+
+/// A probe in probe-rs's `VID:PID[:SERIAL]` form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSelector {
+    pub vid: u16,
+    pub pid: u16,
+    pub serial: Option<String>,
+}
+
+impl ProbeSelector {
+    /// Parses `VID:PID` or `VID:PID:SERIAL` (hex ids, serial non-empty); `None` if the shape is wrong.
+    pub fn parse(s: &str) -> Option<ProbeSelector> {
+        let mut parts = s.splitn(3, ':');
+        let hex = |x: &str| {
+            let ok = (1..=4).contains(&x.len()) && x.bytes().all(|b| b.is_ascii_hexdigit());
+            ok.then(|| u16::from_str_radix(x, 16).ok()).flatten()
+        };
+        let vid = hex(parts.next()?)?;
+        let pid = hex(parts.next()?)?;
+        let serial = match parts.next() {
+            Some("") => return None,
+            other => other.map(str::to_string),
+        };
+        Some(ProbeSelector { vid, pid, serial })
+    }
+}
+
+impl fmt::Display for ProbeSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04x}:{:04x}", self.vid, self.pid)?;
+        match &self.serial {
+            Some(serial) => write!(f, ":{serial}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A serial port and how lines are framed on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    /// Device path, e.g. `/dev/ttyACM0` or `/dev/serial/by-id/...`.
+    pub path: String,
+    pub baud: u32,
+    pub line_ending: LineEnding,
+    /// How long to wait for a reply unless the command sets its own.
+    pub timeout: Duration,
+}
+
+/// What ends a command line we send (replies may end in CR, LF or both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineEnding {
+    Lf,
+    Cr,
+    Crlf,
+}
+
+impl LineEnding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "\n",
+            LineEnding::Cr => "\r",
+            LineEnding::Crlf => "\r\n",
+        }
+    }
+}
+
+/// One line-protocol command: the line to send and the reply that means success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// The line, with `{channel}` or `{celsius}` placeholders.
+    pub send: String,
+    /// A regex the whole reply line must match (placeholders allowed); `None`: no reply is awaited.
+    /// For queries, capture group 1 is the number.
+    pub expect: Option<String>,
+    pub timeout: Duration,
+}
+
+/// A serial rig controller (USB relay board or small MCU) and its line protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerSpec {
+    pub port: PortSpec,
+    pub power_on: Command,
+    pub power_off: Command,
+    pub boot0_high: Option<Command>,
+    pub boot0_low: Option<Command>,
+    pub reset_pulse: Option<Command>,
+    /// A temperature query (per channel or bench-wide); capture group 1 is °C.
+    pub temperature: Option<Command>,
+}
+
+/// A SCPI temperature chamber on its own port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChamberSpec {
+    pub port: PortSpec,
+    /// Set-point command with a `{celsius}` placeholder.
+    pub set_point: Command,
+    /// Temperature read; capture group 1 is °C.
+    pub read: Command,
+}

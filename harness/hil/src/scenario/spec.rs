@@ -1,0 +1,160 @@
+//! The validated scenario: the rig and boards to soak, the phases, the steps of one cycle, and the retry,
+//! stop and pass rules — everything the runner consumes. Built only by [`Scenario::load`]; no run-time state.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::rig::{BoardSpec, Rig};
+
+/// One soak run's plan, from a scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The scenario file this came from.
+    pub path: PathBuf,
+    /// The rig file named by `rig`, loaded and validated.
+    pub rig: Rig,
+    /// Indices into `rig.boards` of the boards under test, in rig order.
+    pub boards: Vec<usize>,
+    /// Seed for virtual boards (real rigs ignore it).
+    pub seed: u64,
+    /// Phases in order (never empty).
+    pub phases: Vec<Phase>,
+    /// The steps of one cycle, in order (never empty).
+    pub cycle: Vec<Step>,
+    pub retry: CycleRetry,
+    pub stop: StopRules,
+    pub pass: PassThresholds,
+}
+
+impl Scenario {
+    /// The boards under test.
+    pub fn boards(&self) -> impl Iterator<Item = &BoardSpec> {
+        self.boards.iter().map(|&i| &self.rig.boards[i])
+    }
+}
+
+/// A stretch of the run with one length and, optionally, one chamber set-point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub name: String,
+    pub length: PhaseLength,
+    /// Chamber set-point for this phase, °C.
+    pub temperature_c: Option<f64>,
+    /// Wait after reaching the set-point before the first cycle.
+    pub settle: Duration,
+}
+
+/// How long a phase lasts, per board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseLength {
+    Cycles(u64),
+    Duration(Duration),
+}
+
+/// One step of a cycle with its own timeout and retries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub action: Action,
+    /// The whole step, including waits inside it, must finish within this.
+    pub timeout: Duration,
+    /// Extra attempts after a failed one (0 = try once).
+    pub retries: u32,
+}
+
+/// What a step does. The TOML `kind` is the snake_case variant name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Power off, wait `off`, power on: a cold boot.
+    PowerCycle { off: Duration },
+    /// Drive BOOT0.
+    Boot0 { high: bool },
+    /// Pulse NRST: a warm boot.
+    Reset,
+    /// Wait for the DFU device to appear on USB.
+    WaitEnumeration,
+    /// Open the DFU interface (descriptors, alternate settings, functional descriptor).
+    DfuConnect,
+    /// Upload the option bytes (the seed's failing operation).
+    ReadOptionBytes,
+    /// Read RCC registers through the probe and decode the clock tree.
+    ReadClocks,
+    /// Measure SYSCLK with the probe over `window`.
+    MeasureSysclk { window: Duration },
+    /// Measure HSI with the probe over `window`.
+    MeasureHsi { window: Duration },
+    /// Download `image` at `address`, optionally reading it back.
+    Flash {
+        image: ImageSource,
+        address: u32,
+        verify: bool,
+    },
+    /// DfuSe leave: jump to the application.
+    Leave,
+    /// Wait.
+    Delay { time: Duration },
+}
+
+impl Action {
+    /// The TOML `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::PowerCycle { .. } => "power_cycle",
+            Action::Boot0 { .. } => "boot0",
+            Action::Reset => "reset",
+            Action::WaitEnumeration => "wait_enumeration",
+            Action::DfuConnect => "dfu_connect",
+            Action::ReadOptionBytes => "read_option_bytes",
+            Action::ReadClocks => "read_clocks",
+            Action::MeasureSysclk { .. } => "measure_sysclk",
+            Action::MeasureHsi { .. } => "measure_hsi",
+            Action::Flash { .. } => "flash",
+            Action::Leave => "leave",
+            Action::Delay { .. } => "delay",
+        }
+    }
+}
+
+/// Where a flash step's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// `size` bytes generated from `seed` (see [`super::generate_image`]): no file to ship or lose.
+    Generate { size: usize, seed: u64 },
+    /// A file (.bin, .hex, .elf, .dfu), resolved relative to the scenario file.
+    File(PathBuf),
+}
+
+/// Whether and when a failed cycle is run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleRetry {
+    /// Extra attempts of a failed cycle (0 = never).
+    pub attempts: u32,
+    pub on: RetryOn,
+}
+
+/// Which failures a cycle retry covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryOn {
+    /// Only rig (infrastructure) failures: board failures are what the soak counts.
+    Rig,
+    /// Every failure.
+    Any,
+}
+
+/// When to end the run early (all optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StopRules {
+    pub max_failures: Option<u64>,
+    pub max_consecutive_failures: Option<u64>,
+    pub max_duration: Option<Duration>,
+}
+
+/// What counts as a pass at the end of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PassThresholds {
+    /// Failed cycles / all cycles, 0.0..=1.0.
+    pub max_failure_rate: f64,
+    pub max_failures_per_board: Option<u64>,
+}

@@ -1,0 +1,256 @@
+//! Validating the steps of one cycle: per-kind fields, timeouts and retries with their defaults, the order
+//! DFU steps need, and whether the rig can do each step for every board under test.
+
+use std::time::Duration;
+
+use super::raw::{Level, RawDefaults, RawImage, RawStep};
+use super::spec::{Action, ImageSource, Step};
+use crate::rig::{BoardSpec, Rig, Wiring};
+use crate::toml_file::{FileError, KeyPath, Source};
+
+/// Main flash of the STM32F746ZG: 1 MiB at 0x08000000 [C] RM0385.
+pub const FLASH_BASE: u32 = 0x0800_0000;
+pub const FLASH_SIZE: u32 = 0x0010_0000;
+/// The ROM bootloader's write start alignment [C] AN2606 Table 7.
+const WRITE_ALIGNMENT: u32 = 8;
+const MAX_STEP_MS: u64 = 3_600_000;
+const MAX_RETRIES: u32 = 100;
+
+/// Validated steps, with the rig and the boards under test to check capabilities against.
+pub(crate) fn steps(
+    src: &Source,
+    raw: &[RawStep],
+    defaults: &RawDefaults,
+    rig: &Rig,
+    boards: &[&BoardSpec],
+) -> Result<Vec<Step>, FileError> {
+    let root = KeyPath::root().key("steps");
+    if raw.is_empty() {
+        return Err(src.invalid(&root, "a cycle needs at least one [[steps]] entry"));
+    }
+    let mut connected = false;
+    let mut out = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let key = root.index(i);
+        let step = step(src, &key, r, defaults)?;
+        connected = order(src, &key, &step.action, connected)?;
+        capable(src, &key, &step.action, rig, boards)?;
+        out.push(step);
+    }
+    Ok(out)
+}
+
+fn step(
+    src: &Source,
+    key: &KeyPath,
+    raw: &RawStep,
+    defaults: &RawDefaults,
+) -> Result<Step, FileError> {
+    let action = action(src, key, raw)?;
+    let (timeout_ms, retries) = raw.common();
+    let timeout_ms = timeout_ms
+        .or(defaults.step_timeout_ms)
+        .unwrap_or_else(|| default_timeout_ms(&action));
+    let timeout_key = key.key("timeout_ms");
+    if timeout_ms == 0 || timeout_ms > MAX_STEP_MS {
+        return Err(src.invalid(&timeout_key, format!("must be 1..={MAX_STEP_MS} ms")));
+    }
+    let timeout = Duration::from_millis(timeout_ms);
+    let retries = retries.unwrap_or(defaults.step_retries);
+    if retries > MAX_RETRIES {
+        return Err(src.invalid(&key.key("retries"), format!("must be 0..={MAX_RETRIES}")));
+    }
+    if let Action::MeasureSysclk { window } | Action::MeasureHsi { window } = action {
+        if window >= timeout {
+            return Err(src.invalid(
+                &key.key("window_ms"),
+                "must be shorter than the step's timeout",
+            ));
+        }
+    }
+    Ok(Step {
+        action,
+        timeout,
+        retries,
+    })
+}
+
+fn action(src: &Source, key: &KeyPath, raw: &RawStep) -> Result<Action, FileError> {
+    let ms = Duration::from_millis;
+    let window = |w: Option<u64>| match w.unwrap_or(100) {
+        w @ 1..=10_000 => Ok(ms(w)),
+        _ => Err(src.invalid(&key.key("window_ms"), "must be 1..=10000 ms")),
+    };
+    Ok(match raw {
+        RawStep::PowerCycle { off_ms, .. } => match off_ms.unwrap_or(200) {
+            off @ 0..=60_000 => Action::PowerCycle { off: ms(off) },
+            _ => return Err(src.invalid(&key.key("off_ms"), "must be 0..=60000 ms")),
+        },
+        RawStep::Boot0 { level, .. } => Action::Boot0 {
+            high: *level == Level::High,
+        },
+        RawStep::Reset { .. } => Action::Reset,
+        RawStep::WaitEnumeration { .. } => Action::WaitEnumeration,
+        RawStep::DfuConnect { .. } => Action::DfuConnect,
+        RawStep::ReadOptionBytes { .. } => Action::ReadOptionBytes,
+        RawStep::ReadClocks { .. } => Action::ReadClocks,
+        RawStep::MeasureSysclk { window_ms, .. } => Action::MeasureSysclk {
+            window: window(*window_ms)?,
+        },
+        RawStep::MeasureHsi { window_ms, .. } => Action::MeasureHsi {
+            window: window(*window_ms)?,
+        },
+        RawStep::Flash {
+            image: img,
+            address,
+            verify,
+            ..
+        } => {
+            let image = image(src, &key.key("image"), img)?;
+            let address = address.unwrap_or(FLASH_BASE);
+            fits(src, key, &image, address)?;
+            Action::Flash {
+                image,
+                address,
+                verify: *verify,
+            }
+        }
+        RawStep::Leave { .. } => Action::Leave,
+        RawStep::Delay { ms: time, .. } if *time <= MAX_STEP_MS => {
+            Action::Delay { time: ms(*time) }
+        }
+        RawStep::Delay { .. } => {
+            return Err(src.invalid(&key.key("ms"), format!("must be 0..={MAX_STEP_MS}")))
+        }
+    })
+}
+
+fn default_timeout_ms(action: &Action) -> u64 {
+    let millis = |d: &Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    match action {
+        Action::PowerCycle { off } => 2000 + millis(off),
+        Action::Boot0 { .. } | Action::Reset => 1000,
+        Action::MeasureSysclk { window } | Action::MeasureHsi { window } => 2000 + millis(window),
+        Action::Flash { .. } => 60_000,
+        Action::Delay { time } => 1000 + millis(time),
+        _ => 5000,
+    }
+}
+
+fn image(src: &Source, key: &KeyPath, raw: &RawImage) -> Result<ImageSource, FileError> {
+    match (raw.generate, &raw.path) {
+        (Some(size), None) => {
+            if size == 0 || size > u64::from(FLASH_SIZE) {
+                return Err(src.invalid(
+                    &key.key("generate"),
+                    format!("must be 1..={FLASH_SIZE} bytes"),
+                ));
+            }
+            let size = usize::try_from(size).unwrap_or(usize::MAX);
+            Ok(ImageSource::Generate {
+                size,
+                seed: raw.seed.unwrap_or(0),
+            })
+        }
+        (None, Some(_)) if raw.seed.is_some() => {
+            Err(src.invalid(&key.key("seed"), "only a generated image has a seed"))
+        }
+        (None, Some(path)) => {
+            let resolved = src.resolve(path);
+            if !resolved.is_file() {
+                let shown = resolved.display();
+                return Err(src.invalid(&key.key("path"), format!("{shown}: no such file")));
+            }
+            Ok(ImageSource::File(resolved))
+        }
+        _ => Err(src.invalid(
+            key,
+            "give exactly one of `generate = BYTES` or `path = \"file\"`",
+        )),
+    }
+}
+
+fn fits(src: &Source, key: &KeyPath, image: &ImageSource, address: u32) -> Result<(), FileError> {
+    let end = u64::from(FLASH_BASE) + u64::from(FLASH_SIZE);
+    if !(FLASH_BASE..FLASH_BASE + FLASH_SIZE).contains(&address)
+        || !address.is_multiple_of(WRITE_ALIGNMENT)
+    {
+        return Err(src.invalid(
+            &key.key("address"),
+            "must be 8-byte aligned inside main flash 0x08000000..0x08100000",
+        ));
+    }
+    if let ImageSource::Generate { size, .. } = image {
+        if u64::from(address) + *size as u64 > end {
+            return Err(src.invalid(
+                &key.key("image").key("generate"),
+                "image does not fit in flash at this address",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// DFU steps need an open DFU session: a `dfu_connect` since the last boot or leave. Returns the new state.
+fn order(src: &Source, key: &KeyPath, action: &Action, connected: bool) -> Result<bool, FileError> {
+    match action {
+        Action::DfuConnect => Ok(true),
+        Action::PowerCycle { .. } | Action::Reset => Ok(false),
+        Action::ReadOptionBytes | Action::Flash { .. } | Action::Leave if !connected => Err(src
+            .invalid(
+                &key.key("kind"),
+                format!(
+                    "`{}` needs a `dfu_connect` step before it (after the last boot or leave)",
+                    action.kind()
+                ),
+            )),
+        Action::Leave => Ok(false),
+        _ => Ok(connected),
+    }
+}
+
+/// The rig must be able to do the step for every board under test.
+fn capable(
+    src: &Source,
+    key: &KeyPath,
+    action: &Action,
+    rig: &Rig,
+    boards: &[&BoardSpec],
+) -> Result<(), FileError> {
+    for board in boards {
+        let Wiring::Controller { controller, .. } = &board.wiring else {
+            continue;
+        };
+        let spec = &rig.controllers[controller];
+        let missing = match action {
+            Action::Boot0 { high: true } => {
+                spec.boot0_high.is_none().then_some("commands.boot0_high")
+            }
+            Action::Boot0 { high: false } => {
+                spec.boot0_low.is_none().then_some("commands.boot0_low")
+            }
+            Action::Reset => spec.reset_pulse.is_none().then_some("commands.reset_pulse"),
+            _ => None,
+        };
+        if let Some(command) = missing {
+            let msg = format!(
+                "board {} is on controller {controller:?}, which has no {command}",
+                board.name
+            );
+            return Err(src.invalid(&key.key("kind"), msg));
+        }
+        let probe_step = matches!(
+            action,
+            Action::ReadClocks | Action::MeasureSysclk { .. } | Action::MeasureHsi { .. }
+        );
+        if probe_step && board.probe.is_none() {
+            let msg = format!(
+                "`{}` needs a probe, and board {} has none in the rig file",
+                action.kind(),
+                board.name
+            );
+            return Err(src.invalid(&key.key("kind"), msg));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! [`Source`]: one file's text, its origin and its key index — turns serde and validation failures into
+//! located [`FileError`]s and resolves paths written in the file relative to the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::error::{FileError, Location};
+use super::locate::{KeyPath, SpanIndex};
+
+/// The text of a rig or scenario file, ready to be parsed and to locate errors.
+#[derive(Debug)]
+pub struct Source {
+    origin: String,
+    path: PathBuf,
+    text: String,
+    index: SpanIndex,
+}
+
+impl Source {
+    /// Reads `path`.
+    pub fn read(path: &Path) -> Result<Source, FileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Io {
+            origin: path.display().to_string(),
+            source,
+        })?;
+        Ok(Source::new(text, path))
+    }
+
+    /// Text that claims to come from `path` (relative paths in it resolve against `path`'s folder).
+    pub fn new(text: String, path: &Path) -> Source {
+        Source {
+            origin: path.display().to_string(),
+            path: path.to_path_buf(),
+            index: SpanIndex::new(&text),
+            text,
+        }
+    }
+
+    /// The file's path as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Deserializes the whole text; unknown keys, missing keys and wrong types become [`FileError::Parse`].
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, FileError> {
+        toml::from_str(&self.text).map_err(|e| self.parse_error(&e))
+    }
+
+    /// A validation failure about `key`, located where the key (or its nearest parent) is written.
+    pub fn invalid(&self, key: &KeyPath, message: impl Into<String>) -> FileError {
+        FileError::Invalid {
+            origin: self.origin.clone(),
+            location: self.locate(key),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A file named at `key` (a rig file, a board file) that failed to load with `source`.
+    pub fn referenced(
+        &self,
+        key: &KeyPath,
+        what: &'static str,
+        path: &Path,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> FileError {
+        FileError::Referenced {
+            origin: self.origin.clone(),
+            location: self.locate(key),
+            key: key.to_string(),
+            what,
+            path: path.display().to_string(),
+            source: Box::new(source),
+        }
+    }
+
+    /// A path written in the file, resolved against the file's folder (absolute paths stay as they are).
+    pub fn resolve(&self, written: &str) -> PathBuf {
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        dir.join(written)
+    }
+
+    fn locate(&self, key: &KeyPath) -> Location {
+        self.index
+            .span_of(key)
+            .map(|span| Location::of_offset(&self.text, span.start))
+            .unwrap_or_default()
+    }
+
+    fn parse_error(&self, error: &toml::de::Error) -> FileError {
+        let span = error.span().unwrap_or(0..0);
+        let whole = span.is_empty() || (span.start == 0 && span.end >= self.text.trim_end().len());
+        let (location, path) = if whole {
+            (Location::default(), KeyPath::root())
+        } else {
+            let path = self.refine(self.index.path_at(span.start), error.message());
+            let start = self.index.exact(&path).map_or(span.start, |s| s.start);
+            (Location::of_offset(&self.text, start), path)
+        };
+        let key = match missing_field(error.message()) {
+            Some(field) => path.key(&field).to_string(),
+            None => path.to_string(),
+        };
+        FileError::Parse {
+            origin: self.origin.clone(),
+            location,
+            key,
+            message: error.message().trim().to_string(),
+        }
+    }
+}
+
+impl Source {
+    /// Serde errors inside internally tagged enums (steps) point at the whole table; the message still names
+    /// the unknown field or the unknown value, which picks out the key within it.
+    fn refine(&self, path: KeyPath, message: &str) -> KeyPath {
+        if let Some(field) = quoted_after(message, "unknown field `") {
+            let candidate = path.key(&field);
+            if self.index.exact(&candidate).is_some() {
+                return candidate;
+            }
+        }
+        if let Some(value) = quoted_after(message, "unknown variant `") {
+            let written = |span: &std::ops::Range<usize>| {
+                let text = self.text.get(span.clone()).unwrap_or("").trim_end();
+                text.ends_with(&format!("\"{value}\"")) || text.ends_with(&format!("'{value}'"))
+            };
+            let child = self.index.children(&path).find(|(_, span)| written(span));
+            if let Some((child, _)) = child {
+                return child.clone();
+            }
+        }
+        path
+    }
+}
+
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    rest.split('`').next().map(str::to_string)
+}
+
+/// serde names a missing field in its message (``missing field `name` ``) rather than in the span.
+fn missing_field(message: &str) -> Option<String> {
+    quoted_after(message, "missing field `")
+}

@@ -1,0 +1,91 @@
+//! The virtual rig backend: rig actions land on the shared vboard boards in virtual time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dfuse::{Clock, VirtualClock};
+use hil::rig::{Rig, RigControl, VirtualRig};
+use hil::transport::{Transport, VirtualTransport};
+use vboard::{ResetCause, RunMode};
+
+fn bench(seed: u64) -> VirtualRig {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/virtual-bench.toml");
+    let rig = Rig::load(&path).unwrap();
+    VirtualRig::new(&rig, Arc::new(VirtualClock::new()), seed).unwrap()
+}
+
+#[test]
+fn power_on_boots_the_bootloader_in_virtual_time() {
+    let rig = bench(1);
+    let mut control = rig.control("bench-05").unwrap();
+    control.power(true).unwrap();
+    assert_eq!(rig.clock().now(), hil::rig::SWITCH_TIME);
+    let board = rig.board("bench-05").unwrap().lock();
+    assert_eq!(board.mode(), RunMode::Bootloader);
+    assert_eq!(board.boot().unwrap().cause, ResetCause::PowerOn);
+    assert_eq!(board.config().name(), "bench-05");
+}
+
+#[test]
+fn each_power_cycle_is_a_new_boot_with_new_hsi_jitter() {
+    let rig = bench(1);
+    let mut control = rig.control("bench-05").unwrap();
+    let mut hsi = Vec::new();
+    for _ in 0..3 {
+        control.power(true).unwrap();
+        let board = rig.board("bench-05").unwrap().lock();
+        hsi.push(board.boot().unwrap().hsi_error_ppm);
+        drop(board);
+        control.power(false).unwrap();
+        assert_eq!(rig.board("bench-05").unwrap().lock().mode(), RunMode::Off);
+    }
+    assert!(hsi[0] != hsi[1] && hsi[1] != hsi[2], "{hsi:?}");
+    assert_eq!(rig.board("bench-05").unwrap().lock().stats().boots, 3);
+}
+
+#[test]
+fn boot0_low_boots_user_flash_and_reset_pulse_reboots() {
+    let rig = bench(1);
+    let mut control = rig.control("bench-01").unwrap();
+    control.boot0(false).unwrap();
+    control.power(true).unwrap();
+    let mode = rig.board("bench-01").unwrap().lock().mode();
+    assert!(matches!(mode, RunMode::Application { .. }), "{mode:?}");
+    control.boot0(true).unwrap();
+    control.reset_pulse().unwrap();
+    let board = rig.board("bench-01").unwrap().lock();
+    assert_eq!(board.mode(), RunMode::Bootloader);
+    assert_eq!(board.boot().unwrap().cause, ResetCause::Pin);
+}
+
+#[test]
+fn the_chamber_sets_every_board_and_shifts_the_hsi() {
+    let rig = bench(1);
+    let mut one = rig.control("bench-01").unwrap();
+    one.set_temperature(35.0).unwrap();
+    let mut other = rig.control("bench-10").unwrap();
+    assert_eq!(other.temperature().unwrap(), Some(35.0));
+    other.power(true).unwrap();
+    assert_eq!(
+        rig.board("bench-10")
+            .unwrap()
+            .lock()
+            .boot()
+            .unwrap()
+            .temperature_c,
+        35.0
+    );
+}
+
+#[test]
+fn a_powered_board_enumerates_on_its_virtual_port() {
+    let rig = bench(1);
+    rig.control("bench-03").unwrap().power(true).unwrap();
+    let board = rig.board("bench-03").unwrap().clone();
+    let transport =
+        VirtualTransport::open(board, rig.clock().clone(), 3, Duration::from_secs(1)).unwrap();
+    assert_eq!(transport.info().port_path, "0-3");
+    assert!(rig.control("bench-99").is_none());
+}
