@@ -19,6 +19,8 @@ pub enum Command {
     /// DfuSe operations on one device
     #[command(subcommand)]
     Dfu(DfuCommand),
+    /// Read, decode and measure the chip's clocks over SWD (probe-rs) or on a virtual board
+    Clocks(crate::clocks::ClocksArgs),
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 the device or board failed the operation, 2 usage or harness error.
 
 mod args;
+mod clocks;
 mod dfu;
 mod list;
 mod output;
@@ -15,6 +16,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::List(a) => list::run(&a),
         args::Command::Dfu(a) => dfu::run(a),
+        args::Command::Clocks(a) => clocks::run(&a),
     };
     match result {
         Ok(code) => code,

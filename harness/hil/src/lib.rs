@@ -1,9 +1,11 @@
 //! The harness library: transports (rusb, virtual), images, captures and DfuSe operations; later the clock
 //! readers, rig control, runner, records and report. The `hil` binary is a thin layer over this.
 
+pub mod clocks;
 pub mod dfu;
 pub mod image;
 pub mod pcap;
+pub mod probe;
 pub mod rig;
 pub mod scenario;
 pub mod target;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::power::Board;
+use super::power::{Board, PINRSTF};
 use super::types::RunMode;
 use crate::memory::{FLASH_BASE, FLASH_SIZE};
 
@@ -37,6 +37,26 @@ impl Board {
         } else {
             self.software_reset(at);
         }
+    }
+
+    /// A debugger's intrusive reset: an NRST pulse with the core caught at the reset vector, then resumed at
+    /// `entry` in SRAM where it spins. The ROM never runs, so the clocks keep their reset values: SYSCLK is
+    /// HSI (this temperature's error, no per-boot jitter [I]) and CYCCNT counts at it. The board is off USB,
+    /// running "user code" at `entry` ([`RunMode::Application`]), until the next reset. No effect while off.
+    pub fn reset_halt_run_from(&mut self, now: Duration, entry: u32) {
+        self.touch(now);
+        if self.mode == RunMode::Off {
+            return;
+        }
+        self.csr_flags |= PINRSTF;
+        self.stats.boots += 1;
+        self.faults.on_boot();
+        (self.busy_until, self.poll_not_before) = (Duration::ZERO, Duration::ZERO);
+        (self.boot, self.rom, self.on_bus) = (None, None, false);
+        self.mode = RunMode::Application {
+            vector_table: entry,
+        };
+        self.dwt.rebase(now, self.sysclk_hz());
     }
 }
 

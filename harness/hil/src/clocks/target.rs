@@ -1,0 +1,142 @@
+//! Target description files (`fixtures/targets/*.toml`): where one STM32 family keeps the registers that
+//! [`super::read_snapshot`] reads. Data, not code: another family is another file. Parsed with
+//! `deny_unknown_fields` and checked (alignment, ranges) into a [`TargetDescription`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::ClockError;
+
+/// The built-in STM32F7 description: the same text as `fixtures/targets/stm32f7.toml`.
+const STM32F7: &str = include_str!("../../../../fixtures/targets/stm32f7.toml");
+
+/// One STM32 family as the clock reader sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDescription {
+    pub name: String,
+    pub description: String,
+    /// Default probe-rs target name (`--chip`).
+    pub probe_rs_chip: String,
+    /// Expected DBGMCU_IDCODE.DEV_ID.
+    pub dev_id: u16,
+    /// HSI nominal frequency, Hz.
+    pub hsi_hz: u32,
+    pub registers: Registers,
+    pub identity: IdentityAddresses,
+    pub debug: DebugAddresses,
+    pub bootloader: BootloaderFacts,
+}
+
+/// 32-bit registers read as words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registers {
+    pub rcc_cr: u32,
+    pub rcc_pllcfgr: u32,
+    pub rcc_cfgr: u32,
+    pub rcc_csr: u32,
+    pub rcc_dckcfgr2: u32,
+    pub flash_acr: u32,
+    pub flash_optcr: u32,
+    pub flash_optcr1: u32,
+    pub dbgmcu_idcode: u32,
+}
+
+/// Identity data in system memory: the UID (3 words), the flash size (u16) and the bootloader ID (u8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityAddresses {
+    pub uid: u32,
+    pub flash_size: u32,
+    pub bootloader_id: u32,
+}
+
+/// Cortex-M debug registers used by the measurements, and RAM the intrusive HSI measurement may use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugAddresses {
+    /// The memory access port (ADIv5 AP index) for reads that do not go through a core.
+    pub access_port: u8,
+    pub demcr: u32,
+    pub dwt_ctrl: u32,
+    pub dwt_cyccnt: u32,
+    pub scratch_ram: u32,
+}
+
+/// What the family's ROM bootloader does with the clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootloaderFacts {
+    /// PLL input the ROM aims for (HSE / PLLM), Hz.
+    pub pll_input_hz: u32,
+    /// USB clock tolerance, ppm.
+    pub usb_tolerance_ppm: f64,
+}
+
+impl TargetDescription {
+    /// The built-in STM32F74x/75x description.
+    pub fn stm32f7() -> TargetDescription {
+        // Compiled in and covered by a test; failing here is a build defect, not an input error.
+        Self::from_toml_str(STM32F7, "stm32f7.toml (built in)")
+            .expect("the built-in target description is valid")
+    }
+
+    /// Reads and checks a target description file.
+    pub fn load(path: &Path) -> Result<TargetDescription, ClockError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ClockError::TargetFile {
+            origin: origin.clone(),
+            message: format!("cannot read target description: {e}"),
+        })?;
+        Self::from_toml_str(&text, &origin)
+    }
+
+    /// Parses and checks target-description text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<TargetDescription, ClockError> {
+        let error = |message: String| ClockError::TargetFile {
+            origin: origin.to_string(),
+            message,
+        };
+        let target: TargetDescription =
+            toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
+        target.check().map_err(error)?;
+        Ok(target)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let r = &self.registers;
+        let d = &self.debug;
+        let words = [
+            ("registers.rcc_cr", r.rcc_cr),
+            ("registers.rcc_pllcfgr", r.rcc_pllcfgr),
+            ("registers.rcc_cfgr", r.rcc_cfgr),
+            ("registers.rcc_csr", r.rcc_csr),
+            ("registers.rcc_dckcfgr2", r.rcc_dckcfgr2),
+            ("registers.flash_acr", r.flash_acr),
+            ("registers.flash_optcr", r.flash_optcr),
+            ("registers.flash_optcr1", r.flash_optcr1),
+            ("registers.dbgmcu_idcode", r.dbgmcu_idcode),
+            ("identity.uid", self.identity.uid),
+            ("debug.demcr", d.demcr),
+            ("debug.dwt_ctrl", d.dwt_ctrl),
+            ("debug.dwt_cyccnt", d.dwt_cyccnt),
+            ("debug.scratch_ram", d.scratch_ram),
+        ];
+        if let Some((key, addr)) = words.iter().find(|(_, a)| !a.is_multiple_of(4)) {
+            return Err(format!("key `{key}`: {addr:#010X} is not word aligned"));
+        }
+        if !self.identity.flash_size.is_multiple_of(2) {
+            return Err("key `identity.flash_size`: a u16 needs an even address".into());
+        }
+        if self.hsi_hz == 0 || self.bootloader.pll_input_hz == 0 {
+            return Err("key `hsi_hz` / `bootloader.pll_input_hz`: must not be 0".into());
+        }
+        let tolerance = self.bootloader.usb_tolerance_ppm;
+        if tolerance.is_nan() || tolerance <= 0.0 {
+            return Err("key `bootloader.usb_tolerance_ppm`: must be positive".into());
+        }
+        Ok(())
+    }
+}

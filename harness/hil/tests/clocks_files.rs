@@ -1,0 +1,71 @@
+//! Target description files: the shipped one parses and is the built-in, and a broken one is refused with the
+//! file and the key named. Also: the serial formula agrees with the virtual board's own (written separately).
+
+use std::path::PathBuf;
+
+use hil::clocks::{expected_serial, ErrorKind, TargetDescription};
+use rstest::rstest;
+use vboard::{Board, BoardConfig};
+
+fn fixtures(dir: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(dir)
+}
+
+#[test]
+fn the_shipped_target_file_is_the_built_in_one() {
+    let loaded = TargetDescription::load(&fixtures("targets").join("stm32f7.toml")).unwrap();
+    assert_eq!(loaded, TargetDescription::stm32f7());
+    assert_eq!(loaded.registers.rcc_pllcfgr, 0x4002_3804);
+    assert_eq!(loaded.identity.bootloader_id, 0x1FF0_EDBE);
+}
+
+#[rstest]
+#[case::unknown_key("rcc_cr = 0x4002_3800", "rcc_cr = 0x4002_3800\nrcc_crr = 1", "rcc_crr")]
+#[case::misaligned(
+    "rcc_cfgr = 0x4002_3808",
+    "rcc_cfgr = 0x4002_3809",
+    "registers.rcc_cfgr"
+)]
+#[case::odd_flash_size(
+    "flash_size = 0x1FF0_F442",
+    "flash_size = 0x1FF0_F443",
+    "identity.flash_size"
+)]
+#[case::missing_key("hsi_hz = 16_000_000", "", "hsi_hz")]
+#[case::zero_tolerance(
+    "usb_tolerance_ppm = 2500.0",
+    "usb_tolerance_ppm = 0.0",
+    "usb_tolerance_ppm"
+)]
+fn broken_target_files_are_refused(#[case] from: &str, #[case] to: &str, #[case] key: &str) {
+    let path = fixtures("targets").join("stm32f7.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "fixture has {from:?}");
+    let e =
+        TargetDescription::from_toml_str(&text.replacen(from, to, 1), "broken.toml").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Harness);
+    let msg = e.to_string();
+    assert!(msg.starts_with("broken.toml: "), "{msg}");
+    assert!(msg.contains(key), "{msg}");
+}
+
+#[test]
+fn a_missing_target_file_names_the_path() {
+    let e = TargetDescription::load(&fixtures("targets").join("nope.toml")).unwrap_err();
+    assert!(e.to_string().contains("nope.toml: cannot read"), "{e}");
+}
+
+#[rstest]
+fn serial_formula_agrees_with_the_virtual_board(
+    #[files("../../fixtures/boards/*.toml")] board_file: PathBuf,
+) {
+    let config = BoardConfig::load(&board_file).unwrap();
+    let uid = config.memory.uid;
+    let board = Board::new(config, 1);
+    assert_eq!(
+        expected_serial(uid).as_deref(),
+        Some(board.usb_serial_expected().as_str())
+    );
+}
