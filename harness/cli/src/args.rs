@@ -19,6 +19,8 @@ pub enum Command {
     /// DfuSe operations on one device
     #[command(subcommand)]
     Dfu(DfuCommand),
+    /// Soak: run a scenario's cycles on every board of its rig and record every cycle and step
+    Soak(SoakArgs),
     /// Read, decode and measure the chip's clocks over SWD (probe-rs) or on a virtual board
     Clocks(crate::clocks::ClocksArgs),
 }
@@ -34,6 +36,22 @@ pub struct ListArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SoakArgs {
+    /// Scenario file (default: scenarios/quick.toml, the quick soak on the virtual bench)
+    #[arg(conflicts_with = "resume")]
+    pub scenario: Option<PathBuf>,
+    /// Continue a killed or interrupted run where its records stop
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Where run folders are created
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports: PathBuf,
+    /// No live progress, even on a terminal
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Which device to talk to: a real one selected like dfu-util, or a virtual board.

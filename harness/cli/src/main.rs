@@ -6,6 +6,7 @@ mod clocks;
 mod dfu;
 mod list;
 mod output;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::List(a) => list::run(&a),
         args::Command::Dfu(a) => dfu::run(a),
+        args::Command::Soak(a) => soak::run(&a),
         args::Command::Clocks(a) => clocks::run(&a),
     };
     match result {

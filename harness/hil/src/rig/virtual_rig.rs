@@ -9,7 +9,7 @@ use dfuse::{Clock, VirtualClock};
 use vboard::Board;
 
 use super::error::RigError;
-use super::spec::{Rig, Wiring};
+use super::spec::{BoardSpec, Rig, Wiring};
 use super::RigControl;
 use crate::transport::VirtualBoard;
 
@@ -30,19 +30,36 @@ impl VirtualRig {
     /// Builds every board of `rig` (powered off, BOOT0 high). Each board's draws are seeded from its rig-file
     /// seed mixed with the run's `seed`, so one run seed reproduces the whole bench.
     pub fn new(rig: &Rig, clock: Arc<VirtualClock>, seed: u64) -> Result<VirtualRig, RigError> {
+        Self::of_boards(&rig.boards, clock, seed)
+    }
+
+    /// A virtual rig of just `spec`, in its own virtual time: the soak runner gives every board worker one,
+    /// so parallel workers never share (and race on) a clock and each board's record is deterministic.
+    pub fn single(
+        spec: &BoardSpec,
+        clock: Arc<VirtualClock>,
+        seed: u64,
+    ) -> Result<VirtualRig, RigError> {
+        Self::of_boards(std::slice::from_ref(spec), clock, seed)
+    }
+
+    fn of_boards(
+        specs: &[BoardSpec],
+        clock: Arc<VirtualClock>,
+        seed: u64,
+    ) -> Result<VirtualRig, RigError> {
         let mut names = Vec::new();
         let mut boards = Vec::new();
-        for spec in &rig.boards {
+        for spec in specs {
             let Wiring::Virtual(wiring) = &spec.wiring else {
                 return Err(RigError::NotConfigured {
                     action: "simulate a real board",
                 });
             };
-            let board_seed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ wiring.seed;
             names.push(spec.name.clone());
             boards.push(VirtualBoard::new(Board::new(
                 wiring.config.clone(),
-                board_seed,
+                board_seed(seed, wiring.seed),
             )));
         }
         Ok(VirtualRig {
@@ -73,6 +90,11 @@ impl VirtualRig {
     fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
+}
+
+/// The seed of a board's random draws: its rig-file seed mixed with the run's seed.
+pub fn board_seed(run_seed: u64, board_seed: u64) -> u64 {
+    run_seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ board_seed
 }
 
 /// One virtual board's rig control. `set_temperature` acts on the whole rig, like a chamber.

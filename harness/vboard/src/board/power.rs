@@ -95,6 +95,14 @@ impl Board {
         }
     }
 
+    /// Restart the random draws (HSI jitter, HSE-measurement rounding, lost packets) from `seed`, keeping
+    /// the board's part tolerances, memory and state. A soak reseeds every board at the start of every cycle
+    /// from (run seed, board, phase, cycle), so a resumed run records what an uninterrupted one would have.
+    pub fn reseed(&mut self, seed: u64) {
+        self.clock_rng = stream(seed, 1);
+        self.link_rng = stream(seed, 2);
+    }
+
     /// Power on: a new boot with reset flags POR (PORRSTF | PINRSTF | BORRSTF). No effect if already on.
     pub fn power_on(&mut self, now: Duration) {
         self.touch(now);

@@ -1,0 +1,282 @@
+//! `hil soak` as a process: killed with SIGKILL mid-run and resumed with no cycle lost or duplicated,
+//! interrupted with Ctrl-C (SIGINT) and left consistent, and its exit codes.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hil::records::{read_rows, CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, STEPS_CSV};
+
+fn hil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hil"))
+}
+
+fn workdir(name: &str, scenario_body: &str) -> (PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("soak_cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rig = std::fs::canonicalize(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/virtual-bench.toml"),
+    )
+    .unwrap();
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(
+        &scenario,
+        format!("rig = {:?}\n{scenario_body}", rig.display().to_string()),
+    )
+    .unwrap();
+    (scenario, dir.join("reports"))
+}
+
+fn long(cycles: u64) -> String {
+    format!(
+        r#"
+name = "long"
+boards = "all"
+seed = 5
+[pass]
+max_failure_rate = 1.0
+[[phases]]
+name = "one"
+cycles = {cycles}
+[[steps]]
+kind = "power_cycle"
+[[steps]]
+kind = "wait_enumeration"
+[[steps]]
+kind = "dfu_connect"
+[[steps]]
+kind = "read_option_bytes"
+[[steps]]
+kind = "read_clocks"
+"#
+    )
+}
+
+fn only_run_dir(reports: &Path) -> PathBuf {
+    let mut dirs: Vec<_> = std::fs::read_dir(reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.remove(0)
+}
+
+fn wait_for_rows(reports: &Path, at_least: usize, child: &mut Child) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the soak ended before it could be interrupted"
+        );
+        if let Ok(dir) = std::fs::read_dir(reports).map(|mut d| d.next().map(|e| e.unwrap().path()))
+        {
+            if let Some(dir) = dir {
+                let n = std::fs::read_to_string(dir.join(CYCLES_CSV))
+                    .map(|t| t.lines().count())
+                    .unwrap_or(0);
+                if n > at_least {
+                    return dir;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no rows appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn decided(rows: &[CycleRow]) -> Vec<(String, u64)> {
+    rows.iter()
+        .filter(|r| r.final_attempt)
+        .map(|r| (r.board.clone(), r.cycle))
+        .collect()
+}
+
+/// The record of a run without its wall-clock column, in a stable order.
+fn comparable(mut rows: Vec<CycleRow>) -> Vec<CycleRow> {
+    rows.sort_by(|a, b| (&a.board, a.cycle, a.attempt).cmp(&(&b.board, b.cycle, b.attempt)));
+    rows.iter_mut().for_each(|r| r.started_utc.clear());
+    rows
+}
+
+#[test]
+fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
+    const CYCLES: u64 = 400;
+    let (scenario, reports) = workdir("kill", &long(CYCLES));
+    let mut child = hil()
+        .args([
+            "soak",
+            scenario.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+            "-q",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = wait_for_rows(&reports, 200, &mut child);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // Whatever moment the kill hit, the files parse and hold every finished cycle exactly once.
+    let before: Vec<CycleRow> = read_rows(&dir.join(CYCLES_CSV)).unwrap();
+    let _: Vec<StepRow> = read_rows(&dir.join(STEPS_CSV)).unwrap();
+    let killed_at = decided(&before).len();
+    assert!(
+        killed_at > 0 && (killed_at as u64) < 10 * CYCLES,
+        "killed mid-run at {killed_at}"
+    );
+    assert_eq!(Manifest::read(&dir).unwrap().status, RunStatus::Running);
+
+    let status = hil()
+        .args(["soak", "--resume", dir.to_str().unwrap(), "-q"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let after: Vec<CycleRow> = read_rows(&dir.join(CYCLES_CSV)).unwrap();
+    let keys = decided(&after);
+    assert_eq!(keys.len() as u64, 10 * CYCLES, "every cycle, once");
+    assert_eq!(
+        keys.iter().collect::<HashSet<_>>().len(),
+        keys.len(),
+        "no cycle duplicated"
+    );
+    let manifest = Manifest::read(&dir).unwrap();
+    assert_eq!(
+        (manifest.status, manifest.resumed),
+        (RunStatus::Finished, 1)
+    );
+
+    // Each step row belongs to exactly one recorded cycle attempt (the torn attempt's steps were dropped).
+    let steps: Vec<StepRow> = read_rows(&dir.join(STEPS_CSV)).unwrap();
+    let attempts: HashSet<_> = after
+        .iter()
+        .map(|r| (r.board.clone(), r.cycle, r.attempt))
+        .collect();
+    assert!(steps
+        .iter()
+        .all(|s| attempts.contains(&(s.board.clone(), s.cycle, s.attempt))));
+    let per_attempt: HashSet<_> = steps
+        .iter()
+        .map(|s| (s.board.clone(), s.cycle, s.attempt, s.index, s.try_number))
+        .collect();
+    assert_eq!(per_attempt.len(), steps.len(), "no step row duplicated");
+
+    // Virtual boards are reseeded per cycle: the resumed run recorded what an uninterrupted one records.
+    let (scenario2, reports2) = workdir("uninterrupted", &long(CYCLES));
+    let status = hil()
+        .args([
+            "soak",
+            scenario2.to_str().unwrap(),
+            "--reports",
+            reports2.to_str().unwrap(),
+            "-q",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let whole: Vec<CycleRow> = read_rows(&only_run_dir(&reports2).join(CYCLES_CSV)).unwrap();
+    assert_eq!(comparable(after), comparable(whole));
+}
+
+#[test]
+fn ctrl_c_finishes_the_current_cycle_and_records_the_run_as_interrupted() {
+    let (scenario, reports) = workdir("sigint", &long(100_000));
+    let mut child = hil()
+        .args([
+            "soak",
+            scenario.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+            "-q",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = wait_for_rows(&reports, 50, &mut child);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.code().is_some(),
+        "exited by itself, not killed by the signal"
+    );
+    let manifest = Manifest::read(&dir).unwrap();
+    assert_eq!(manifest.status, RunStatus::Interrupted);
+    let rows: Vec<CycleRow> = read_rows(&dir.join(CYCLES_CSV)).unwrap();
+    assert!(!rows.is_empty() && rows.len() < 1_000_000);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("status: Interrupted"));
+}
+
+#[test]
+fn thresholds_decide_the_exit_code() {
+    let strict = long(30).replace("max_failure_rate = 1.0", "max_failure_rate = 0.0");
+    let (scenario, reports) = workdir("strict", &strict);
+    let out = hil()
+        .args([
+            "soak",
+            scenario.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "drifting boards fail, a zero-failure threshold is missed"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("THRESHOLD MISSED"));
+
+    let healthy = long(30).replace(r#"boards = "all""#, r#"boards = ["bench-01", "bench-02"]"#);
+    let (scenario, reports) = workdir(
+        "healthy",
+        &healthy.replace("max_failure_rate = 1.0", "max_failure_rate = 0.0"),
+    );
+    let out = hil()
+        .args([
+            "soak",
+            scenario.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_bad_scenario_is_a_usage_error_naming_file_line_and_key() {
+    let (scenario, reports) = workdir("bad", &long(3).replace("cycles = 3", "cycles = \"many\""));
+    let out = hil()
+        .args([
+            "soak",
+            scenario.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("scenario.toml:") && err.contains("cycles"),
+        "{err}"
+    );
+    assert!(
+        !reports.exists(),
+        "no run folder for a scenario that does not load"
+    );
+}

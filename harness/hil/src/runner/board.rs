@@ -1,0 +1,338 @@
+//! One board during a soak: its rig control, its clock, its USB transport (open while the bootloader is
+//! enumerated) and what the current cycle learnt about it; and how each kind of step is carried out on it.
+//! Knows nothing of phases, retries or records.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dfuse::{Clock, Event, Observer, SystemClock, VirtualClock};
+
+use super::failure::StepError;
+use super::CycleFacts;
+use crate::clocks::{self, ClockSnapshot, TargetDescription, VirtualMemory};
+use crate::dfu::{self, FlashOptions};
+use crate::image::Image;
+use crate::probe::{parse_selector, ProbeChip, ProbeOptions};
+use crate::rig::{BoardSpec, RigControl, VirtualRig};
+use crate::scenario::{Action, ImageSource};
+use crate::transport::{Transport, UsbTransport, VirtualBoard, VirtualTransport};
+
+/// SWD clock for rig probes (probe-rs default range; ST-LINK rounds it).
+const PROBE_SPEED_KHZ: u32 = 1800;
+/// How often a real host looks for the device while waiting for enumeration.
+const USB_POLL: Duration = Duration::from_millis(100);
+
+/// Counts the DFU class requests a step sends.
+#[derive(Default)]
+pub(crate) struct RequestCounter(pub u32);
+
+impl Observer for RequestCounter {
+    fn event(&mut self, e: &Event) {
+        if matches!(e, Event::Transfer(_)) {
+            self.0 += 1;
+        }
+    }
+}
+
+/// How the board is reached.
+pub(crate) enum Backend {
+    Virtual {
+        board: VirtualBoard,
+        clock: Arc<VirtualClock>,
+        port: u8,
+    },
+    Real,
+}
+
+/// A board under soak.
+pub(crate) struct BoardRun {
+    pub spec: BoardSpec,
+    pub backend: Backend,
+    pub control: Box<dyn RigControl>,
+    pub clock: Arc<dyn Clock>,
+    pub transport: Option<Box<dyn Transport>>,
+    pub facts: CycleFacts,
+    pub requests: RequestCounter,
+    pub target: Arc<TargetDescription>,
+    pub images: Arc<Vec<(ImageSource, Image)>>,
+}
+
+impl BoardRun {
+    /// A virtual board in its own virtual time.
+    pub fn new_virtual(
+        spec: &BoardSpec,
+        seed: u64,
+        port: u8,
+        shared: &Shared,
+    ) -> Result<Self, StepError> {
+        let clock = Arc::new(VirtualClock::new());
+        let rig = VirtualRig::single(spec, clock.clone(), seed)?;
+        let board = rig
+            .board(&spec.name)
+            .cloned()
+            .ok_or_else(|| StepError::harness("virtual board missing"))?;
+        let control = rig
+            .control(&spec.name)
+            .ok_or_else(|| StepError::harness("virtual control missing"))?;
+        Ok(Self::with(
+            spec,
+            Backend::Virtual {
+                board,
+                clock: clock.clone(),
+                port,
+            },
+            Box::new(control),
+            clock,
+            shared,
+        ))
+    }
+
+    /// A real board on a serial rig controller, in real time.
+    pub fn new_real(spec: &BoardSpec, control: Box<dyn RigControl>, shared: &Shared) -> Self {
+        Self::with(
+            spec,
+            Backend::Real,
+            control,
+            Arc::new(SystemClock::new()),
+            shared,
+        )
+    }
+
+    fn with(
+        spec: &BoardSpec,
+        backend: Backend,
+        control: Box<dyn RigControl>,
+        clock: Arc<dyn Clock>,
+        shared: &Shared,
+    ) -> Self {
+        Self {
+            spec: spec.clone(),
+            backend,
+            control,
+            clock,
+            transport: None,
+            facts: CycleFacts::default(),
+            requests: RequestCounter::default(),
+            target: shared.target.clone(),
+            images: shared.images.clone(),
+        }
+    }
+
+    /// The virtual board, if this is one.
+    pub fn virtual_board(&self) -> Option<&VirtualBoard> {
+        match &self.backend {
+            Backend::Virtual { board, .. } => Some(board),
+            Backend::Real => None,
+        }
+    }
+
+    /// Carry out one step.
+    pub fn run(&mut self, action: &Action, timeout: Duration) -> Result<(), StepError> {
+        match action {
+            Action::PowerCycle { off } => self.power_cycle(*off),
+            Action::Boot0 { high } => Ok(self.control.boot0(*high)?),
+            Action::Reset => {
+                self.transport = None;
+                Ok(self.control.reset_pulse()?)
+            }
+            Action::WaitEnumeration => self.enumerate(timeout).map(|_| ()),
+            Action::DfuConnect => self.dfu_connect(timeout),
+            Action::ReadOptionBytes => self.read_option_bytes(timeout),
+            Action::ReadClocks => self.read_clocks().map(|_| ()),
+            Action::MeasureSysclk { window } => self.measure_sysclk(*window),
+            Action::MeasureHsi { window } => self.measure_hsi(*window),
+            Action::Flash {
+                image,
+                address: _,
+                verify,
+            } => self.flash(image, *verify, timeout),
+            Action::Leave => self.leave(timeout),
+            Action::Delay { time } => {
+                self.clock.sleep(*time);
+                Ok(())
+            }
+        }
+    }
+
+    fn power_cycle(&mut self, off: Duration) -> Result<(), StepError> {
+        self.transport = None;
+        self.control.power(false)?;
+        self.clock.sleep(off);
+        Ok(self.control.power(true)?)
+    }
+
+    /// The open transport, enumerating the device first when needed.
+    fn enumerate(&mut self, timeout: Duration) -> Result<&mut Box<dyn Transport>, StepError> {
+        if self.transport.is_none() {
+            let t = self.open_transport(timeout)?;
+            self.facts.serial = t.info().serial.clone();
+            self.transport = Some(t);
+        }
+        Ok(self.transport.as_mut().expect("just opened"))
+    }
+
+    fn open_transport(&mut self, timeout: Duration) -> Result<Box<dyn Transport>, StepError> {
+        match &self.backend {
+            Backend::Virtual { board, clock, port } => Ok(Box::new(VirtualTransport::open(
+                board.clone(),
+                clock.clone(),
+                *port,
+                timeout,
+            )?)),
+            Backend::Real => {
+                let deadline = self.clock.now() + timeout;
+                loop {
+                    match UsbTransport::open(&self.spec.usb) {
+                        Ok(t) => return Ok(Box::new(t)),
+                        Err(e) if self.clock.now() >= deadline => return Err(e.into()),
+                        Err(_) => self.clock.sleep(USB_POLL),
+                    }
+                }
+            }
+        }
+    }
+
+    fn dfu_connect(&mut self, timeout: Duration) -> Result<(), StepError> {
+        let clock = self.clock.clone();
+        let mut counter = RequestCounter::default();
+        let t = self.enumerate(timeout)?;
+        let result = dfu::open(t.as_mut(), clock, 0, timeout, &mut counter).map(drop);
+        self.requests.0 += counter.0;
+        Ok(result?)
+    }
+
+    fn read_option_bytes(&mut self, timeout: Duration) -> Result<(), StepError> {
+        let clock = self.clock.clone();
+        let mut counter = RequestCounter::default();
+        let t = self.enumerate(timeout)?;
+        let result = dfu::read_option_bytes(t.as_mut(), clock, timeout, &mut counter);
+        self.requests.0 += counter.0;
+        self.facts.option_bytes = Some(result?.data);
+        Ok(())
+    }
+
+    fn flash(
+        &mut self,
+        source: &ImageSource,
+        verify: bool,
+        timeout: Duration,
+    ) -> Result<(), StepError> {
+        let images = self.images.clone();
+        let image = images.iter().find(|(s, _)| s == source).map(|(_, i)| i);
+        let image = image.ok_or_else(|| StepError::harness("flash image was not prepared"))?;
+        let opts = FlashOptions {
+            verify,
+            timeout,
+            ..FlashOptions::default()
+        };
+        let clock = self.clock.clone();
+        let mut counter = RequestCounter::default();
+        let t = self.enumerate(timeout)?;
+        let result = dfu::flash(t.as_mut(), clock, image, opts, &mut counter);
+        self.requests.0 += counter.0;
+        result.map(|_| ()).map_err(Into::into)
+    }
+
+    fn leave(&mut self, timeout: Duration) -> Result<(), StepError> {
+        let clock = self.clock.clone();
+        let mut counter = RequestCounter::default();
+        let t = self.enumerate(timeout)?;
+        let result = dfu::open(t.as_mut(), clock, 0, timeout, &mut counter).and_then(|mut s| {
+            s.leave(None).map_err(|source| dfu::OpError::Dfu {
+                during: "leaving DFU",
+                source,
+            })
+        });
+        self.requests.0 += counter.0;
+        self.transport = None;
+        result.map(|_| ()).map_err(Into::into)
+    }
+
+    fn read_clocks(&mut self) -> Result<&ClockSnapshot, StepError> {
+        let snapshot = match &self.backend {
+            Backend::Virtual { board, clock, .. } => {
+                let mut mem = VirtualMemory::new(board.clone(), clock.clone());
+                clocks::read_snapshot(&mut mem, &self.target)?
+            }
+            Backend::Real => {
+                let mut chip = ProbeChip::open(&self.probe_options(false)?)?;
+                clocks::read_snapshot(&mut chip, &self.target)?
+            }
+        };
+        self.facts.derived = Some(clocks::derive(&snapshot, f64::from(self.spec.hse_hz)));
+        Ok(self.facts.snapshot.insert(snapshot))
+    }
+
+    fn measure_sysclk(&mut self, window: Duration) -> Result<(), StepError> {
+        let snapshot = match self.facts.snapshot.clone() {
+            Some(s) => s,
+            None => self.read_clocks()?.clone(),
+        };
+        let clock = self.clock.clone();
+        let m = match &self.backend {
+            Backend::Virtual {
+                board,
+                clock: vclock,
+                ..
+            } => {
+                let mut mem = VirtualMemory::new(board.clone(), vclock.clone());
+                clocks::measure_sysclk(&mut mem, clock.as_ref(), &self.target, &snapshot, window)?
+            }
+            Backend::Real => {
+                let mut chip = ProbeChip::open(&self.probe_options(false)?)?;
+                clocks::measure_sysclk(&mut chip, clock.as_ref(), &self.target, &snapshot, window)?
+            }
+        };
+        self.facts.sysclk = Some(m);
+        Ok(())
+    }
+
+    /// Intrusive: resets the board twice; the bootloader comes back with a new HSE measurement.
+    fn measure_hsi(&mut self, window: Duration) -> Result<(), StepError> {
+        self.transport = None;
+        let clock = self.clock.clone();
+        let m = match &self.backend {
+            Backend::Virtual {
+                board,
+                clock: vclock,
+                ..
+            } => {
+                let mut mem = VirtualMemory::new(board.clone(), vclock.clone());
+                clocks::measure_hsi(&mut mem, clock.as_ref(), &self.target, window)?
+            }
+            Backend::Real => {
+                let mut chip = ProbeChip::open(&self.probe_options(true)?)?;
+                clocks::measure_hsi(&mut chip, clock.as_ref(), &self.target, window)?
+            }
+        };
+        self.facts.hsi = Some(m);
+        Ok(())
+    }
+
+    fn probe_options(&self, halting: bool) -> Result<ProbeOptions, StepError> {
+        let p = self.spec.probe.as_ref().ok_or_else(|| {
+            StepError::harness(format!(
+                "board {} has no probe in the rig file",
+                self.spec.name
+            ))
+        })?;
+        let mut text = format!("{:04x}:{:04x}", p.vid, p.pid);
+        if let Some(serial) = &p.serial {
+            text = format!("{text}:{serial}");
+        }
+        Ok(ProbeOptions {
+            selector: parse_selector(&text)?,
+            chip: self.spec.chip.clone(),
+            speed_khz: PROBE_SPEED_KHZ,
+            connect_under_reset: false,
+            halting_session: halting,
+            access_port: 0,
+        })
+    }
+}
+
+/// What every board worker shares: the register map and the prepared flash images.
+pub(crate) struct Shared {
+    pub target: Arc<TargetDescription>,
+    pub images: Arc<Vec<(ImageSource, Image)>>,
+}

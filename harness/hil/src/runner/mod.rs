@@ -1,0 +1,297 @@
+//! The soak runner: every board of the scenario in parallel (one worker thread per board), phase by phase,
+//! cycle by cycle, step by step. Workers emit [`RunEvent`]s; the caller's sink records and displays them
+//! (the runner itself writes no file). A failing board is data: the others go on. Only harness faults —
+//! a bad scenario, an image that cannot be prepared, a sink that cannot write — end the run with `Err`.
+
+mod board;
+mod failure;
+mod resume;
+mod summary;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+pub use failure::{Class, StepError};
+pub use resume::{resume_point, ResumePoint};
+pub use summary::{BoardSummary, RunSummary};
+
+use board::{BoardRun, Shared};
+use worker::{run_phase, PhaseEnd, PhaseJob};
+
+use crate::clocks::{ClockSnapshot, Derived, HsiMeasurement, SysclkMeasurement, TargetDescription};
+use crate::image::Image;
+use crate::records::{CycleRow, RunStatus, StepRow};
+use crate::rig::{board_seed, SerialRig, Wiring};
+use crate::scenario::{generate_image, Action, ImageSource, Scenario};
+use crate::transport::VirtualBoard;
+
+/// What a cycle learnt about the board, step by step.
+#[derive(Debug, Clone, Default)]
+pub struct CycleFacts {
+    pub serial: Option<String>,
+    pub option_bytes: Option<Vec<u8>>,
+    pub snapshot: Option<ClockSnapshot>,
+    pub derived: Option<Derived>,
+    pub sysclk: Option<SysclkMeasurement>,
+    pub hsi: Option<HsiMeasurement>,
+}
+
+/// One thing that happened, as it happened.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// A phase begins (after its chamber set-point and settling time).
+    PhaseStarted { index: usize, name: String },
+    /// A step attempt is starting (for live progress).
+    StepStarted {
+        board: usize,
+        step: &'static str,
+        cycle: u64,
+    },
+    /// A step attempt ended.
+    Step { board: usize, row: Box<StepRow> },
+    /// A cycle attempt ended (boxed: a row is large next to the other events).
+    Cycle { board: usize, row: Box<CycleRow> },
+    /// A board stopped early (stop rule), the others go on.
+    BoardStopped { board: usize, reason: String },
+}
+
+/// Where each board is in each phase: finished cycles, time spent, the next attempt of an unfinished cycle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseProgress {
+    pub cycles_done: u64,
+    pub elapsed: Duration,
+    pub next_attempt: u32,
+}
+
+/// Why a run could not go on: not the boards' fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("preparing the flash image {0}")]
+    Image(String, #[source] crate::image::ImageError),
+    #[error("setting up board {board}: {detail}")]
+    Setup { board: String, detail: String },
+    #[error("recording the run")]
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A request to stop after the current cycle (first Ctrl-C), shared with a signal handler.
+#[derive(Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Called with each virtual board before the run starts (tests inject faults through it).
+pub type PrepareBoard<'a> = &'a dyn Fn(&str, &VirtualBoard);
+
+/// Run `scenario`, starting from `resume` (empty for a new run). `sink` sees every event in order per
+/// board; an error from it stops the run (the boards finish their current cycle first).
+pub fn run<S>(
+    scenario: &Scenario,
+    resume: &ResumePoint,
+    stop: &StopSignal,
+    prepare: PrepareBoard<'_>,
+    mut sink: S,
+) -> Result<RunSummary, RunError>
+where
+    S: FnMut(&RunEvent) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+{
+    let shared = Shared {
+        target: Arc::new(TargetDescription::stm32f7()),
+        images: Arc::new(prepare_images(scenario)?),
+    };
+    let mut boards = build_boards(scenario, resume, &shared)?;
+    for b in &boards {
+        if let Some(board) = b.virtual_board() {
+            prepare(&b.spec.name, board);
+        }
+    }
+    let names: Vec<String> = boards.iter().map(|b| b.spec.name.clone()).collect();
+    let mut summary = RunSummary::new(&names);
+    for (board, row) in resume.rows(&names) {
+        let row = Box::new(row.clone());
+        summary.absorb(&RunEvent::Cycle { board, row });
+    }
+    let mut active: Vec<bool> = vec![true; boards.len()];
+    let failures = AtomicU64::new(summary.failures());
+    let mut sink_error = None;
+    for (pi, phase) in scenario.phases.iter().enumerate() {
+        if stop.requested() {
+            break;
+        }
+        enter_phase(&mut boards, phase.temperature_c, phase.settle)?;
+        summary.absorb(&RunEvent::PhaseStarted {
+            index: pi,
+            name: phase.name.clone(),
+        });
+        let _ = sink(&RunEvent::PhaseStarted {
+            index: pi,
+            name: phase.name.clone(),
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|s| {
+            for (bi, b) in boards.iter_mut().enumerate().filter(|(i, _)| active[*i]) {
+                let job = PhaseJob {
+                    scenario,
+                    phase,
+                    board: bi,
+                    progress: resume.progress(&b.spec.name, &phase.name),
+                    seed: seed_of(scenario, bi),
+                    phase_index: pi,
+                    stop: &stop.0,
+                    failures: &failures,
+                    events: tx.clone(),
+                };
+                let events = tx.clone();
+                s.spawn(move || {
+                    if let PhaseEnd::BoardStopped(reason) = run_phase(b, job) {
+                        let _ = events.send(RunEvent::BoardStopped { board: bi, reason });
+                    }
+                });
+            }
+            drop(tx);
+            for event in rx {
+                summary.absorb(&event);
+                if let RunEvent::BoardStopped { board, .. } = &event {
+                    active[*board] = false;
+                }
+                if let Some(reason) = summary.global_stop(scenario) {
+                    summary.stop(RunStatus::Stopped, reason);
+                    stop.request();
+                }
+                if let Err(e) = sink(&event) {
+                    sink_error.get_or_insert(e);
+                    stop.request();
+                }
+            }
+        });
+        if let Some(e) = sink_error.take() {
+            return Err(RunError::Sink(e));
+        }
+    }
+    if stop.requested() && summary.status == RunStatus::Running {
+        summary.stop(RunStatus::Interrupted, "interrupted".into());
+    }
+    if summary.status == RunStatus::Running {
+        summary.status = RunStatus::Finished;
+    }
+    Ok(summary)
+}
+
+/// The seed of board `index`'s draws: its rig-file seed mixed with the run's.
+fn seed_of(scenario: &Scenario, index: usize) -> u64 {
+    let spec = &scenario.rig.boards[scenario.boards[index]];
+    match &spec.wiring {
+        Wiring::Virtual(w) => board_seed(scenario.seed, w.seed),
+        Wiring::Controller { .. } => scenario.seed,
+    }
+}
+
+fn prepare_images(scenario: &Scenario) -> Result<Vec<(ImageSource, Image)>, RunError> {
+    let mut out: Vec<(ImageSource, Image)> = Vec::new();
+    for step in &scenario.cycle {
+        let Action::Flash { image, address, .. } = &step.action else {
+            continue;
+        };
+        if out.iter().any(|(s, _)| s == image) {
+            continue;
+        }
+        let loaded = match image {
+            ImageSource::Generate { size, seed } => {
+                Image::from_bin(&generate_image(*size, *seed), *address)
+            }
+            ImageSource::File(path) => Image::load(path, Some(*address)),
+        };
+        out.push((
+            image.clone(),
+            loaded.map_err(|e| RunError::Image(format!("{image:?}"), e))?,
+        ));
+    }
+    Ok(out)
+}
+
+fn build_boards(
+    scenario: &Scenario,
+    resume: &ResumePoint,
+    shared: &Shared,
+) -> Result<Vec<BoardRun>, RunError> {
+    let serial = if scenario.rig.is_virtual() {
+        None
+    } else {
+        Some(open_serial(scenario)?)
+    };
+    let mut out = Vec::new();
+    for spec in scenario.boards() {
+        let setup = |detail: String| RunError::Setup {
+            board: spec.name.clone(),
+            detail,
+        };
+        let run = match (&spec.wiring, &serial) {
+            (Wiring::Virtual(w), _) => {
+                let seed = board_seed(scenario.seed, w.seed);
+                let b = BoardRun::new_virtual(spec, seed, w.port, shared)
+                    .map_err(|e| setup(e.detail))?;
+                if let Some(board) = b.virtual_board() {
+                    board.lock().power_on(Duration::ZERO);
+                }
+                b.clock.sleep(resume.clock_offset(&spec.name));
+                b
+            }
+            (Wiring::Controller { .. }, Some(rig)) => {
+                let control = rig.control(spec).map_err(|e| setup(failure::chain(&e)))?;
+                BoardRun::new_real(spec, Box::new(control), shared)
+            }
+            (Wiring::Controller { .. }, None) => return Err(setup("no rig controller".into())),
+        };
+        out.push(run);
+    }
+    Ok(out)
+}
+
+fn open_serial(scenario: &Scenario) -> Result<SerialRig, RunError> {
+    SerialRig::open(&scenario.rig).map_err(|e| RunError::Setup {
+        board: scenario.rig.name.clone(),
+        detail: failure::chain(&e),
+    })
+}
+
+/// Chamber set-point and settling. Virtual boards each live in their own time, so each is set and settled;
+/// a real rig shares one chamber and one clock: set and settled once. A chamber that cannot be set is a
+/// harness fault: the phase would not test what it says.
+fn enter_phase(
+    boards: &mut [BoardRun],
+    temperature: Option<f64>,
+    settle: Duration,
+) -> Result<(), RunError> {
+    let mut real_done = false;
+    for b in boards.iter_mut() {
+        let is_virtual = b.virtual_board().is_some();
+        if !is_virtual && real_done {
+            continue;
+        }
+        if let Some(c) = temperature {
+            b.control.set_temperature(c).map_err(|e| RunError::Setup {
+                board: b.spec.name.clone(),
+                detail: format!("setting the chamber to {c} °C: {}", failure::chain(&e)),
+            })?;
+        }
+        b.clock.sleep(settle);
+        real_done |= !is_virtual;
+    }
+    Ok(())
+}
+
+/// Progress lookup, keyed by board and phase name.
+type ProgressMap = HashMap<(String, String), PhaseProgress>;

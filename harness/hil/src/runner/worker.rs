@@ -1,0 +1,308 @@
+//! One board's share of a phase: cycles until the phase's count or duration is reached, each cycle its
+//! steps with per-step retries, the whole-cycle retry policy, and the per-board stop rule. Every step
+//! attempt and every cycle attempt goes out as an event the moment it ends.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, SystemTime};
+
+use super::board::BoardRun;
+use super::failure::{Class, StepError};
+use super::{CycleFacts, PhaseProgress, RunEvent};
+use crate::records::{CycleRow, StepRow, SCHEMA_VERSION};
+use crate::scenario::{Action, Phase, PhaseLength, RetryOn, Scenario, Step};
+
+/// What a worker needs to know besides its board.
+pub(crate) struct PhaseJob<'a> {
+    pub scenario: &'a Scenario,
+    pub phase: &'a Phase,
+    pub board: usize,
+    pub progress: PhaseProgress,
+    /// Seed of the board's random draws; mixed with phase, cycle and attempt at every cycle.
+    pub seed: u64,
+    pub phase_index: usize,
+    pub stop: &'a AtomicBool,
+    /// Failed cycles on every board so far, for `max_failures` (checked before each cycle, not after the
+    /// fact, so a fast worker cannot overrun it).
+    pub failures: &'a AtomicU64,
+    pub events: Sender<RunEvent>,
+}
+
+/// How a board's phase ended.
+pub(crate) enum PhaseEnd {
+    /// Its cycles or its time are done.
+    Done,
+    /// The whole run is stopping (Ctrl-C, a run-wide stop rule).
+    RunStopping,
+    /// This board hit `max_consecutive_failures`; the others go on.
+    BoardStopped(String),
+}
+
+fn utc_now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// SplitMix64 finaliser: a well-spread seed per (board, phase, cycle, attempt).
+fn mix(seed: u64, phase: usize, cycle: u64, attempt: u32) -> u64 {
+    let mut z = seed ^ (phase as u64).rotate_left(48) ^ cycle.rotate_left(16) ^ u64::from(attempt);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Run one board through one phase.
+pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
+    let (mut cycle, mut elapsed) = (job.progress.cycles_done + 1, job.progress.elapsed);
+    let mut first_attempt = job.progress.next_attempt.max(1);
+    let mut consecutive = 0u64;
+    loop {
+        let more = match job.phase.length {
+            PhaseLength::Cycles(n) => cycle <= n,
+            PhaseLength::Duration(d) => elapsed < d,
+        };
+        if !more {
+            return PhaseEnd::Done;
+        }
+        let stop = &job.scenario.stop;
+        let too_many = stop
+            .max_failures
+            .is_some_and(|max| job.failures.load(Ordering::SeqCst) >= max);
+        let too_long = stop.max_duration.is_some_and(|max| run.clock.now() >= max);
+        if too_many || too_long {
+            job.stop.store(true, Ordering::SeqCst);
+        }
+        if job.stop.load(Ordering::SeqCst) {
+            return PhaseEnd::RunStopping;
+        }
+        let (passed, took) = run_cycle_with_retries(run, &job, cycle, first_attempt);
+        if !passed {
+            job.failures.fetch_add(1, Ordering::SeqCst);
+        }
+        first_attempt = 1;
+        elapsed += took;
+        consecutive = if passed { 0 } else { consecutive + 1 };
+        if let Some(max) = job.scenario.stop.max_consecutive_failures {
+            if consecutive >= max {
+                return PhaseEnd::BoardStopped(format!("{consecutive} consecutive failed cycles"));
+            }
+        }
+        cycle += 1;
+    }
+}
+
+/// All attempts of one cycle; returns whether its final attempt passed and the time it all took.
+fn run_cycle_with_retries(
+    run: &mut BoardRun,
+    job: &PhaseJob<'_>,
+    cycle: u64,
+    first: u32,
+) -> (bool, Duration) {
+    let attempts = job.scenario.retry.attempts.max(1);
+    let t0 = run.clock.now();
+    let mut attempt = first;
+    loop {
+        let mut row = run_cycle(run, job, cycle, attempt);
+        let retry_allowed = match job.scenario.retry.on {
+            RetryOn::Any => true,
+            RetryOn::Rig => row.error_class == Class::Infrastructure.name(),
+        };
+        let retry = row.outcome == "fail" && retry_allowed && attempt < attempts;
+        row.final_attempt = !retry;
+        let passed = row.outcome == "pass";
+        let row = Box::new(row);
+        let _ = job.events.send(RunEvent::Cycle {
+            board: job.board,
+            row,
+        });
+        if !retry {
+            return (passed, run.clock.now().saturating_sub(t0));
+        }
+        attempt += 1;
+    }
+}
+
+/// One attempt at one cycle: every step in order, stopping at the first that fails after its retries.
+fn run_cycle(run: &mut BoardRun, job: &PhaseJob<'_>, cycle: u64, attempt: u32) -> CycleRow {
+    if let Some(board) = run.virtual_board() {
+        board
+            .lock()
+            .reseed(mix(job.seed, job.phase_index, cycle, attempt));
+    }
+    run.facts = CycleFacts::default();
+    let started_utc = utc_now();
+    let t0 = run.clock.now();
+    let temperature_c = run.control.temperature().ok().flatten();
+    let mut failure: Option<(String, StepError)> = None;
+    let mut step_retries = 0;
+    for (index, step) in job.scenario.cycle.iter().enumerate() {
+        // After a failure only the cycle's clock reads still run (they disturb nothing), so every failed
+        // cycle is recorded with what the clocks were doing; they do not change the cycle's outcome.
+        let forensic = matches!(step.action, Action::ReadClocks);
+        if failure.is_some() && !forensic {
+            continue;
+        }
+        let (result, tries) = run_step(run, job, step, cycle, attempt, index);
+        step_retries += tries - 1;
+        if let (Err(e), None) = (result, &failure) {
+            failure = Some((step.action.kind().to_string(), e));
+        }
+    }
+    let mut row = run.facts.row(run, job, started_utc, t0);
+    row.cycle = cycle;
+    row.attempt = attempt;
+    row.temperature_c = temperature_c;
+    row.elapsed_ms = ms(run.clock.now().saturating_sub(t0));
+    row.step_retries = step_retries;
+    match failure {
+        None => row.outcome = "pass".into(),
+        Some((step, e)) => {
+            row.outcome = "fail".into();
+            row.failed_step = step;
+            row.error_kind = e.kind.into();
+            row.error_class = e.class.name().into();
+            row.error_detail = e.detail;
+        }
+    }
+    row
+}
+
+/// One step with its retries; every try becomes a steps.csv row. Returns the last result and the tries.
+fn run_step(
+    run: &mut BoardRun,
+    job: &PhaseJob<'_>,
+    step: &Step,
+    cycle: u64,
+    attempt: u32,
+    index: usize,
+) -> (Result<(), StepError>, u32) {
+    let kind = step.action.kind();
+    let mut try_number = 0;
+    loop {
+        try_number += 1;
+        let _ = job.events.send(RunEvent::StepStarted {
+            board: job.board,
+            step: kind,
+            cycle,
+        });
+        let (started_utc, t0) = (utc_now(), run.clock.now());
+        run.requests.0 = 0;
+        let result = run.run(&step.action, step.timeout);
+        let mut row = StepRow {
+            schema: SCHEMA_VERSION,
+            started_utc,
+            time_s: t0.as_secs_f64(),
+            board: run.spec.name.clone(),
+            phase: job.phase.name.clone(),
+            cycle,
+            attempt,
+            index,
+            step: kind.into(),
+            try_number,
+            outcome: if result.is_ok() { "pass" } else { "fail" }.into(),
+            elapsed_ms: ms(run.clock.now().saturating_sub(t0)),
+            dfu_requests: run.requests.0,
+            ..StepRow::default()
+        };
+        if let Err(e) = &result {
+            row.error_kind = e.kind.into();
+            row.error_class = e.class.name().into();
+            row.detail = e.detail.clone();
+        }
+        let row = Box::new(row);
+        let _ = job.events.send(RunEvent::Step {
+            board: job.board,
+            row,
+        });
+        if result.is_ok() || try_number > step.retries {
+            return (result, try_number);
+        }
+    }
+}
+
+impl CycleFacts {
+    /// The cycles.csv row for what this cycle learnt (outcome fields are filled in by the caller).
+    fn row(
+        &self,
+        run: &BoardRun,
+        job: &PhaseJob<'_>,
+        started_utc: String,
+        t0: Duration,
+    ) -> CycleRow {
+        let d = self.derived.as_ref();
+        let expected = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| crate::clocks::expected_serial(s.identity.uid));
+        let ob_check = match (&self.option_bytes, &self.snapshot) {
+            (Some(ob), Some(s)) => {
+                let check = crate::clocks::OptionBytesCheck::compare(&s.option_bytes, ob);
+                if check.matches {
+                    "match"
+                } else {
+                    "mismatch"
+                }
+            }
+            (Some(_), None) => "dfu_only",
+            _ => "",
+        };
+        let model_hsi = run
+            .virtual_board()
+            .and_then(|b| b.lock().boot().map(|boot| boot.hsi_error_ppm));
+        CycleRow {
+            schema: SCHEMA_VERSION,
+            started_utc,
+            time_s: t0.as_secs_f64(),
+            board: run.spec.name.clone(),
+            phase: job.phase.name.clone(),
+            usb_serial: self.serial.clone().unwrap_or_default(),
+            serial_match: expected
+                .as_ref()
+                .zip(self.serial.as_ref())
+                .map(|(e, s)| e == s),
+            expected_serial: expected.unwrap_or_default(),
+            option_bytes_check: ob_check.into(),
+            option_bytes_hex: self
+                .option_bytes
+                .as_ref()
+                .map(|b| hex(b))
+                .unwrap_or_default(),
+            pllm: d.filter(|d| d.pll_from_hse).map(|d| d.pllm),
+            detected_hse_hz: d.and_then(|d| d.detected_hse_hz),
+            true_hse_hz: run.spec.hse_hz,
+            hse_verdict: d
+                .map(|d| verdict_name(&d.verdict))
+                .unwrap_or_default()
+                .into(),
+            hse_error_mhz: d.and_then(|d| d.hse_error_mhz),
+            sysclk_hz: d.map(|d| d.sysclk_hz),
+            sysclk_measured_hz: self.sysclk.as_ref().map(|m| m.sysclk.frequency_hz),
+            sysclk_measured_uncertainty_hz: self.sysclk.as_ref().map(|m| m.sysclk.uncertainty_hz),
+            usb_clock_hz: d.and_then(|d| d.usb_clock_hz),
+            usb_clock_error_ppm: d.and_then(|d| d.usb_clock_error_ppm),
+            usb_in_tolerance: d.and_then(|d| d.usb_in_tolerance),
+            hsitrim: d.map(|d| d.hsitrim),
+            hsical: d.map(|d| d.hsical),
+            hsi_measured_error_ppm: self.hsi.as_ref().map(|h| h.error_ppm),
+            model_hsi_error_ppm: model_hsi,
+            ..CycleRow::default()
+        }
+    }
+}
+
+fn verdict_name(v: &crate::clocks::Verdict) -> &'static str {
+    use crate::clocks::Verdict;
+    match v {
+        Verdict::HseCorrect => "correct",
+        Verdict::HseMisdetected => "misdetected",
+        Verdict::NotConfigured => "not_configured",
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}

@@ -1,0 +1,186 @@
+//! A soak run on disk: the run folder under reports/ (manifest, copies of the scenario and rig files,
+//! cycles.csv, steps.csv), starting a new run or resuming a killed one, and recording the runner's events
+//! one flushed row at a time. The runner decides; this module only keeps the record.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::records::{Manifest, RecordError, Recorder, RunStatus, SCHEMA_VERSION};
+use crate::runner::{self, ResumePoint, RunEvent, RunSummary, StopSignal};
+use crate::scenario::Scenario;
+use crate::toml_file::FileError;
+
+/// Copies of the inputs kept in the run folder.
+pub const SCENARIO_COPY: &str = "scenario.toml";
+pub const RIG_COPY: &str = "rig.toml";
+
+/// Why a soak could not start or go on (a harness fault, never a board's).
+#[derive(Debug, thiserror::Error)]
+pub enum SoakError {
+    #[error(transparent)]
+    Scenario(#[from] FileError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Run(#[from] runner::RunError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot resume {dir}: {why}")]
+    Resume { dir: PathBuf, why: String },
+}
+
+/// A run folder ready to record into.
+pub struct Soak {
+    pub dir: PathBuf,
+    pub scenario: Scenario,
+    pub manifest: Manifest,
+    pub resume: ResumePoint,
+}
+
+fn utc_now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn copy(from: &Path, to: PathBuf) -> Result<(), SoakError> {
+    std::fs::copy(from, &to)
+        .map(drop)
+        .map_err(|source| SoakError::Io { path: to, source })
+}
+
+/// `reports/<scenario>-<YYYYMMDD-HHMMSS>`, with a suffix if that folder already exists.
+fn new_run_dir(reports: &Path, scenario: &str) -> Result<PathBuf, SoakError> {
+    let stamp: String = utc_now().chars().filter(|c| c.is_ascii_digit()).collect();
+    let base = format!("{scenario}-{}-{}", &stamp[..8], &stamp[8..14]);
+    for n in 1.. {
+        let dir = reports.join(if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        });
+        match std::fs::create_dir_all(reports).and_then(|_| std::fs::create_dir(&dir)) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(SoakError::Io { path: dir, source }),
+        }
+    }
+    unreachable!("an unbounded range always yields")
+}
+
+impl Soak {
+    /// A new run of the scenario file `path`, in a new folder under `reports`.
+    pub fn start(path: &Path, reports: &Path) -> Result<Self, SoakError> {
+        let scenario = Scenario::load(path)?;
+        let dir = new_run_dir(reports, &scenario.name)?;
+        copy(&scenario.path, dir.join(SCENARIO_COPY))?;
+        copy(&scenario.rig.path, dir.join(RIG_COPY))?;
+        let manifest = Manifest {
+            schema: SCHEMA_VERSION,
+            harness_version: env!("CARGO_PKG_VERSION").into(),
+            scenario: scenario.name.clone(),
+            scenario_file: absolute(&scenario.path),
+            rig: scenario.rig.name.clone(),
+            rig_file: absolute(&scenario.rig.path),
+            boards: scenario.boards().map(|b| b.name.clone()).collect(),
+            seed: scenario.seed,
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            started_utc: utc_now(),
+            ended_utc: None,
+            status: RunStatus::Running,
+            stop_reason: None,
+            resumed: 0,
+        };
+        manifest.write(&dir)?;
+        Ok(Self {
+            dir,
+            scenario,
+            manifest,
+            resume: ResumePoint::default(),
+        })
+    }
+
+    /// Continue the run in `dir` where its records stop. The scenario and rig files must still say what
+    /// they said when the run started (the folder keeps copies to compare).
+    pub fn resume(dir: &Path) -> Result<Self, SoakError> {
+        let mut manifest = Manifest::read(dir)?;
+        let refuse = |why: String| SoakError::Resume {
+            dir: dir.to_path_buf(),
+            why,
+        };
+        for (original, kept) in [
+            (&manifest.scenario_file, SCENARIO_COPY),
+            (&manifest.rig_file, RIG_COPY),
+        ] {
+            let now = std::fs::read(original)
+                .map_err(|e| refuse(format!("{}: {e}", original.display())))?;
+            let then = std::fs::read(dir.join(kept)).map_err(|e| refuse(format!("{kept}: {e}")))?;
+            if now != then {
+                return Err(refuse(format!(
+                    "{} changed since the run started",
+                    original.display()
+                )));
+            }
+        }
+        let scenario = Scenario::load(&manifest.scenario_file)?;
+        let resume = runner::resume_point(dir)?;
+        manifest.status = RunStatus::Running;
+        manifest.ended_utc = None;
+        manifest.resumed += 1;
+        manifest.write(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            scenario,
+            manifest,
+            resume,
+        })
+    }
+
+    /// Run (the rest of) the soak, recording every step and cycle as it ends; `also` sees every event too
+    /// (live progress). Writes the manifest's end state whatever happens.
+    pub fn run(
+        self,
+        stop: &StopSignal,
+        also: impl FnMut(&RunEvent),
+    ) -> Result<(PathBuf, RunSummary), SoakError> {
+        self.run_with(stop, &|_, _| {}, also)
+    }
+
+    /// As [`Soak::run`], calling `prepare` with each virtual board first (tests inject faults with it).
+    pub fn run_with(
+        mut self,
+        stop: &StopSignal,
+        prepare: runner::PrepareBoard<'_>,
+        mut also: impl FnMut(&RunEvent),
+    ) -> Result<(PathBuf, RunSummary), SoakError> {
+        let mut recorder = Recorder::open(&self.dir)?;
+        let result = runner::run(&self.scenario, &self.resume, stop, prepare, |event| {
+            also(event);
+            match event {
+                RunEvent::Step { row, .. } => recorder.step(row)?,
+                RunEvent::Cycle { row, .. } => recorder.cycle(row)?,
+                _ => {}
+            }
+            Ok(())
+        });
+        self.manifest.ended_utc = Some(utc_now());
+        match &result {
+            Ok(summary) => {
+                self.manifest.status = summary.status;
+                self.manifest.stop_reason = summary.stop_reason.clone();
+            }
+            Err(e) => {
+                self.manifest.status = RunStatus::Stopped;
+                self.manifest.stop_reason = Some(format!("harness error: {e}"));
+            }
+        }
+        self.manifest.write(&self.dir)?;
+        Ok((self.dir, result?))
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}

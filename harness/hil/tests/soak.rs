@@ -1,0 +1,288 @@
+//! Soaks on the virtual bench, end to end through the run folder: the records a user opens, fault
+//! injection recorded and classified, stop rules, and resume refusing changed inputs.
+
+use std::path::{Path, PathBuf};
+
+use hil::records::{read_rows, CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, STEPS_CSV};
+use hil::runner::StopSignal;
+use hil::soak::Soak;
+use rstest::rstest;
+use vboard::Fault;
+
+fn rig() -> String {
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/virtual-bench.toml");
+    std::fs::canonicalize(p).unwrap().display().to_string()
+}
+
+/// A fresh directory with `scenario.toml` holding `body` (the rig line is added) and a reports folder.
+fn setup(name: &str, body: &str) -> (PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("soak")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(&scenario, format!("rig = {:?}\n{body}", rig())).unwrap();
+    (scenario, dir.join("reports"))
+}
+
+fn cycles(run: &Path) -> Vec<CycleRow> {
+    read_rows(&run.join(CYCLES_CSV)).unwrap()
+}
+
+/// Rows in a stable order with the wall-clock column blanked (workers run in parallel).
+fn stable(mut rows: Vec<CycleRow>) -> Vec<CycleRow> {
+    rows.sort_by(|a, b| {
+        (&a.board, &a.phase, a.cycle, a.attempt).cmp(&(&b.board, &b.phase, b.cycle, b.attempt))
+    });
+    rows.iter_mut()
+        .for_each(|r| r.started_utc = "<wall clock>".into());
+    rows
+}
+
+const SEEDED: &str = r#"
+name = "seeded"
+boards = ["bench-01", "bench-05", "bench-06"]
+seed = 7
+[pass]
+max_failure_rate = 1.0
+[[phases]]
+name = "cool"
+cycles = 4
+temperature_c = 22
+[[phases]]
+name = "hot"
+cycles = 4
+temperature_c = 34
+[[steps]]
+kind = "power_cycle"
+off_ms = 100
+[[steps]]
+kind = "wait_enumeration"
+[[steps]]
+kind = "dfu_connect"
+[[steps]]
+kind = "read_option_bytes"
+[[steps]]
+kind = "read_clocks"
+[[steps]]
+kind = "flash"
+image = { generate = 4096, seed = 3 }
+verify = true
+[[steps]]
+kind = "leave"
+"#;
+
+#[test]
+fn a_seeded_virtual_soak_records_the_same_cycles_every_time() {
+    let run = |name| {
+        let (scenario, reports) = setup(name, SEEDED);
+        let (dir, summary) = Soak::start(&scenario, &reports)
+            .unwrap()
+            .run(&StopSignal::new(), |_| {})
+            .unwrap();
+        assert_eq!(summary.cycles(), 3 * 8);
+        assert_eq!(Manifest::read(&dir).unwrap().status, RunStatus::Finished);
+        stable(cycles(&dir))
+    };
+    let first = run("seeded-a");
+    assert_eq!(first, run("seeded-b"), "same seed, same records");
+    let mut text = Vec::new();
+    let mut w = csv::Writer::from_writer(&mut text);
+    first.iter().for_each(|r| w.serialize(r).unwrap());
+    drop(w);
+    insta::assert_snapshot!("seeded_cycles_csv", String::from_utf8(text).unwrap());
+}
+
+#[test]
+fn failures_line_up_with_a_misdetected_hse_and_the_healthy_board_is_clean() {
+    let (scenario, reports) = setup("lineup", &SEEDED.replace("cycles = 4", "cycles = 15"));
+    let (dir, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    let rows = cycles(&dir);
+    assert!(rows
+        .iter()
+        .filter(|r| r.board == "bench-01")
+        .all(|r| r.outcome == "pass"));
+    let failed: Vec<_> = rows.iter().filter(|r| r.outcome == "fail").collect();
+    assert!(!failed.is_empty(), "the drifting boards fail sometimes");
+    for r in &failed {
+        assert_eq!(
+            r.hse_verdict, "misdetected",
+            "every failure has its clock snapshot: {r:?}"
+        );
+        assert_eq!(r.pllm, Some(24), "PLLM 24 on a 25 MHz board: {r:?}");
+        assert!(r.usb_clock_error_ppm.unwrap() > 40_000.0);
+        assert_eq!(r.error_class, "board");
+    }
+    assert!(
+        failed.iter().any(|r| r.failed_step == "read_option_bytes"),
+        "the seed's symptom shows up"
+    );
+    let steps: Vec<StepRow> = read_rows(&dir.join(STEPS_CSV)).unwrap();
+    assert!(steps
+        .iter()
+        .any(|s| s.step == "read_clocks" && s.dfu_requests == 0));
+    assert!(steps
+        .iter()
+        .filter(|s| s.step == "flash")
+        .all(|s| s.dfu_requests > 0 || s.outcome == "fail"));
+}
+
+const ONE_BOARD: &str = r#"
+name = "faults"
+boards = ["bench-01"]
+[pass]
+max_failure_rate = 1.0
+[[phases]]
+name = "p"
+cycles = 3
+[[steps]]
+kind = "power_cycle"
+[[steps]]
+kind = "wait_enumeration"
+[[steps]]
+kind = "dfu_connect"
+[[steps]]
+kind = "read_option_bytes"
+[[steps]]
+kind = "flash"
+image = { generate = 8192 }
+verify = true
+"#;
+
+/// The same cycle without a power cycle: faults that a new boot clears (stuck busy) stay armed.
+fn no_power_cycle(body: &str) -> String {
+    body.replace("[[steps]]\nkind = \"power_cycle\"\n", "")
+}
+
+#[rstest]
+#[case::stall(Fault::StallOnRequest(30), "stall")]
+#[case::no_response(Fault::NoResponseOnRequest(30), "timeout")]
+#[case::disconnect(Fault::DisconnectAfter(30), "disconnected")]
+#[case::corrupt_status(Fault::CorruptStatus(3), "protocol")]
+#[case::stuck_busy(Fault::StuckBusy { poll_timeout_ms: 0 }, "stuck")]
+#[case::re_enumerate(Fault::ReEnumerate(30), "disconnected")]
+fn an_injected_fault_is_recorded_and_classified(#[case] fault: Fault, #[case] kind: &str) {
+    let name = format!("fault-{kind}-{fault:?}").replace([' ', '{', '}', ':', '(', ')'], "");
+    let (scenario, reports) = setup(&name, &no_power_cycle(ONE_BOARD));
+    let soak = Soak::start(&scenario, &reports).unwrap();
+    let (dir, summary) = soak
+        .run_with(&StopSignal::new(), &|_, b| b.lock().inject(fault), |_| {})
+        .unwrap();
+    assert_eq!(summary.cycles(), 3, "the run goes on after the fault");
+    let rows = cycles(&dir);
+    let failed: Vec<_> = rows.iter().filter(|r| r.outcome == "fail").collect();
+    assert!(!failed.is_empty(), "{rows:#?}");
+    assert_eq!(failed[0].error_kind, kind, "{:?}", failed[0]);
+    assert_eq!(failed[0].error_class, "board");
+    assert!(!failed[0].error_detail.is_empty());
+}
+
+#[test]
+fn a_board_that_keeps_failing_stops_and_the_others_go_on() {
+    let body = no_power_cycle(ONE_BOARD)
+        .replace(
+            r#"boards = ["bench-01"]"#,
+            r#"boards = ["bench-01", "bench-02"]"#,
+        )
+        .replace("cycles = 3", "cycles = 6")
+        + "[stop]\nmax_consecutive_failures = 2\n";
+    let (scenario, reports) = setup("consecutive", &body);
+    let stuck = |name: &str, b: &hil::transport::VirtualBoard| {
+        if name == "bench-01" {
+            b.lock().inject(Fault::StuckBusy { poll_timeout_ms: 0 })
+        }
+    };
+    let (dir, summary) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run_with(&StopSignal::new(), &stuck, |_| {})
+        .unwrap();
+    let rows = cycles(&dir);
+    assert_eq!(rows.iter().filter(|r| r.board == "bench-01").count(), 2);
+    assert_eq!(rows.iter().filter(|r| r.board == "bench-02").count(), 6);
+    assert!(summary.boards[0]
+        .stopped
+        .as_deref()
+        .unwrap()
+        .contains("2 consecutive"));
+}
+
+#[test]
+fn max_failures_stops_the_whole_run() {
+    let (scenario, reports) = setup(
+        "max-failures",
+        &(no_power_cycle(ONE_BOARD).replace("cycles = 3", "cycles = 50")
+            + "[stop]\nmax_failures = 3\n"),
+    );
+    let stuck = |_: &str, b: &hil::transport::VirtualBoard| {
+        b.lock().inject(Fault::StuckBusy { poll_timeout_ms: 0 })
+    };
+    let (dir, summary) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run_with(&StopSignal::new(), &stuck, |_| {})
+        .unwrap();
+    assert_eq!(summary.status, RunStatus::Stopped);
+    assert!(cycles(&dir).len() < 50);
+    assert_eq!(Manifest::read(&dir).unwrap().status, RunStatus::Stopped);
+}
+
+#[test]
+fn whole_cycle_retries_are_recorded_not_hidden() {
+    let body = ONE_BOARD.replace("cycles = 3", "cycles = 2")
+        + "[retry]\ncycle_attempts = 2\non = \"any\"\n";
+    let (scenario, reports) = setup("retries", &body);
+    let stall_once =
+        |_: &str, b: &hil::transport::VirtualBoard| b.lock().inject(Fault::StallOnRequest(30));
+    let (dir, summary) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run_with(&StopSignal::new(), &stall_once, |_| {})
+        .unwrap();
+    let rows = cycles(&dir);
+    assert_eq!(
+        rows.len(),
+        3,
+        "cycle 1 twice (fail, retry), cycle 2 once: {rows:#?}"
+    );
+    assert_eq!(
+        (
+            rows[0].attempt,
+            rows[0].final_attempt,
+            rows[0].outcome.as_str()
+        ),
+        (1, false, "fail")
+    );
+    assert_eq!(
+        (
+            rows[1].attempt,
+            rows[1].final_attempt,
+            rows[1].outcome.as_str()
+        ),
+        (2, true, "pass")
+    );
+    assert_eq!((summary.cycles(), summary.failures()), (2, 0));
+}
+
+#[test]
+fn resume_refuses_a_scenario_changed_since_the_run_started() {
+    let (scenario, reports) = setup("changed", ONE_BOARD);
+    let (dir, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    std::fs::write(
+        &scenario,
+        std::fs::read_to_string(&scenario)
+            .unwrap()
+            .replace("cycles = 3", "cycles = 4"),
+    )
+    .unwrap();
+    let err = Soak::resume(&dir).err().expect("refused");
+    assert!(
+        err.to_string().contains("changed since the run started"),
+        "{err}"
+    );
+}
