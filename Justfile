@@ -5,7 +5,20 @@
 default:
     @just --list
 
-# Read the virtual board's option bytes over DfuSe (the main job until the soak runner lands)
+# Soak: the quick scenario on the virtual bench by default; `just soak scenario=scenarios/seed-f746.toml`
+# (or `just soak scenarios/seed-f746.toml`) runs another
+soak scenario="scenarios/quick.toml":
+    s='{{scenario}}'; cargo run --release -- soak "${s#scenario=}"
+
+# The lab's nightly run on a real rig (edit scenarios/nightly.toml and its rig file first)
+nightly:
+    cargo run --release -- soak scenarios/nightly.toml
+
+# Continue a killed or interrupted soak
+resume run:
+    cargo run --release -- soak --resume {{run}}
+
+# Read the virtual board's option bytes over DfuSe
 ob board="":
     cargo run --release -- dfu read-option-bytes --virtual {{board}}
 
