@@ -249,8 +249,15 @@ impl Board {
     /// Draws loss for each packet in order; the first lost one, if any.
     fn lose_packet(&mut self, packets: &[Packet]) -> Option<Packet> {
         let usb_error = self.boot.as_ref().map_or(0.0, |b| b.usb_error_ppm);
+        // Runs of packets share a size (64-byte data packets): compute each run's probability once.
+        let mut last: Option<(usize, f64)> = None;
         for &packet in packets {
-            let p = link::packet_loss(&self.config.link, packet.payload(), usb_error);
+            let payload = packet.payload();
+            let p = match last {
+                Some((size, p)) if size == payload => p,
+                _ => link::packet_loss(&self.config.link, payload, usb_error),
+            };
+            last = Some((payload, p));
             if p > 0.0 && self.link_rng.gen::<f64>() < p {
                 self.stats.packets_lost += 1;
                 return Some(packet);
