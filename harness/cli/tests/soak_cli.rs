@@ -72,15 +72,16 @@ fn wait_for_rows(reports: &Path, at_least: usize, child: &mut Child) -> PathBuf 
             child.try_wait().unwrap().is_none(),
             "the soak ended before it could be interrupted"
         );
-        if let Ok(dir) = std::fs::read_dir(reports).map(|mut d| d.next().map(|e| e.unwrap().path()))
-        {
-            if let Some(dir) = dir {
-                let n = std::fs::read_to_string(dir.join(CYCLES_CSV))
-                    .map(|t| t.lines().count())
-                    .unwrap_or(0);
-                if n > at_least {
-                    return dir;
-                }
+        let first = std::fs::read_dir(reports)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path());
+        if let Some(dir) = first {
+            let n = std::fs::read_to_string(dir.join(CYCLES_CSV))
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
+            if n > at_least {
+                return dir;
             }
         }
         assert!(Instant::now() < deadline, "no rows appeared");

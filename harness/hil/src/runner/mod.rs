@@ -93,6 +93,9 @@ impl StopSignal {
     }
 }
 
+/// Events a worker may get ahead of the recorder.
+const EVENT_BACKLOG: usize = 1024;
+
 /// Called with each virtual board before the run starts (tests inject faults through it).
 pub type PrepareBoard<'a> = &'a dyn Fn(&str, &VirtualBoard);
 
@@ -140,7 +143,9 @@ where
             index: pi,
             name: phase.name.clone(),
         });
-        let (tx, rx) = mpsc::channel();
+        // Bounded: when the recorder falls behind, the boards wait for it instead of piling events up in
+        // memory, so memory stays flat however long the run.
+        let (tx, rx) = mpsc::sync_channel(EVENT_BACKLOG);
         std::thread::scope(|s| {
             for (bi, b) in boards.iter_mut().enumerate().filter(|(i, _)| active[*i]) {
                 let job = PhaseJob {

@@ -3,7 +3,7 @@
 //! attempt and every cycle attempt goes out as an event the moment it ends.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
 use super::board::BoardRun;
@@ -25,7 +25,7 @@ pub(crate) struct PhaseJob<'a> {
     /// Failed cycles on every board so far, for `max_failures` (checked before each cycle, not after the
     /// fact, so a fast worker cannot overrun it).
     pub failures: &'a AtomicU64,
-    pub events: Sender<RunEvent>,
+    pub events: SyncSender<RunEvent>,
 }
 
 /// How a board's phase ended.
