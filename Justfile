@@ -35,8 +35,9 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks: DfuSe operations on the virtual board (CPU time and control-transfer counts vs dfu-util 0.11)
+# Benchmarks: soak throughput and memory; DfuSe operations (CPU time, control transfers vs dfu-util 0.11)
 bench:
+    cargo bench -p hil --bench soak
     cargo bench -p hil --bench dfu
 
 # Everything CI does, from a fresh machine
