@@ -7,6 +7,7 @@ pub mod image;
 pub mod pcap;
 pub mod probe;
 pub mod records;
+pub mod report;
 pub mod rig;
 pub mod runner;
 pub mod scenario;

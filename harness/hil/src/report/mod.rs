@@ -1,0 +1,4 @@
+//! The failure report: statistics and charts (the report itself builds on them).
+
+pub mod charts;
+pub mod stats;
