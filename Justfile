@@ -10,9 +10,22 @@ default:
 soak scenario="scenarios/quick.toml":
     s='{{scenario}}'; cargo run --release -- soak "${s#scenario=}"
 
-# The lab's nightly run on a real rig (edit scenarios/nightly.toml and its rig file first)
-nightly:
-    cargo run --release -- soak scenarios/nightly.toml
+# The lab's nightly run on a real rig (edit scenarios/nightly.toml and its rig file first): reports against the
+# previous nightly run as baseline and leaves junit.xml in reports/ci/ for the CI runner
+nightly scenario="scenarios/nightly.toml":
+    #!/usr/bin/env bash
+    set -u
+    s='{{scenario}}'; s="${s#scenario=}"
+    name=$(sed -n 's/^name *= *"\(.*\)".*/\1/p' "$s" | head -n 1)
+    prev=$(ls -d reports/"$name"-2* 2>/dev/null | sort | tail -n 1)
+    cargo run --release -- soak "$s" -q ${prev:+--baseline "$prev"}; code=$?
+    latest=$(ls -d reports/"$name"-2* 2>/dev/null | sort | tail -n 1)
+    mkdir -p reports/ci && [ -n "$latest" ] && cp "$latest"/junit.xml "$latest"/summary.json "$latest"/report.html reports/ci/
+    exit $code
+
+# Report on run folders (several are merged): just report reports/quick-2026...
+report +runs:
+    cargo run --release -- report {{runs}}
 
 # Continue a killed or interrupted soak
 resume run:
@@ -35,9 +48,10 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks: soak throughput and memory; DfuSe operations (CPU time, control transfers vs dfu-util 0.11)
+# Benchmarks: soak and report throughput and memory; DfuSe operations (CPU time, control transfers vs dfu-util 0.11)
 bench:
     cargo bench -p hil --bench soak
+    cargo bench -p hil --bench report
     cargo bench -p hil --bench dfu
 
 # Everything CI does, from a fresh machine

@@ -21,6 +21,8 @@ pub enum Command {
     Dfu(DfuCommand),
     /// Soak: run a scenario's cycles on every board of its rig and record every cycle and step
     Soak(SoakArgs),
+    /// Failure report from run folders: report.html, summary.json, junit.xml
+    Report(ReportArgs),
     /// Read, decode and measure the chip's clocks over SWD (probe-rs) or on a virtual board
     Clocks(crate::clocks::ClocksArgs),
 }
@@ -52,6 +54,23 @@ pub struct SoakArgs {
     /// No live progress, even on a terminal
     #[arg(short, long)]
     pub quiet: bool,
+    /// Compare the report with this earlier run (e.g. last night's)
+    #[arg(long, value_name = "RUN_DIR")]
+    pub baseline: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Run folders to report on; several (e.g. one per rig host) are merged into one report
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub runs: Vec<PathBuf>,
+    /// Where to write report.html, summary.json and junit.xml (default: the run folder, or
+    /// reports/merged-<time> for several)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Earlier run folder(s) to compare the failure rate with
+    #[arg(long, value_name = "RUN_DIR")]
+    pub baseline: Vec<PathBuf>,
 }
 
 /// Which device to talk to: a real one selected like dfu-util, or a virtual board.

@@ -6,6 +6,7 @@ mod clocks;
 mod dfu;
 mod list;
 mod output;
+mod report;
 mod soak;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         args::Command::List(a) => list::run(&a),
         args::Command::Dfu(a) => dfu::run(a),
         args::Command::Soak(a) => soak::run(&a),
+        args::Command::Report(a) => report::run(&a),
         args::Command::Clocks(a) => clocks::run(&a),
     };
     match result {

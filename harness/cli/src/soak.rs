@@ -45,6 +45,7 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
         println!("THRESHOLD MISSED: {m}");
     }
     println!("Records: {}", dir.display());
+    crate::report::write_for(std::slice::from_ref(&dir), &args.baseline, &dir)?;
     Ok(if missed.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -1,0 +1,247 @@
+//! The failure report built from real soak records: snapshots of summary.json, junit.xml and the page for a
+//! seeded virtual run; the diagnosis names HSE misdetection first on the seed's situation and names nothing
+//! on healthy boards; baseline comparison; merged runs; torn records.
+
+use std::path::{Path, PathBuf};
+
+use hil::report::{self, Report, Thresholds};
+use hil::runner::StopSignal;
+use hil::soak::Soak;
+use vboard::Fault;
+
+fn rig() -> String {
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/virtual-bench.toml");
+    std::fs::canonicalize(p).unwrap().display().to_string()
+}
+
+/// Run a soak of `body` (the rig line is added) in a fresh folder; returns the run folder.
+fn soak(name: &str, body: &str) -> PathBuf {
+    soak_with(name, body, &|_, _| {})
+}
+
+fn soak_with(name: &str, body: &str, prepare: hil::runner::PrepareBoard<'_>) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("report")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(&scenario, format!("rig = {:?}\n{body}", rig())).unwrap();
+    let soak = Soak::start(&scenario, &dir.join("reports")).unwrap();
+    soak.run_with(&StopSignal::new(), prepare, |_| {})
+        .unwrap()
+        .0
+}
+
+fn scenario(boards: &str, phases: &[(u32, u64)], pass: &str) -> String {
+    let mut s = format!("name = \"r\"\nboards = {boards}\nseed = 3\n[pass]\n{pass}\n");
+    for (t, n) in phases {
+        s += &format!("[[phases]]\nname = \"{t}C\"\ncycles = {n}\ntemperature_c = {t}\n");
+    }
+    for step in [
+        "power_cycle",
+        "wait_enumeration",
+        "read_clocks",
+        "dfu_connect",
+        "read_option_bytes",
+    ] {
+        s += &format!("[[steps]]\nkind = \"{step}\"\n");
+    }
+    s + "[[steps]]\nkind = \"flash\"\nimage = { generate = 4096 }\nverify = true\n"
+}
+
+fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Report {
+    report::build(runs, baseline, report::thresholds_of(&runs[0])).unwrap()
+}
+
+/// The report with what differs between machines and runs (wall clock, host, folders) blanked.
+fn stable(mut r: Report) -> Report {
+    for run in &mut r.runs {
+        (run.folder, run.host, run.started_utc, run.ended_utc) =
+            ("<run>".into(), "<host>".into(), "<t>".into(), None);
+    }
+    for b in &mut r.boards {
+        b.first_failure_utc = b.first_failure_utc.as_ref().map(|_| "<t>".into());
+        b.last_failure_utc = b.last_failure_utc.as_ref().map(|_| "<t>".into());
+    }
+    for f in &mut r.drilldown {
+        f.run = "<run>".into();
+        f.cycle.started_utc = "<t>".into();
+        f.steps
+            .iter_mut()
+            .for_each(|s| s.started_utc = "<t>".into());
+    }
+    r
+}
+
+#[test]
+fn a_seeded_virtual_run_gives_the_same_report_every_time() {
+    let body = scenario(
+        r#"["bench-01", "bench-05", "bench-06"]"#,
+        &[(22, 6), (34, 6)],
+        "max_failure_rate = 0.2",
+    );
+    let run = soak("seeded", &body);
+    let r = stable(build(std::slice::from_ref(&run), &[]));
+    let out = run.join("out");
+    report::write(&r, &out).unwrap();
+    let json = std::fs::read_to_string(out.join(report::SUMMARY_JSON)).unwrap();
+    let junit = std::fs::read_to_string(out.join(report::JUNIT_XML)).unwrap();
+    let html = std::fs::read_to_string(out.join(report::REPORT_HTML)).unwrap();
+    insta::assert_snapshot!("seeded_summary_json", json);
+    insta::assert_snapshot!("seeded_junit_xml", junit);
+    insta::assert_snapshot!("seeded_report_html", html);
+    // Self-contained: no scripts, nothing fetched.
+    for fetch in [
+        "<script",
+        "src=",
+        "href=\"http",
+        "@import",
+        "url(http",
+        "<link",
+    ] {
+        assert!(
+            !html.contains(fetch),
+            "the page fetches nothing: found {fetch}"
+        );
+    }
+    assert!(html.contains("<svg"), "charts are inline SVG");
+}
+
+#[test]
+fn the_seed_situation_is_diagnosed_as_hse_misdetection_first() {
+    let body = scenario(r#""all""#, &[(20, 30), (35, 30)], "max_failure_rate = 0.0");
+    let r = build(&[soak("seed", &body)], &[]);
+    assert!(r.total.failures > 0);
+    assert_eq!(
+        r.causes[0].id,
+        "hse_misdetection",
+        "{:#?}",
+        r.causes
+            .iter()
+            .map(|c| (&c.id, c.association.phi, c.significant))
+            .collect::<Vec<_>>()
+    );
+    assert!(r.causes[0].significant);
+    assert!(
+        r.diagnosis.contains("misdetected the HSE")
+            && r.diagnosis.contains("PLLM=24 on a 25 MHz board"),
+        "{}",
+        r.diagnosis
+    );
+    assert!(r.diagnosis.contains("+41,667 ppm"), "{}", r.diagnosis);
+    assert!(!r.thresholds_met);
+}
+
+#[test]
+fn healthy_boards_get_no_cause() {
+    let body = scenario(
+        r#"["bench-01", "bench-02", "bench-07"]"#,
+        &[(25, 20)],
+        "max_failure_rate = 0.0",
+    );
+    let r = build(&[soak("healthy", &body)], &[]);
+    assert_eq!(r.total.failures, 0);
+    assert!(
+        r.diagnosis.starts_with("No failures in 60 cycles"),
+        "{}",
+        r.diagnosis
+    );
+    assert!(r.causes.iter().all(|c| !c.significant));
+    assert!(r.thresholds_met);
+}
+
+/// A transfer number that falls on a DFU request of the first cycle (an enumeration request that stalls is
+/// retried by the host, as Linux does, and passes).
+const STALL_AT: u32 = 30;
+
+#[test]
+fn failures_no_factor_explains_are_called_unexplained() {
+    // A rare stall on one healthy board: no clock, temperature or board factor explains it.
+    let body = scenario(r#"["bench-01"]"#, &[(25, 40)], "max_failure_rate = 1.0");
+    let stall = |_: &str, b: &hil::transport::VirtualBoard| {
+        b.lock().inject(Fault::StallOnRequest(STALL_AT))
+    };
+    let r = build(&[soak_with("unexplained", &body, &stall)], &[]);
+    assert_eq!(r.total.failures, 1);
+    assert!(
+        r.diagnosis
+            .contains("no factor the harness records explains them"),
+        "{}",
+        r.diagnosis
+    );
+}
+
+#[test]
+fn a_worse_run_against_a_healthy_baseline_is_flagged_as_a_regression() {
+    let healthy = soak(
+        "base",
+        &scenario(
+            r#"["bench-01", "bench-02"]"#,
+            &[(25, 40)],
+            "max_failure_rate = 1.0",
+        ),
+    );
+    let worse = soak(
+        "worse",
+        &scenario(
+            r#"["bench-05", "bench-06"]"#,
+            &[(30, 40)],
+            "max_failure_rate = 1.0",
+        ),
+    );
+    let r = build(std::slice::from_ref(&worse), std::slice::from_ref(&healthy));
+    let b = r.baseline.as_ref().expect("compared");
+    assert!(b.regression, "{b:?}");
+    assert_eq!(b.baseline.k, 0);
+    let back = build(&[healthy], &[worse]);
+    assert!(!back.baseline.unwrap().regression);
+}
+
+#[test]
+fn runs_from_several_hosts_merge_into_one_report() {
+    let a = soak(
+        "host-a",
+        &scenario(r#"["bench-01"]"#, &[(25, 10)], "max_failure_rate = 1.0"),
+    );
+    let b = soak(
+        "host-b",
+        &scenario(r#"["bench-06"]"#, &[(25, 10)], "max_failure_rate = 1.0"),
+    );
+    let r = build(&[a, b], &[]);
+    assert_eq!(r.runs.len(), 2);
+    assert_eq!(r.total.cycles, 20);
+    assert_eq!(
+        r.boards
+            .iter()
+            .map(|b| b.row.name.as_str())
+            .collect::<Vec<_>>(),
+        ["bench-01", "bench-06"]
+    );
+}
+
+#[test]
+fn a_torn_last_row_from_a_killed_run_is_left_out() {
+    let run = soak(
+        "torn",
+        &scenario(r#"["bench-01"]"#, &[(25, 5)], "max_failure_rate = 1.0"),
+    );
+    let path = run.join(hil::records::CYCLES_CSV);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("1,2026-11-23T00:00:00Z,9.9,bench-01,25C,6,1,tr");
+    std::fs::write(&path, text).unwrap();
+    assert_eq!(build(&[run], &[]).total.cycles, 5);
+}
+
+#[test]
+fn a_missing_run_folder_is_an_error_naming_it() {
+    let err = report::build(
+        &[PathBuf::from("/nonexistent/run")],
+        &[],
+        Thresholds::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/run"), "{err}");
+    let _ = Path::new("");
+}
