@@ -9,11 +9,16 @@
 //! highest peak. Targets: 1M rows in at most 3 s and 200 MB. Run with `cargo bench -p hil --bench report`;
 //! `report generate DIR ROWS` writes a run folder alone, for profiling `report measure DIR`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
+#[path = "common/measure.rs"]
+mod measure;
+
 use hil::records::{CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, SCHEMA_VERSION, STEPS_CSV};
+use measure::{in_child, median, peak_rss_kib, Measurement};
 
 /// Cycle rows of each measurement.
 const SIZES: [u64; 3] = [250_000, 500_000, 1_000_000];
@@ -261,56 +266,6 @@ fn manifest() -> Manifest {
     }
 }
 
-/// One measurement, as the child prints it and the parent reads it back.
-#[derive(Debug, Clone, Copy)]
-struct Measurement {
-    rows: u64,
-    failures: u64,
-    wall_s: f64,
-    peak_rss_kib: u64,
-}
-
-impl Measurement {
-    fn to_line(self) -> String {
-        let Measurement {
-            rows,
-            failures,
-            wall_s,
-            peak_rss_kib,
-        } = self;
-        format!("measurement {rows} {failures} {wall_s} {peak_rss_kib}")
-    }
-
-    fn parse(line: &str) -> Option<Self> {
-        let mut f = line.strip_prefix("measurement ")?.split(' ');
-        Some(Self {
-            rows: f.next()?.parse().ok()?,
-            failures: f.next()?.parse().ok()?,
-            wall_s: f.next()?.parse().ok()?,
-            peak_rss_kib: f.next()?.parse().ok()?,
-        })
-    }
-
-    fn rows_per_s(&self) -> f64 {
-        self.rows as f64 / self.wall_s
-    }
-
-    fn peak_mib(&self) -> f64 {
-        self.peak_rss_kib as f64 / 1024.0
-    }
-}
-
-/// A `kB` field of /proc/self/status (VmHWM: peak resident set size).
-fn proc_status_kib(field: &str) -> u64 {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux only)");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} missing from /proc/self/status"))
-}
-
 /// The child: the report of one run folder, built and written, as `hil report` does it.
 fn measure(run: &Path) -> Measurement {
     let out = run.join("report");
@@ -320,33 +275,11 @@ fn measure(run: &Path) -> Measurement {
     hil::report::write(&report, &out).expect("report writes");
     let wall_s = t0.elapsed().as_secs_f64();
     Measurement {
-        rows: report.total.cycles,
-        failures: report.total.failures,
+        count: report.total.cycles,
+        other: report.total.failures,
         wall_s,
-        peak_rss_kib: proc_status_kib("VmHWM"),
+        peak_rss_kib: peak_rss_kib(),
     }
-}
-
-/// The parent: one measurement in a fresh child process.
-fn spawn(run: &Path) -> Measurement {
-    let exe = std::env::current_exe().expect("current exe");
-    let out = Command::new(exe)
-        .arg("measure")
-        .arg(run)
-        .output()
-        .expect("spawn child");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout
-        .lines()
-        .find_map(Measurement::parse)
-        .unwrap_or_else(|| {
-            panic!(
-                "child for {} failed: {}\n{}",
-                run.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
 }
 
 /// Generate a run folder of `rows`, then `REPEATS` children: the median wall time with the highest peak.
@@ -354,14 +287,11 @@ fn median_of_runs(rows: u64) -> Measurement {
     let run = std::env::temp_dir().join(format!("hil-report-bench-{rows}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&run);
     generate(&run, rows);
-    let mut runs: Vec<Measurement> = (0..REPEATS).map(|_| spawn(&run)).collect();
+    let runs: Vec<Measurement> = (0..REPEATS)
+        .map(|_| in_child([OsStr::new("measure"), run.as_os_str()]))
+        .collect();
     let _ = std::fs::remove_dir_all(&run);
-    runs.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
-    let peak_rss_kib = runs.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0);
-    Measurement {
-        peak_rss_kib,
-        ..runs[REPEATS / 2]
-    }
+    median(runs)
 }
 
 fn print_table(runs: &[Measurement]) {
@@ -376,10 +306,10 @@ fn print_table(runs: &[Measurement]) {
     for m in runs {
         println!(
             "{:>10} {:>9} {:>9.3} {:>11.0} {:>14.1}",
-            m.rows,
-            m.failures,
+            m.count,
+            m.other,
             m.wall_s,
-            m.rows_per_s(),
+            m.per_s(),
             m.peak_mib()
         );
     }
@@ -388,7 +318,7 @@ fn print_table(runs: &[Measurement]) {
     let peak_mb = large.peak_rss_kib as f64 * 1024.0 / 1e6;
     println!(
         "target wall <= {TARGET_WALL_S} s at {} rows: {}",
-        large.rows,
+        large.count,
         verdict(large.wall_s <= TARGET_WALL_S)
     );
     println!(
@@ -397,9 +327,9 @@ fn print_table(runs: &[Measurement]) {
     );
     println!(
         "time ratio {}x the rows: {:.2} (≈{} is linear)",
-        large.rows / small.rows.max(1),
+        large.count / small.count.max(1),
         large.wall_s / small.wall_s,
-        large.rows / small.rows.max(1)
+        large.count / small.count.max(1)
     );
 }
 

@@ -9,11 +9,15 @@
 //! peak. Run with `cargo bench -p hil --bench soak`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
+
+#[path = "common/measure.rs"]
+mod measure;
 
 use hil::runner::StopSignal;
 use hil::soak::Soak;
+use measure::{in_child, median, peak_rss_kib, Measurement};
 
 /// Cycles per second of wall time the harness must reach on the ten-board virtual bench.
 const TARGET_CYCLES_PER_S: f64 = 5_000.0;
@@ -63,52 +67,6 @@ kind = "leave"
     )
 }
 
-/// One measurement, as the child prints it and the parent reads it back.
-#[derive(Debug, Clone, Copy)]
-struct Measurement {
-    cycles: u64,
-    passed: u64,
-    wall_s: f64,
-    peak_rss_kib: u64,
-}
-
-impl Measurement {
-    fn to_line(self) -> String {
-        let Measurement {
-            cycles,
-            passed,
-            wall_s,
-            peak_rss_kib,
-        } = self;
-        format!("measurement {cycles} {passed} {wall_s} {peak_rss_kib}")
-    }
-
-    fn parse(line: &str) -> Option<Self> {
-        let mut f = line.strip_prefix("measurement ")?.split(' ');
-        Some(Self {
-            cycles: f.next()?.parse().ok()?,
-            passed: f.next()?.parse().ok()?,
-            wall_s: f.next()?.parse().ok()?,
-            peak_rss_kib: f.next()?.parse().ok()?,
-        })
-    }
-
-    fn cycles_per_s(&self) -> f64 {
-        self.cycles as f64 / self.wall_s
-    }
-}
-
-/// A `kB` field of /proc/self/status (VmHWM: peak resident set size).
-fn proc_status_kib(field: &str) -> u64 {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux only)");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} missing from /proc/self/status"))
-}
-
 /// A scratch folder of its own under the system temp dir.
 fn scratch(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hil-soak-bench-{tag}-{}", std::process::id()));
@@ -128,47 +86,23 @@ fn measure(cycles: u64) -> Measurement {
         .run(&StopSignal::new(), |_event| {})
         .expect("soak runs");
     let wall_s = t0.elapsed().as_secs_f64();
-    let peak_rss_kib = proc_status_kib("VmHWM");
+    let peak_rss_kib = peak_rss_kib();
     let _ = std::fs::remove_dir_all(&dir);
     Measurement {
-        cycles: summary.cycles(),
-        passed: summary.cycles() - summary.failures(),
+        count: summary.cycles(),
+        other: summary.cycles() - summary.failures(),
         wall_s,
         peak_rss_kib,
     }
 }
 
-/// The parent: each size in a fresh child process.
-fn spawn(cycles: u64) -> Measurement {
-    let exe = std::env::current_exe().expect("current exe");
-    let out = Command::new(exe)
-        .args(["measure", &cycles.to_string()])
-        .output()
-        .expect("spawn child");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let found = stdout.lines().find_map(Measurement::parse);
-    found.unwrap_or_else(|| {
-        panic!(
-            "child for {cycles} cycles failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-/// `REPEATS` runs of one size: the run with the median wall time, with the highest peak RSS of them all.
+/// `REPEATS` runs of one size, each in a fresh child process.
 fn median_of_runs(cycles: u64) -> Measurement {
-    let mut runs: Vec<Measurement> = (0..REPEATS).map(|_| spawn(cycles)).collect();
-    runs.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
-    let peak_rss_kib = runs.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0);
-    Measurement {
-        peak_rss_kib,
-        ..runs[REPEATS / 2]
-    }
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
+    median(
+        (0..REPEATS)
+            .map(|_| in_child(["measure", &cycles.to_string()]))
+            .collect(),
+    )
 }
 
 fn print_table(runs: &[(u64, Measurement)]) {
@@ -184,25 +118,25 @@ fn print_table(runs: &[(u64, Measurement)]) {
     for (per_board, m) in runs {
         println!(
             "{per_board:>12} {:>8} {:>8} {:>9.3} {:>10.0} {:>14.1}",
-            m.cycles,
-            m.passed,
+            m.count,
+            m.other,
             m.wall_s,
-            m.cycles_per_s(),
-            mib(m.peak_rss_kib)
+            m.per_s(),
+            m.peak_mib()
         );
     }
     let (small, large) = (runs[0].1, runs[runs.len() - 1].1);
-    let met = large.cycles_per_s() >= TARGET_CYCLES_PER_S;
-    let growth = mib(large.peak_rss_kib) - mib(small.peak_rss_kib);
+    let met = large.per_s() >= TARGET_CYCLES_PER_S;
+    let growth = large.peak_mib() - small.peak_mib();
     println!(
         "target >= {TARGET_CYCLES_PER_S:.0} cycles/s: {} ({:.0} cycles/s at {} cycles)",
         if met { "MET" } else { "MISSED" },
-        large.cycles_per_s(),
-        large.cycles
+        large.per_s(),
+        large.count
     );
     println!(
         "peak RSS, {}x the cycles: {growth:+.1} MiB, {}",
-        large.cycles / small.cycles.max(1),
+        large.count / small.count.max(1),
         if growth <= FLAT_MIB {
             "flat"
         } else {
