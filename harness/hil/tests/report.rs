@@ -245,3 +245,44 @@ fn a_missing_run_folder_is_an_error_naming_it() {
     assert!(err.to_string().contains("/nonexistent/run"), "{err}");
     let _ = Path::new("");
 }
+
+#[test]
+fn the_shipped_seed_scenario_report_names_hse_misdetection_first() {
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/seed-f746.toml");
+    let reports = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("report")
+        .join("shipped-seed");
+    let _ = std::fs::remove_dir_all(&reports);
+    let (run, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    let r = build(&[run], &[]);
+    assert_eq!(r.total.cycles, 8000);
+    assert_eq!(r.causes[0].id, "hse_misdetection");
+    assert!(
+        r.diagnosis.starts_with(
+            "100 % of failures happened on boots where the bootloader misdetected the HSE"
+        ),
+        "{}",
+        r.diagnosis
+    );
+    assert!(
+        r.diagnosis
+            .contains("Temperature is associated with failure too"),
+        "the sweep shows the drift: {}",
+        r.diagnosis
+    );
+    let healthy: Vec<_> = r
+        .boards
+        .iter()
+        .filter(|b| {
+            ["bench-01", "bench-02", "bench-07", "bench-08", "bench-09"]
+                .contains(&b.row.name.as_str())
+        })
+        .collect();
+    assert!(
+        healthy.iter().all(|b| b.row.failures == 0),
+        "the healthy boards are clean"
+    );
+}
