@@ -25,6 +25,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Read, decode and measure the chip's clocks over SWD (probe-rs) or on a virtual board
     Clocks(crate::clocks::ClocksArgs),
+    /// The virtual board on its own: serve it to QEMU guests over usbredir
+    #[command(subcommand)]
+    Vboard(crate::vboard::VboardCommand),
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,7 @@ mod list;
 mod output;
 mod report;
 mod soak;
+mod vboard;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         args::Command::Soak(a) => soak::run(&a),
         args::Command::Report(a) => report::run(&a),
         args::Command::Clocks(a) => clocks::run(&a),
+        args::Command::Vboard(a) => vboard::run(&a),
     };
     match result {
         Ok(code) => code,

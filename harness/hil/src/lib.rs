@@ -15,3 +15,4 @@ pub mod soak;
 pub mod target;
 pub mod toml_file;
 pub mod transport;
+pub mod usbredir;

@@ -1,0 +1,58 @@
+//! `hil vboard serve`: put a virtual board on a real USB stack. Listens for usbredir clients (QEMU's
+//! `usb-redir` device, spice clients); each connection gets a fresh board. Runs until Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use hil::target::board_config;
+use hil::usbredir::{serve, ListenAddr, Listener, SessionConfig};
+
+#[derive(Subcommand, Debug)]
+pub enum VboardCommand {
+    /// Serve a virtual board over usbredir (QEMU -device usb-redir), one fresh board per connection
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Board file (default: the built-in healthy 25 MHz board)
+    #[arg(value_name = "BOARD_FILE")]
+    pub board_file: Option<PathBuf>,
+    /// Where to listen: unix:/path/sock, /path/sock, 127.0.0.1:PORT, [::1]:PORT or localhost:PORT
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// Seed for the boards' random draws; connection N (from 0) uses SEED + N
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Capture every control transfer; connection N writes FILE-N.pcap (usbmon format)
+    #[arg(long, value_name = "FILE.pcap")]
+    pub capture: Option<PathBuf>,
+    /// Allow a TCP address that is not loopback (the board has no authentication: anyone who can
+    /// connect gets full access to the device)
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
+    let VboardCommand::Serve(a) = command;
+    let addr = ListenAddr::parse(&a.listen)?;
+    let board = board_config(a.board_file.as_deref()).context("loading the board file")?;
+    let mut config = SessionConfig::new(board, a.seed);
+    config.capture = a.capture.clone();
+    let listener = Listener::bind(&addr, a.allow_remote)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("installing the Ctrl-C handler")?;
+    eprintln!(
+        "hil: virtual board listening on {} (usbredir); Ctrl-C to stop",
+        listener.local_addr()
+    );
+    let totals = serve(&listener, &config, &stop).context("serving")?;
+    eprintln!("hil: stopped; finished connections served {totals}");
+    Ok(ExitCode::SUCCESS)
+}

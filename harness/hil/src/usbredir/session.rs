@@ -1,0 +1,531 @@
+//! One usbredir connection = one fresh virtual board, on the real clock: reads the client's packets, turns
+//! them into the board's control transfers, waits until the board completes them (so a guest sees real
+//! erase and write times), answers, and tells the client when the board leaves or joins the bus.
+//! Owns no socket: it runs over any [`Connection`]; the listener lives in `serve`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dfuse::{Clock, Setup, SystemClock, TransferError, TransferErrorKind};
+use thiserror::Error;
+use vboard::descriptors::Descriptors;
+use vboard::{Board, BoardConfig, UsbError};
+
+use super::protocol::{
+    decode, Caps, ControlPacket, DecodeError, DeviceConnect, EpInfo, Interface, Packet, Status,
+    SPEED_FULL,
+};
+use crate::pcap::PcapWriter;
+
+/// How long a transfer the board never answers is held before the reply says timeout (dfu-util's and
+/// Linux's usual control timeout).
+pub const NO_RESPONSE_WAIT: Duration = Duration::from_secs(5);
+/// How often the board's bus state is looked at while the client is quiet.
+pub const POLL: Duration = Duration::from_millis(10);
+const SET_CONFIGURATION: u8 = 0x09;
+const GET_CONFIGURATION: u8 = 0x08;
+const SET_INTERFACE: u8 = 0x0b;
+const GET_INTERFACE: u8 = 0x0a;
+
+/// A byte stream a session runs over: a Unix or TCP socket.
+pub trait Connection: Read + Write {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Connection for UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_read_timeout(self, timeout)
+    }
+}
+
+impl Connection for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+/// What every connection's board is made from.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub board: BoardConfig,
+    /// Connection `n` gets a board seeded with `seed + n`.
+    pub seed: u64,
+    /// Write every control transfer to this pcap file (usbmon format).
+    pub capture: Option<PathBuf>,
+    pub no_response_wait: Duration,
+    pub poll: Duration,
+}
+
+impl SessionConfig {
+    pub fn new(board: BoardConfig, seed: u64) -> Self {
+        Self {
+            board,
+            seed,
+            capture: None,
+            no_response_wait: NO_RESPONSE_WAIT,
+            poll: POLL,
+        }
+    }
+}
+
+/// What one connection did: the control transfers it served, by outcome, and the plug events it sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub control_transfers: u64,
+    pub stalls: u64,
+    pub timeouts: u64,
+    pub io_errors: u64,
+    pub connects: u64,
+    pub disconnects: u64,
+    /// cancel_data_packet for ids already answered or unknown: nothing to cancel, no reply.
+    pub cancels_ignored: u64,
+    /// Packets of types we do not serve (iso, interrupt, bulk), skipped.
+    pub unserved: u64,
+}
+
+impl Stats {
+    pub fn add(&mut self, o: &Stats) {
+        self.control_transfers += o.control_transfers;
+        self.stalls += o.stalls;
+        self.timeouts += o.timeouts;
+        self.io_errors += o.io_errors;
+        self.connects += o.connects;
+        self.disconnects += o.disconnects;
+        self.cancels_ignored += o.cancels_ignored;
+        self.unserved += o.unserved;
+    }
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} control transfers ({} stalled, {} timed out, {} I/O errors), {} device connects, \
+             {} disconnects",
+            self.control_transfers,
+            self.stalls,
+            self.timeouts,
+            self.io_errors,
+            self.connects,
+            self.disconnects
+        )
+    }
+}
+
+/// Why a connection ended early.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    #[error("connection I/O failed")]
+    Io(#[from] io::Error),
+    #[error("the client sent a malformed packet")]
+    Malformed(#[source] DecodeError),
+    #[error("the client closed the connection in the middle of a packet ({got} of {need} bytes)")]
+    Truncated { got: usize, need: usize },
+    #[error("the client's first packet is type {kind}, not hello: not a usbredir client?")]
+    NoHello { kind: u32 },
+    #[error("cannot write the capture {}", path.display())]
+    Capture {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One connection's board and protocol state.
+pub struct Session {
+    board: Board,
+    device: Descriptors,
+    clock: SystemClock,
+    no_response_wait: Duration,
+    poll: Duration,
+    /// Negotiated capabilities; empty (32-bit ids) until the client's hello.
+    caps: Caps,
+    hello_done: bool,
+    /// Whether the client was told the device is connected.
+    connected: bool,
+    boots_at_connect: u64,
+    configuration: u8,
+    inbuf: Vec<u8>,
+    pcap: Option<PcapWriter<BufWriter<File>>>,
+    capture_path: Option<PathBuf>,
+    stats: Stats,
+}
+
+impl Session {
+    /// A fresh board for connection number `connection`, powered on now.
+    pub fn new(config: &SessionConfig, connection: u64) -> Result<Session, SessionError> {
+        let clock = SystemClock::new();
+        let mut board = Board::new(config.board.clone(), config.seed.wrapping_add(connection));
+        board.power_on(clock.now());
+        let pcap = config.capture.as_ref().map(open_capture).transpose()?;
+        Ok(Session {
+            device: Descriptors::new(board.config()),
+            board,
+            clock,
+            no_response_wait: config.no_response_wait,
+            poll: config.poll,
+            caps: Caps::default(),
+            hello_done: false,
+            connected: false,
+            boots_at_connect: 0,
+            configuration: 0,
+            inbuf: Vec::new(),
+            pcap,
+            capture_path: config.capture.clone(),
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// Serve `conn` until the client closes it (`Ok`) or breaks the protocol (`Err`).
+    pub fn run<C: Connection>(&mut self, conn: &mut C) -> Result<(), SessionError> {
+        conn.set_read_timeout(Some(self.poll))?;
+        let hello = Packet::Hello {
+            version: format!("hil-vboard {}", env!("CARGO_PKG_VERSION")),
+            caps: Caps::OURS,
+        };
+        self.send(conn, 0, &hello)?;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            while let Some((id, packet)) = self.next_packet()? {
+                self.handle(conn, id, packet)?;
+            }
+            self.track_bus(conn)?;
+            match conn.read(&mut chunk) {
+                Ok(0) => return self.closed(),
+                Ok(n) => self.inbuf.extend_from_slice(&chunk[..n]),
+                Err(e) if is_idle(&e) => {}
+                Err(e) if is_gone(&e) => return self.closed(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn next_packet(&mut self) -> Result<Option<(u64, Packet)>, SessionError> {
+        match decode(&self.inbuf, self.caps) {
+            Ok((header, packet, used)) => {
+                self.inbuf.drain(..used);
+                if !self.hello_done && !matches!(packet, Packet::Hello { .. }) {
+                    return Err(SessionError::NoHello { kind: header.kind });
+                }
+                Ok(Some((header.id, packet)))
+            }
+            Err(DecodeError::Truncated { .. }) => Ok(None),
+            Err(e) => Err(SessionError::Malformed(e)),
+        }
+    }
+
+    fn closed(&self) -> Result<(), SessionError> {
+        match decode(&self.inbuf, self.caps) {
+            _ if self.inbuf.is_empty() => Ok(()),
+            Err(DecodeError::Truncated { got, need }) => Err(SessionError::Truncated { got, need }),
+            Err(e) => Err(SessionError::Malformed(e)),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    fn handle<C: Connection>(
+        &mut self,
+        conn: &mut C,
+        id: u64,
+        packet: Packet,
+    ) -> Result<(), SessionError> {
+        let reply = match packet {
+            Packet::Hello { caps, .. } if !self.hello_done => {
+                self.caps = Caps::OURS.negotiated(caps);
+                self.hello_done = true;
+                None
+            }
+            Packet::Reset => {
+                self.board.bus_reset(self.clock.now());
+                None
+            }
+            Packet::Control(c) => Some(Packet::Control(self.control(c))),
+            Packet::SetConfiguration { configuration } => {
+                Some(self.set_configuration(configuration))
+            }
+            Packet::GetConfiguration => Some(self.get_configuration()),
+            Packet::SetAltSetting { interface, alt } => Some(self.set_alt(interface, alt)),
+            Packet::GetAltSetting { interface } => Some(self.get_alt(interface)),
+            Packet::CancelDataPacket => {
+                // Transfers are answered before the next packet is read, so the id is answered or unknown.
+                self.stats.cancels_ignored += 1;
+                None
+            }
+            Packet::Unserved { kind } => {
+                self.stats.unserved += 1;
+                eprintln!(
+                    "hil: usbredir: ignoring packet type {kind} (the board has only endpoint 0)"
+                );
+                None
+            }
+            // Packets only a usb-host side sends, or a second hello: nothing to do.
+            _ => None,
+        };
+        if let Some(reply) = reply {
+            self.send(conn, id, &reply)?;
+        }
+        self.track_bus(conn)
+    }
+
+    /// Tell the client when the board left the bus (or rebooted unseen) and when it is back.
+    fn track_bus<C: Connection>(&mut self, conn: &mut C) -> Result<(), SessionError> {
+        if !self.hello_done {
+            return Ok(());
+        }
+        let attached = self.board.attached(self.clock.now());
+        let rebooted = self.board.stats().boots != self.boots_at_connect;
+        if self.connected && (!attached || rebooted) {
+            self.connected = false;
+            self.stats.disconnects += 1;
+            self.send(conn, 0, &Packet::DeviceDisconnect)?;
+        }
+        if !self.connected && attached {
+            self.connected = true;
+            self.stats.connects += 1;
+            self.boots_at_connect = self.board.stats().boots;
+            self.configuration = 0;
+            for packet in self.plug_packets() {
+                self.send(conn, 0, &packet)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// interface_info, ep_info, device_connect: what the hub learns when the device is plugged in.
+    fn plug_packets(&self) -> [Packet; 3] {
+        let d = &self.device.device;
+        let byte = |i: usize| d.get(i).copied().unwrap_or(0);
+        let word = |i: usize| u16::from_le_bytes([byte(i), byte(i + 1)]);
+        [
+            Packet::InterfaceInfo(interfaces(&self.device.configuration)),
+            Packet::EpInfo(Box::new(EpInfo::control_only(u16::from(byte(7))))),
+            Packet::DeviceConnect(DeviceConnect {
+                speed: SPEED_FULL,
+                class: byte(4),
+                subclass: byte(5),
+                protocol: byte(6),
+                vendor_id: word(8),
+                product_id: word(10),
+                device_version_bcd: word(12),
+            }),
+        ]
+    }
+
+    fn control(&mut self, c: ControlPacket) -> ControlPacket {
+        let is_in = c.endpoint & 0x80 != 0;
+        let data_out = if is_in { &[][..] } else { &c.data[..] };
+        let (status, data) = self.transfer(c.setup(), data_out);
+        let length = match (status, is_in) {
+            (Status::Success, true) => data.len() as u16,
+            (Status::Success, false) => c.data.len() as u16,
+            _ => 0,
+        };
+        ControlPacket {
+            status,
+            length,
+            data: if is_in { data } else { Vec::new() },
+            ..c
+        }
+    }
+
+    fn set_configuration(&mut self, configuration: u8) -> Packet {
+        let (status, _) =
+            self.transfer([0x00, SET_CONFIGURATION, configuration, 0, 0, 0, 0, 0], &[]);
+        if status == Status::Success {
+            self.configuration = configuration;
+        }
+        Packet::ConfigurationStatus {
+            status,
+            configuration: self.configuration,
+        }
+    }
+
+    fn get_configuration(&mut self) -> Packet {
+        let (status, data) = self.transfer([0x80, GET_CONFIGURATION, 0, 0, 0, 0, 1, 0], &[]);
+        Packet::ConfigurationStatus {
+            status,
+            configuration: data.first().copied().unwrap_or(self.configuration),
+        }
+    }
+
+    fn set_alt(&mut self, interface: u8, alt: u8) -> Packet {
+        let (status, _) = self.transfer([0x01, SET_INTERFACE, alt, 0, interface, 0, 0, 0], &[]);
+        Packet::AltSettingStatus {
+            status,
+            interface,
+            alt,
+        }
+    }
+
+    fn get_alt(&mut self, interface: u8) -> Packet {
+        let (status, data) = self.transfer([0x81, GET_INTERFACE, 0, 0, interface, 0, 1, 0], &[]);
+        Packet::AltSettingStatus {
+            status,
+            interface,
+            alt: data.first().copied().unwrap_or(0),
+        }
+    }
+
+    /// One control transfer on the board, waited for on the real clock, counted and captured.
+    fn transfer(&mut self, setup: [u8; 8], data_out: &[u8]) -> (Status, Vec<u8>) {
+        if !self.connected {
+            self.stats.io_errors += 1;
+            return (Status::IoError, Vec::new());
+        }
+        let submitted = self.clock.now();
+        let completion = self.board.control(submitted, setup, data_out);
+        let result = match completion.result {
+            Err(UsbError::NoResponse) => {
+                let hold = completion.done_at.saturating_sub(submitted);
+                self.clock.sleep(hold.min(self.no_response_wait));
+                Err(TransferError::new(TransferErrorKind::Timeout, "no answer"))
+            }
+            other => {
+                self.clock
+                    .sleep(completion.done_at.saturating_sub(self.clock.now()));
+                other.map_err(to_transfer_error)
+            }
+        };
+        self.stats.control_transfers += 1;
+        self.capture(setup, data_out, &result, submitted);
+        match result {
+            Ok(data) => (Status::Success, data),
+            Err(e) => (self.count_failure(e.kind), Vec::new()),
+        }
+    }
+
+    fn count_failure(&mut self, kind: TransferErrorKind) -> Status {
+        match kind {
+            TransferErrorKind::Stall => {
+                self.stats.stalls += 1;
+                Status::Stall
+            }
+            TransferErrorKind::Timeout => {
+                self.stats.timeouts += 1;
+                Status::Timeout
+            }
+            _ => {
+                self.stats.io_errors += 1;
+                Status::IoError
+            }
+        }
+    }
+
+    fn capture(
+        &mut self,
+        setup: [u8; 8],
+        data_out: &[u8],
+        result: &Result<Vec<u8>, TransferError>,
+        submitted: Duration,
+    ) {
+        let Some(pcap) = &mut self.pcap else { return };
+        let written = pcap
+            .control(
+                Setup::from_bytes(setup),
+                data_out,
+                result,
+                submitted,
+                self.clock.now(),
+            )
+            .and_then(|()| pcap.flush());
+        if let Err(e) = written {
+            let path = self
+                .capture_path
+                .as_deref()
+                .unwrap_or(std::path::Path::new("?"));
+            eprintln!("hil: capture {} stopped: {e}", path.display());
+            self.pcap = None;
+        }
+    }
+
+    fn send<C: Connection>(
+        &mut self,
+        conn: &mut C,
+        id: u64,
+        packet: &Packet,
+    ) -> Result<(), SessionError> {
+        let caps = if self.hello_done {
+            self.caps
+        } else {
+            Caps::default()
+        };
+        conn.write_all(&super::protocol::encode(id, packet, caps))?;
+        Ok(conn.flush()?)
+    }
+}
+
+fn to_transfer_error(e: UsbError) -> TransferError {
+    match e {
+        UsbError::Stall => TransferError::new(TransferErrorKind::Stall, "STALL handshake"),
+        UsbError::NoResponse => TransferError::new(TransferErrorKind::Timeout, "no answer"),
+        UsbError::Protocol { detail } => TransferError::new(TransferErrorKind::Io, detail),
+        UsbError::Disconnected => {
+            TransferError::new(TransferErrorKind::Disconnected, "device left the bus")
+        }
+    }
+}
+
+/// The interfaces of a configuration descriptor (first alternate setting of each number).
+fn interfaces(config: &[u8]) -> Vec<Interface> {
+    let mut list: Vec<Interface> = Vec::new();
+    let mut at = 0;
+    while let Some(&len) = config.get(at) {
+        let desc = &config[at..(at + usize::from(len)).min(config.len())];
+        if desc.len() >= 8
+            && desc[1] == vboard::descriptors::DT_INTERFACE
+            && !list.iter().any(|i| i.number == desc[2])
+        {
+            list.push(Interface {
+                number: desc[2],
+                class: desc[5],
+                subclass: desc[6],
+                protocol: desc[7],
+            });
+        }
+        at += usize::from(len.max(1));
+    }
+    list
+}
+
+fn open_capture(path: &PathBuf) -> Result<PcapWriter<BufWriter<File>>, SessionError> {
+    let fail = |source| SessionError::Capture {
+        path: path.clone(),
+        source,
+    };
+    let file = File::create(path).map_err(fail)?;
+    let mut pcap = PcapWriter::new(BufWriter::new(file), 1, 1).map_err(fail)?;
+    pcap.set_epoch(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+    );
+    Ok(pcap)
+}
+
+fn is_idle(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+fn is_gone(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
