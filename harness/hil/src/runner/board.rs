@@ -9,7 +9,7 @@ use dfuse::{Clock, Event, Observer, SystemClock, VirtualClock};
 
 use super::failure::StepError;
 use super::CycleFacts;
-use crate::clocks::{self, ClockSnapshot, TargetDescription, VirtualMemory};
+use crate::clocks::{self, ClockSnapshot, DebugControl, TargetDescription, VirtualMemory};
 use crate::dfu::{self, FlashOptions};
 use crate::image::Image;
 use crate::probe::{parse_selector, ProbeChip, ProbeOptions};
@@ -33,6 +33,11 @@ impl Observer for RequestCounter {
         }
     }
 }
+
+/// What the clock steps need of a chip: memory reads and writes, and the resets of the HSI measurement.
+pub(crate) trait Chip: probe_rs::MemoryInterface + DebugControl {}
+
+impl<T: probe_rs::MemoryInterface + DebugControl> Chip for T {}
 
 /// How the board is reached.
 pub(crate) enum Backend {
@@ -192,22 +197,35 @@ impl BoardRun {
         }
     }
 
-    fn dfu_connect(&mut self, timeout: Duration) -> Result<(), StepError> {
+    /// Run one DFU operation on the (enumerated) device, counting its requests into the step's.
+    fn with_dfu<T>(
+        &mut self,
+        timeout: Duration,
+        op: impl FnOnce(
+            &mut dyn Transport,
+            Arc<dyn Clock>,
+            &mut RequestCounter,
+        ) -> Result<T, dfu::OpError>,
+    ) -> Result<T, StepError> {
         let clock = self.clock.clone();
         let mut counter = RequestCounter::default();
         let t = self.enumerate(timeout)?;
-        let result = dfu::open(t.as_mut(), clock, 0, timeout, &mut counter).map(drop);
+        let result = op(t.as_mut(), clock, &mut counter);
         self.requests.0 += counter.0;
         Ok(result?)
     }
 
+    fn dfu_connect(&mut self, timeout: Duration) -> Result<(), StepError> {
+        self.with_dfu(timeout, |t, clock, counter| {
+            dfu::open(t, clock, 0, timeout, counter).map(drop)
+        })
+    }
+
     fn read_option_bytes(&mut self, timeout: Duration) -> Result<(), StepError> {
-        let clock = self.clock.clone();
-        let mut counter = RequestCounter::default();
-        let t = self.enumerate(timeout)?;
-        let result = dfu::read_option_bytes(t.as_mut(), clock, timeout, &mut counter);
-        self.requests.0 += counter.0;
-        self.facts.option_bytes = Some(result?.data);
+        let ob = self.with_dfu(timeout, |t, clock, counter| {
+            dfu::read_option_bytes(t, clock, timeout, counter)
+        })?;
+        self.facts.option_bytes = Some(ob.data);
         Ok(())
     }
 
@@ -225,40 +243,37 @@ impl BoardRun {
             timeout,
             ..FlashOptions::default()
         };
-        let clock = self.clock.clone();
-        let mut counter = RequestCounter::default();
-        let t = self.enumerate(timeout)?;
-        let result = dfu::flash(t.as_mut(), clock, image, opts, &mut counter);
-        self.requests.0 += counter.0;
-        result.map(|_| ()).map_err(Into::into)
+        self.with_dfu(timeout, |t, clock, counter| {
+            dfu::flash(t, clock, image, opts, counter).map(drop)
+        })
     }
 
     fn leave(&mut self, timeout: Duration) -> Result<(), StepError> {
-        let clock = self.clock.clone();
-        let mut counter = RequestCounter::default();
-        let t = self.enumerate(timeout)?;
-        let result = dfu::open(t.as_mut(), clock, 0, timeout, &mut counter).and_then(|mut s| {
-            s.leave(None).map_err(|source| dfu::OpError::Dfu {
+        let result = self.with_dfu(timeout, |t, clock, counter| {
+            let mut session = dfu::open(t, clock, 0, timeout, counter)?;
+            let left = session.leave(None);
+            left.map(drop).map_err(|source| dfu::OpError::Dfu {
                 during: "leaving DFU",
                 source,
             })
         });
-        self.requests.0 += counter.0;
         self.transport = None;
-        result.map(|_| ()).map_err(Into::into)
+        result
+    }
+
+    /// The chip's memory and debug control: the virtual board's register file, or a probe-rs session
+    /// (`halting` for the intrusive HSI measurement).
+    fn chip(&self, halting: bool) -> Result<Box<dyn Chip>, StepError> {
+        Ok(match &self.backend {
+            Backend::Virtual { board, clock, .. } => {
+                Box::new(VirtualMemory::new(board.clone(), clock.clone()))
+            }
+            Backend::Real => Box::new(ProbeChip::open(&self.probe_options(halting)?)?),
+        })
     }
 
     fn read_clocks(&mut self) -> Result<&ClockSnapshot, StepError> {
-        let snapshot = match &self.backend {
-            Backend::Virtual { board, clock, .. } => {
-                let mut mem = VirtualMemory::new(board.clone(), clock.clone());
-                clocks::read_snapshot(&mut mem, &self.target)?
-            }
-            Backend::Real => {
-                let mut chip = ProbeChip::open(&self.probe_options(false)?)?;
-                clocks::read_snapshot(&mut chip, &self.target)?
-            }
-        };
+        let snapshot = clocks::read_snapshot(self.chip(false)?.as_mut(), &self.target)?;
         self.facts.derived = Some(clocks::derive(&snapshot, f64::from(self.spec.hse_hz)));
         Ok(self.facts.snapshot.insert(snapshot))
     }
@@ -268,21 +283,14 @@ impl BoardRun {
             Some(s) => s,
             None => self.read_clocks()?.clone(),
         };
-        let clock = self.clock.clone();
-        let m = match &self.backend {
-            Backend::Virtual {
-                board,
-                clock: vclock,
-                ..
-            } => {
-                let mut mem = VirtualMemory::new(board.clone(), vclock.clone());
-                clocks::measure_sysclk(&mut mem, clock.as_ref(), &self.target, &snapshot, window)?
-            }
-            Backend::Real => {
-                let mut chip = ProbeChip::open(&self.probe_options(false)?)?;
-                clocks::measure_sysclk(&mut chip, clock.as_ref(), &self.target, &snapshot, window)?
-            }
-        };
+        let mut chip = self.chip(false)?;
+        let m = clocks::measure_sysclk(
+            chip.as_mut(),
+            self.clock.as_ref(),
+            &self.target,
+            &snapshot,
+            window,
+        )?;
         self.facts.sysclk = Some(m);
         Ok(())
     }
@@ -290,22 +298,13 @@ impl BoardRun {
     /// Intrusive: resets the board twice; the bootloader comes back with a new HSE measurement.
     fn measure_hsi(&mut self, window: Duration) -> Result<(), StepError> {
         self.transport = None;
-        let clock = self.clock.clone();
-        let m = match &self.backend {
-            Backend::Virtual {
-                board,
-                clock: vclock,
-                ..
-            } => {
-                let mut mem = VirtualMemory::new(board.clone(), vclock.clone());
-                clocks::measure_hsi(&mut mem, clock.as_ref(), &self.target, window)?
-            }
-            Backend::Real => {
-                let mut chip = ProbeChip::open(&self.probe_options(true)?)?;
-                clocks::measure_hsi(&mut chip, clock.as_ref(), &self.target, window)?
-            }
-        };
-        self.facts.hsi = Some(m);
+        let mut chip = self.chip(true)?;
+        self.facts.hsi = Some(clocks::measure_hsi(
+            chip.as_mut(),
+            self.clock.as_ref(),
+            &self.target,
+            window,
+        )?);
         Ok(())
     }
 
