@@ -12,6 +12,17 @@ fn hil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hil"))
 }
 
+/// `hil soak SCENARIO --reports REPORTS` plus `extra` arguments.
+fn soak(scenario: &Path, reports: &Path, extra: &[&str]) -> Command {
+    let mut cmd = hil();
+    cmd.arg("soak")
+        .arg(scenario)
+        .arg("--reports")
+        .arg(reports)
+        .args(extra);
+    cmd
+}
+
 fn workdir(name: &str, scenario_body: &str) -> (PathBuf, PathBuf) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("soak_cli")
@@ -107,14 +118,7 @@ fn comparable(mut rows: Vec<CycleRow>) -> Vec<CycleRow> {
 fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
     const CYCLES: u64 = 400;
     let (scenario, reports) = workdir("kill", &long(CYCLES));
-    let mut child = hil()
-        .args([
-            "soak",
-            scenario.to_str().unwrap(),
-            "--reports",
-            reports.to_str().unwrap(),
-            "-q",
-        ])
+    let mut child = soak(&scenario, &reports, &["-q"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -170,14 +174,7 @@ fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
 
     // Virtual boards are reseeded per cycle: the resumed run recorded what an uninterrupted one records.
     let (scenario2, reports2) = workdir("uninterrupted", &long(CYCLES));
-    let status = hil()
-        .args([
-            "soak",
-            scenario2.to_str().unwrap(),
-            "--reports",
-            reports2.to_str().unwrap(),
-            "-q",
-        ])
+    let status = soak(&scenario2, &reports2, &["-q"])
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -189,14 +186,7 @@ fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
 #[test]
 fn ctrl_c_finishes_the_current_cycle_and_records_the_run_as_interrupted() {
     let (scenario, reports) = workdir("sigint", &long(100_000));
-    let mut child = hil()
-        .args([
-            "soak",
-            scenario.to_str().unwrap(),
-            "--reports",
-            reports.to_str().unwrap(),
-            "-q",
-        ])
+    let mut child = soak(&scenario, &reports, &["-q"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -220,15 +210,7 @@ fn ctrl_c_finishes_the_current_cycle_and_records_the_run_as_interrupted() {
 fn thresholds_decide_the_exit_code() {
     let strict = long(30).replace("max_failure_rate = 1.0", "max_failure_rate = 0.0");
     let (scenario, reports) = workdir("strict", &strict);
-    let out = hil()
-        .args([
-            "soak",
-            scenario.to_str().unwrap(),
-            "--reports",
-            reports.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = soak(&scenario, &reports, &[]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -241,15 +223,7 @@ fn thresholds_decide_the_exit_code() {
         "healthy",
         &healthy.replace("max_failure_rate = 1.0", "max_failure_rate = 0.0"),
     );
-    let out = hil()
-        .args([
-            "soak",
-            scenario.to_str().unwrap(),
-            "--reports",
-            reports.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = soak(&scenario, &reports, &[]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -261,15 +235,7 @@ fn thresholds_decide_the_exit_code() {
 #[test]
 fn a_bad_scenario_is_a_usage_error_naming_file_line_and_key() {
     let (scenario, reports) = workdir("bad", &long(3).replace("cycles = 3", "cycles = \"many\""));
-    let out = hil()
-        .args([
-            "soak",
-            scenario.to_str().unwrap(),
-            "--reports",
-            reports.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = soak(&scenario, &reports, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
