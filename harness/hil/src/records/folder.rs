@@ -132,14 +132,6 @@ pub fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, RecordError
         .map_err(csv_err(path))
 }
 
-/// Rows of cycles.csv and steps.csv in `dir`.
-pub fn read_run(dir: &Path) -> Result<(Vec<CycleRow>, Vec<StepRow>), RecordError> {
-    Ok((
-        read_rows(&dir.join(CYCLES_CSV))?,
-        read_rows(&dir.join(STEPS_CSV))?,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,6 @@ mod folder;
 mod manifest;
 mod schema;
 
-pub use folder::{
-    read_rows, read_run, repair_torn_tail, RecordError, Recorder, CYCLES_CSV, STEPS_CSV,
-};
+pub use folder::{read_rows, repair_torn_tail, RecordError, Recorder, CYCLES_CSV, STEPS_CSV};
 pub use manifest::{Manifest, RunStatus, MANIFEST_JSON};
 pub use schema::{CycleRow, StepRow, SCHEMA_VERSION};

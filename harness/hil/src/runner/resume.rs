@@ -67,11 +67,6 @@ impl ResumePoint {
             .iter()
             .filter_map(|r| Some((names.iter().position(|n| *n == r.board)?, r)))
     }
-
-    /// Cycle attempts already recorded.
-    pub fn recorded(&self) -> usize {
-        self.rows.len()
-    }
 }
 
 /// Read the run folder `dir` and drop its unfinished step rows (rewriting steps.csv atomically).

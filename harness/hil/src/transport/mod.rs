@@ -73,21 +73,6 @@ fn serialize_functional<S: serde::Serializer>(
 }
 
 impl DeviceInfo {
-    /// The alternate setting whose name starts with `@<prefix>` (case-insensitive), e.g. "Option Bytes".
-    pub fn alt_named(&self, prefix: &str) -> Option<&AltSetting> {
-        let prefix = prefix.to_ascii_lowercase();
-        self.alts.iter().find(|a| {
-            a.name
-                .as_deref()
-                .map(|n| {
-                    n.trim_start_matches('@')
-                        .to_ascii_lowercase()
-                        .starts_with(&prefix)
-                })
-                .unwrap_or(false)
-        })
-    }
-
     /// wTransferSize from the functional descriptor, or DFU's conservative default when absent.
     pub fn transfer_size(&self) -> usize {
         self.functional
