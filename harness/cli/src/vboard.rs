@@ -1,5 +1,6 @@
 //! `hil vboard serve`: put a virtual board on a real USB stack. Listens for usbredir clients (QEMU's
-//! `usb-redir` device, spice clients); each connection gets a fresh board. Runs until Ctrl-C.
+//! `usb-redir` device, spice clients); each connection gets a fresh board. With `--rig` it also plays the rig
+//! controller, so a soak inside the VM can power-cycle the board. Runs until Ctrl-C.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use hil::target::board_config;
-use hil::usbredir::{serve, ListenAddr, Listener, SessionConfig};
+use hil::usbredir::{serve, serve_rig, ListenAddr, Listener, RigBoards, SessionConfig};
 
 #[derive(Subcommand, Debug)]
 pub enum VboardCommand {
@@ -25,12 +26,16 @@ pub struct ServeArgs {
     /// Where to listen: unix:/path/sock, /path/sock, 127.0.0.1:PORT, [::1]:PORT or localhost:PORT
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// Seed for the boards' random draws; connection N (from 0) uses SEED + N
+    /// Run seed: connection N (from 0) draws like board seed N+1 of a virtual rig in a soak with this seed
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Capture every control transfer; connection N writes FILE-N.pcap (usbmon format)
     #[arg(long, value_name = "FILE.pcap")]
     pub capture: Option<PathBuf>,
+    /// Also serve a rig controller here (PWR n ON|OFF, BOOT0 n 0|1, RST n MS, TEMP n?, XFERS n?), for a
+    /// soak inside the VM: map it to a guest serial port (QEMU -chardev socket,path=...,id=rig -serial chardev:rig)
+    #[arg(long, value_name = "ADDR")]
+    pub rig: Option<String>,
     /// Allow a TCP address that is not loopback (the board has no authentication: anyone who can
     /// connect gets full access to the device)
     #[arg(long)]
@@ -44,6 +49,10 @@ pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
     let mut config = SessionConfig::new(board, a.seed);
     config.capture = a.capture.clone();
     let listener = Listener::bind(&addr, a.allow_remote)?;
+    let rig = match &a.rig {
+        Some(rig) => Some(Listener::bind(&ListenAddr::parse(rig)?, a.allow_remote)?),
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
@@ -52,7 +61,25 @@ pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
         "hil: virtual board listening on {} (usbredir); Ctrl-C to stop",
         listener.local_addr()
     );
-    let totals = serve(&listener, &config, &stop).context("serving")?;
+    let rig_thread = match rig {
+        Some(rig) => {
+            let boards = RigBoards::new();
+            config.rig = Some(boards.clone());
+            eprintln!("hil: rig controller listening on {}", rig.local_addr());
+            let stop = Arc::clone(&stop);
+            Some(std::thread::spawn(move || serve_rig(&rig, &boards, &stop)))
+        }
+        None => None,
+    };
+    let served = serve(&listener, &config, &stop);
+    stop.store(true, Ordering::Relaxed); // the rig thread ends with the server, however it ended
+    let totals = served.context("serving")?;
+    if let Some(t) = rig_thread {
+        match t.join() {
+            Ok(r) => r.context("serving the rig controller")?,
+            Err(_) => anyhow::bail!("the rig controller thread panicked"),
+        }
+    }
     eprintln!("hil: stopped; finished connections served {totals}");
     Ok(ExitCode::SUCCESS)
 }

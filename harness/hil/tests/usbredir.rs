@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use hil::usbredir::protocol::{
     decode, encode, Caps, ControlPacket, DecodeError, DeviceConnect, Packet, Status,
 };
-use hil::usbredir::{serve, ListenAddr, Listener, ServeError, SessionConfig, Stats};
+use hil::usbredir::{
+    serve, serve_rig, ListenAddr, Listener, RigBoards, ServeError, SessionConfig, Stats,
+};
 use vboard::BoardConfig;
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -24,6 +26,7 @@ struct Server {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Stats>>,
     addr: ListenAddr,
+    rig: Option<PathBuf>,
 }
 
 impl Server {
@@ -34,16 +37,51 @@ impl Server {
     }
 
     fn start_at(addr: &ListenAddr) -> Server {
+        Self::start_with(addr, None)
+    }
+
+    /// A server that also plays the rig controller on `<name>-rig.sock`.
+    fn start_with_rig(name: &str) -> Server {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let sock =
+            |what: &str| dir.join(format!("usbredir-{}-{name}{what}.sock", std::process::id()));
+        Self::start_with(&ListenAddr::Unix(sock("")), Some(sock("-rig")))
+    }
+
+    fn start_with(addr: &ListenAddr, rig: Option<PathBuf>) -> Server {
         let listener = Listener::bind(addr, false).expect("bind");
         let addr = listener.local_addr();
         let stop = Arc::new(AtomicBool::new(false));
-        let config = SessionConfig::new(BoardConfig::healthy_default(), 1);
+        let mut config = SessionConfig::new(BoardConfig::healthy_default(), 1);
+        if let Some(path) = &rig {
+            let rig = Listener::bind(&ListenAddr::Unix(path.clone()), false).expect("bind rig");
+            let boards = RigBoards::new();
+            config.rig = Some(boards.clone());
+            let flag = Arc::clone(&stop);
+            thread::spawn(move || serve_rig(&rig, &boards, &flag).expect("serve rig"));
+        }
         let flag = Arc::clone(&stop);
         let thread = thread::spawn(move || serve(&listener, &config, &flag).expect("serve"));
         Server {
             stop,
             thread: Some(thread),
             addr,
+            rig,
+        }
+    }
+
+    /// A rig-controller client: sends one command line, returns the reply line.
+    fn rig(&self) -> impl FnMut(&str) -> String {
+        let path = self.rig.clone().expect("a server with a rig");
+        let stream = UnixStream::connect(path).expect("connect to the rig");
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+        let mut stream = stream;
+        move |line: &str| {
+            stream.write_all(format!("{line}\n").as_bytes()).unwrap();
+            let mut reply = String::new();
+            std::io::BufRead::read_line(&mut reader, &mut reply).expect("a rig reply");
+            reply.trim_end().to_string()
         }
     }
 
@@ -389,6 +427,53 @@ fn leave_disconnects_and_the_board_comes_back() {
     let connect = c.expect_plug();
     assert_eq!(connect.product_id, 0xdf11);
     assert_eq!(c.device_descriptor()[..2], [18, 1]);
+}
+
+#[test]
+fn the_rig_power_cycles_the_board_and_counts_its_transfers() {
+    let server = Server::start_with_rig("rig");
+    let mut rig = server.rig();
+    assert!(
+        rig("PWR 1 OFF").starts_with("ERR no board on channel 1"),
+        "no usbredir client yet"
+    );
+    let mut c = server.client();
+    c.handshake();
+    // The rig answers once the session has registered; the handshake above means it has.
+    let transfers = |rig: &mut dyn FnMut(&str) -> String| -> u64 {
+        let reply = rig("XFERS 1?");
+        let n = reply
+            .strip_prefix("XFERS 1 ")
+            .unwrap_or_else(|| panic!("{reply}"));
+        n.parse().unwrap()
+    };
+    let before = transfers(&mut rig);
+    assert_eq!(read_option_bytes(&mut c)[..4], [0xff, 0xaa, 0x00, 0x55]);
+    let used = transfers(&mut rig) - before;
+    assert!(
+        (3..=8).contains(&used),
+        "an option-byte read is a handful of control transfers, counted {used}"
+    );
+    assert_eq!(rig("TEMP 1?"), "TEMP 1 25.0");
+
+    assert_eq!(rig("PWR 1 OFF"), "OK PWR 1 OFF");
+    match c.recv().1 {
+        Packet::DeviceDisconnect => {}
+        other => panic!("expected device_disconnect after power-off, got {other:?}"),
+    }
+    assert_eq!(rig("BOOT0 1 1"), "OK BOOT0 1 1");
+    assert_eq!(rig("PWR 1 ON"), "OK PWR 1 ON");
+    assert_eq!(c.expect_plug().product_id, 0xdf11, "back after power-on");
+    assert_eq!(c.device_descriptor()[..2], [18, 1]);
+
+    assert_eq!(rig("RST 1 20"), "OK RST 1");
+    match c.recv().1 {
+        Packet::DeviceDisconnect => {}
+        other => panic!("expected device_disconnect after NRST, got {other:?}"),
+    }
+    c.expect_plug();
+    assert!(rig("PWR 2 ON").starts_with("ERR no board on channel 2"));
+    assert!(rig("FIRE 1").starts_with("ERR unknown command"));
 }
 
 #[test]

@@ -47,7 +47,10 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// SplitMix64 finaliser: a well-spread seed per (board, phase, cycle, attempt).
-fn mix(seed: u64, phase: usize, cycle: u64, attempt: u32) -> u64 {
+/// The seed a virtual board is reseeded with at the start of `cycle` (from 1), `attempt` (from 1), of phase
+/// `phase` (from 0): a function of the board's seed and the cycle only, so a resumed run draws what an
+/// uninterrupted one would have. `hil vboard serve --rig` reseeds the n-th power-on as cycle n of phase 0.
+pub fn cycle_seed(seed: u64, phase: usize, cycle: u64, attempt: u32) -> u64 {
     let mut z = seed ^ (phase as u64).rotate_left(48) ^ cycle.rotate_left(16) ^ u64::from(attempt);
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -131,7 +134,7 @@ fn run_cycle(run: &mut BoardRun, job: &PhaseJob<'_>, cycle: u64, attempt: u32) -
     if let Some(board) = run.virtual_board() {
         board
             .lock()
-            .reseed(mix(job.seed, job.phase_index, cycle, attempt));
+            .reseed(cycle_seed(job.seed, job.phase_index, cycle, attempt));
     }
     run.facts = CycleFacts::default();
     let started_utc = utc_now();

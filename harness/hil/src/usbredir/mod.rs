@@ -4,8 +4,10 @@
 //! ([`serve`]). Must not use a C library or touch real USB.
 
 pub mod protocol;
+pub mod rig;
 pub mod serve;
 pub mod session;
 
+pub use rig::{serve_rig, RigBoards};
 pub use serve::{serve, ListenAddr, Listener, ServeError};
 pub use session::{Connection, Session, SessionConfig, SessionError, Stats};

@@ -138,14 +138,14 @@ impl Listener {
         }
     }
 
-    fn set_nonblocking(&self) -> io::Result<()> {
+    pub(crate) fn set_nonblocking(&self) -> io::Result<()> {
         match self {
             Listener::Unix { listener, .. } => listener.set_nonblocking(true),
             Listener::Tcp(l) => l.set_nonblocking(true),
         }
     }
 
-    fn accept(&self) -> io::Result<(Box<dyn Connection + Send>, String)> {
+    pub(crate) fn accept(&self) -> io::Result<(Box<dyn Connection + Send>, String)> {
         match self {
             Listener::Unix { listener, path } => {
                 let (s, _) = listener.accept()?;
@@ -249,7 +249,6 @@ fn run_connection(
     n: u64,
     totals: &Mutex<Stats>,
 ) {
-    let seed = config.seed.wrapping_add(n);
     let mut session = match Session::new(config, n) {
         Ok(s) => s,
         Err(e) => {
@@ -257,7 +256,14 @@ fn run_connection(
             return;
         }
     };
-    eprintln!("hil: usbredir connection {n} ({peer}): new board, seed {seed}");
+    let rig = match session.rig_channel() {
+        Some(c) => format!(", rig channel {c}"),
+        None => String::new(),
+    };
+    eprintln!(
+        "hil: usbredir connection {n} ({peer}): new board, seed {}{rig}",
+        session.seed()
+    );
     let result = session.run(&mut conn);
     let stats = session.stats().clone();
     match result {

@@ -1,13 +1,20 @@
 //! One usbredir connection = one fresh virtual board, on the real clock: reads the client's packets, turns
 //! them into the board's control transfers, waits until the board completes them (so a guest sees real
 //! erase and write times), answers, and tells the client when the board leaves or joins the bus.
-//! Owns no socket: it runs over any [`Connection`]; the listener lives in `serve`.
+//! Owns no socket: it runs over any [`Connection`]; the listener lives in `serve`. With a rig
+//! ([`SessionConfig::rig`]) the session also takes power, BOOT0 and NRST commands for its board ([`power`]).
+
+mod power;
+mod stats;
+
+pub use stats::Stats;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dfuse::{Clock, Setup, SystemClock, TransferError, TransferErrorKind};
@@ -19,7 +26,9 @@ use super::protocol::{
     decode, Caps, ControlPacket, DecodeError, DeviceConnect, EpInfo, Interface, Packet, Status,
     SPEED_FULL,
 };
+use super::rig::{RigBoards, RigRequest};
 use crate::pcap::PcapWriter;
+use crate::rig::board_seed;
 
 /// How long a transfer the board never answers is held before the reply says timeout (dfu-util's and
 /// Linux's usual control timeout).
@@ -49,15 +58,18 @@ impl Connection for TcpStream {
 }
 
 /// What every connection's board is made from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionConfig {
     pub board: BoardConfig,
-    /// Connection `n` gets a board seeded with `seed + n`.
+    /// The run seed: connection `n`'s board draws like a virtual rig board with rig-file seed `n + 1` in a
+    /// soak with this seed (`hil::rig::board_seed(seed, n + 1)`).
     pub seed: u64,
     /// Write every control transfer to this pcap file (usbmon format).
     pub capture: Option<PathBuf>,
     pub no_response_wait: Duration,
     pub poll: Duration,
+    /// Take rig commands: each connection answers on the lowest channel free when it starts.
+    pub rig: Option<RigBoards>,
 }
 
 impl SessionConfig {
@@ -68,51 +80,8 @@ impl SessionConfig {
             capture: None,
             no_response_wait: NO_RESPONSE_WAIT,
             poll: POLL,
+            rig: None,
         }
-    }
-}
-
-/// What one connection did: the control transfers it served, by outcome, and the plug events it sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub control_transfers: u64,
-    pub stalls: u64,
-    pub timeouts: u64,
-    pub io_errors: u64,
-    pub connects: u64,
-    pub disconnects: u64,
-    /// cancel_data_packet for ids already answered or unknown: nothing to cancel, no reply.
-    pub cancels_ignored: u64,
-    /// Packets of types we do not serve (iso, interrupt, bulk), skipped.
-    pub unserved: u64,
-}
-
-impl Stats {
-    pub fn add(&mut self, o: &Stats) {
-        self.control_transfers += o.control_transfers;
-        self.stalls += o.stalls;
-        self.timeouts += o.timeouts;
-        self.io_errors += o.io_errors;
-        self.connects += o.connects;
-        self.disconnects += o.disconnects;
-        self.cancels_ignored += o.cancels_ignored;
-        self.unserved += o.unserved;
-    }
-}
-
-impl std::fmt::Display for Stats {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} control transfers ({} stalled, {} timed out, {} I/O errors), {} device connects, \
-             {} disconnects",
-            self.control_transfers,
-            self.stalls,
-            self.timeouts,
-            self.io_errors,
-            self.connects,
-            self.disconnects
-        )
     }
 }
 
@@ -135,9 +104,25 @@ pub enum SessionError {
     },
 }
 
+/// This session's place on the rig: its channel and the commands waiting for it.
+struct RigLink {
+    boards: RigBoards,
+    channel: u16,
+    requests: Receiver<RigRequest>,
+}
+
 /// One connection's board and protocol state.
 pub struct Session {
+    /// The connection's number (from 0), for log lines.
+    number: u64,
     board: Board,
+    /// The board's seed (the run seed mixed with its rig-file seed `number + 1`).
+    seed: u64,
+    /// Power-ons through the rig so far; the n-th is reseeded as soak cycle n.
+    power_ons: u64,
+    /// The last boot number logged.
+    boots_logged: u64,
+    rig: Option<RigLink>,
     device: Descriptors,
     clock: SystemClock,
     no_response_wait: Duration,
@@ -159,10 +144,24 @@ impl Session {
     /// A fresh board for connection number `connection`, powered on now.
     pub fn new(config: &SessionConfig, connection: u64) -> Result<Session, SessionError> {
         let clock = SystemClock::new();
-        let mut board = Board::new(config.board.clone(), config.seed.wrapping_add(connection));
+        let seed = board_seed(config.seed, connection + 1);
+        let mut board = Board::new(config.board.clone(), seed);
         board.power_on(clock.now());
         let pcap = config.capture.as_ref().map(open_capture).transpose()?;
+        let rig = config.rig.as_ref().map(|boards| {
+            let (channel, requests) = boards.register();
+            RigLink {
+                requests,
+                boards: boards.clone(),
+                channel,
+            }
+        });
         Ok(Session {
+            number: connection,
+            seed,
+            power_ons: 0,
+            boots_logged: 0,
+            rig,
             device: Descriptors::new(board.config()),
             board,
             clock,
@@ -188,6 +187,16 @@ impl Session {
         &self.board
     }
 
+    /// The board's seed: `hil::rig::board_seed(run seed, connection + 1)`.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The rig channel this session answers on, if the server has a rig.
+    pub fn rig_channel(&self) -> Option<u16> {
+        self.rig.as_ref().map(|r| r.channel)
+    }
+
     /// Serve `conn` until the client closes it (`Ok`) or breaks the protocol (`Err`).
     pub fn run<C: Connection>(&mut self, conn: &mut C) -> Result<(), SessionError> {
         conn.set_read_timeout(Some(self.poll))?;
@@ -201,6 +210,7 @@ impl Session {
             while let Some((id, packet)) = self.next_packet()? {
                 self.handle(conn, id, packet)?;
             }
+            self.rig_requests();
             self.track_bus(conn)?;
             match conn.read(&mut chunk) {
                 Ok(0) => return self.closed(),
@@ -281,6 +291,7 @@ impl Session {
 
     /// Tell the client when the board left the bus (or rebooted unseen) and when it is back.
     fn track_bus<C: Connection>(&mut self, conn: &mut C) -> Result<(), SessionError> {
+        self.log_boot();
         if !self.hello_done {
             return Ok(());
         }
@@ -463,6 +474,14 @@ impl Session {
         };
         conn.write_all(&super::protocol::encode(id, packet, caps))?;
         Ok(conn.flush()?)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(rig) = &self.rig {
+            rig.boards.unregister(rig.channel);
+        }
     }
 }
 
