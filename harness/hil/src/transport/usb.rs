@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use dfuse::descriptor::{parse_functional_descriptor, FunctionalDescriptor};
+use dfuse::descriptor::{
+    parse_functional_descriptor, parse_string_descriptor, FunctionalDescriptor, DESC_STRING,
+};
 use dfuse::{DfuIo, Setup, TransferError, TransferErrorKind};
 use rusb::UsbContext;
 
@@ -14,6 +16,9 @@ const DFU_CLASS: u8 = 0xfe;
 const DFU_SUBCLASS: u8 = 0x01;
 /// Timeout for descriptor reads during listing, like the kernel's.
 const DESCRIPTOR_TIMEOUT: Duration = Duration::from_millis(1000);
+/// The language of string reads when string 0 (the language list) cannot be read: US English, the one the
+/// STM32 ROM offers.
+const LANG_EN_US: u16 = 0x0409;
 
 fn map_err(e: rusb::Error) -> TransferError {
     use rusb::Error as E;
@@ -42,15 +47,25 @@ pub struct UsbTransport {
 pub fn list_usb() -> Result<Vec<DeviceInfo>, TransferError> {
     let context = rusb::Context::new().map_err(map_err)?;
     let devices = context.devices().map_err(map_err)?;
-    Ok(devices.iter().filter_map(|d| describe(&d, None)).collect())
+    Ok(devices
+        .iter()
+        .filter_map(|d| describe(&d, Strings::Own))
+        .collect())
 }
 
-/// Build the [`DeviceInfo`] for `device` if it has a DFU interface; strings are read through `handle`, or
-/// through a short-lived handle of our own when we may open the device.
-fn describe(
-    device: &rusb::Device<rusb::Context>,
-    handle: Option<&rusb::DeviceHandle<rusb::Context>>,
-) -> Option<DeviceInfo> {
+/// Where [`describe`] reads string descriptors from.
+enum Strings<'a> {
+    /// Not at all (every string is `None`): matching by ids or port path needs none, and each read is a
+    /// control transfer, one more chance to fail on a misclocked bootloader.
+    Skip,
+    /// Through a short-lived handle of our own, when we may open the device.
+    Own,
+    Through(&'a rusb::DeviceHandle<rusb::Context>),
+}
+
+/// Build the [`DeviceInfo`] for `device` if it has a DFU interface. Strings cost one control transfer each
+/// plus one for the language list, as dfu-util's do.
+fn describe(device: &rusb::Device<rusb::Context>, strings: Strings<'_>) -> Option<DeviceInfo> {
     let dd = device.device_descriptor().ok()?;
     let config = device
         .active_config_descriptor()
@@ -64,17 +79,22 @@ fn describe(
     let first = dfu_alts.first()?;
     let interface = first.interface_number();
     let owned;
-    let handle = match handle {
-        Some(h) => Some(h),
-        None => {
+    let handle = match strings {
+        Strings::Skip => None,
+        Strings::Through(h) => Some(h),
+        Strings::Own => {
             owned = device.open().ok();
             owned.as_ref()
         }
     };
+    let lang = handle.map(|h| {
+        read_string(h, LANG_EN_US, 0)
+            .and_then(|b| Some(u16::from_le_bytes([*b.get(2)?, *b.get(3)?])))
+            .unwrap_or(LANG_EN_US)
+    });
     let string = |idx: Option<u8>| -> Option<String> {
-        let (h, idx) = (handle?, idx?);
-        let lang = *h.read_languages(DESCRIPTOR_TIMEOUT).ok()?.first()?;
-        h.read_string_descriptor(lang, idx, DESCRIPTOR_TIMEOUT).ok()
+        let (h, lang, idx) = (handle?, lang?, idx?);
+        parse_string_descriptor(&read_string(h, lang, idx)?).ok()
     };
     let functional = dfu_alts
         .iter()
@@ -130,6 +150,27 @@ fn describe(
     })
 }
 
+/// String descriptor `index` in `lang` (index 0: the language list), raw; `None` if the read fails.
+fn read_string(h: &rusb::DeviceHandle<rusb::Context>, lang: u16, index: u8) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 255];
+    let request_type = rusb::request_type(
+        rusb::Direction::In,
+        rusb::RequestType::Standard,
+        rusb::Recipient::Device,
+    );
+    let n = h
+        .read_control(
+            request_type,
+            rusb::constants::LIBUSB_REQUEST_GET_DESCRIPTOR,
+            u16::from(DESC_STRING) << 8 | u16::from(index),
+            if index == 0 { 0 } else { lang },
+            &mut buf,
+            DESCRIPTOR_TIMEOUT,
+        )
+        .ok()?;
+    Some(buf[..n].to_vec())
+}
+
 /// rusb decodes bcdDevice into a `Version`; put the BCD word back together.
 fn bcd(v: rusb::Version) -> u16 {
     ((u16::from(v.major()) / 10) << 12)
@@ -173,9 +214,15 @@ fn open_matching(
     selector: &Selector,
 ) -> Result<(rusb::DeviceHandle<rusb::Context>, DeviceInfo), TransferError> {
     let devices = context.devices().map_err(map_err)?;
+    // Strings are read to match only when the selector names a serial number; the chosen device's are read
+    // once, through the handle we keep.
+    let matching = || match selector.serial {
+        Some(_) => Strings::Own,
+        None => Strings::Skip,
+    };
     let mut found: Vec<_> = devices
         .iter()
-        .filter_map(|d| describe(&d, None).map(|i| (d, i)))
+        .filter_map(|d| describe(&d, matching()).map(|i| (d, i)))
         .filter(|(_, i)| selector.matches(i))
         .collect();
     match found.len() {
@@ -188,7 +235,7 @@ fn open_matching(
             let handle = device.open().map_err(map_err)?;
             // Linux only: let libusb unbind a kernel driver (none is bound to DFU normally).
             let _ = handle.set_auto_detach_kernel_driver(true);
-            let info = describe(&device, Some(&handle)).ok_or_else(|| {
+            let info = describe(&device, Strings::Through(&handle)).ok_or_else(|| {
                 TransferError::new(TransferErrorKind::Other, "device lost its DFU interface")
             })?;
             handle.claim_interface(info.interface).map_err(map_err)?;
@@ -201,11 +248,12 @@ fn open_matching(
                 selector.describe(),
                 found
                     .iter()
-                    .map(|(_, i)| format!(
-                        "{} (serial {})",
-                        i.port_path,
-                        i.serial.as_deref().unwrap_or("?")
-                    ))
+                    .map(
+                        |(d, i)| match describe(d, Strings::Own).and_then(|i| i.serial) {
+                            Some(serial) => format!("{} (serial {serial})", i.port_path),
+                            None => i.port_path.clone(),
+                        }
+                    )
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -262,23 +310,43 @@ impl Transport for UsbTransport {
     }
 
     fn wait_reenumeration(&mut self, timeout: Duration) -> Result<&DeviceInfo, TransferError> {
-        // The same physical port first: a serial number read from a misclocked board may differ.
+        // Polls the same physical port, by descriptors the OS has cached (no control transfer), and opens the
+        // device only once it is back under a new address: a serial number read from a misclocked board may
+        // differ, and reading strings of other boards on the bus would disturb their cycles.
         let by_port = Selector {
             path: Some(self.info.port_path.clone()),
+            serial: None,
             ..self.selector.clone()
         };
         let deadline = Instant::now() + timeout;
-        let old_address = self.info.address;
+        let (old_bus, old_address) = (self.info.bus, self.info.address);
+        let moved = |context: &rusb::Context| {
+            context.devices().is_ok_and(|list| {
+                list.iter().any(|d| {
+                    describe(&d, Strings::Skip).is_some_and(|i| {
+                        by_port.matches(&i) && (i.address != old_address || i.bus != old_bus)
+                    })
+                })
+            })
+        };
         loop {
-            let attempt = open_matching(&self.context, &by_port)
-                .or_else(|_| open_matching(&self.context, &self.selector));
+            let attempt = if moved(&self.context) {
+                open_matching(&self.context, &by_port).ok()
+            } else if Instant::now() >= deadline {
+                // Last chance: the board came back on another port; find it as the user selected it.
+                open_matching(&self.context, &self.selector)
+                    .ok()
+                    .filter(|(_, i)| i.address != old_address || i.bus != old_bus)
+            } else {
+                None
+            };
             match attempt {
-                Ok((handle, info)) if info.address != old_address || info.bus != self.info.bus => {
+                Some((handle, info)) => {
                     self.handle = handle;
                     self.info = info;
                     return Ok(&self.info);
                 }
-                _ if Instant::now() >= deadline => {
+                None if Instant::now() >= deadline => {
                     return Err(TransferError::new(
                         TransferErrorKind::Timeout,
                         format!(
@@ -287,7 +355,7 @@ impl Transport for UsbTransport {
                         ),
                     ))
                 }
-                _ => std::thread::sleep(Duration::from_millis(50)),
+                None => std::thread::sleep(Duration::from_millis(50)),
             }
         }
     }
