@@ -87,15 +87,15 @@ impl Session {
             "MISDETECTED"
         };
         eprintln!(
-            "hil: usbredir connection {}: boot {} ({cause}, {:.1} °C): HSI {:+.2} %, HSE measured {} MHz of \
-             {:.0} MHz fitted ({verdict}), PLLM {}, USB clock {:.3} MHz ({:+.0} ppm)",
+            "hil: usbredir connection {}: boot {} ({cause}, {:.1} °C): HSI {:+.2} %, HSE measured {:.2} MHz -> \
+             PLLM {} for a {:.0} MHz HSE ({verdict}), USB clock {:.3} MHz ({:+.0} ppm)",
             self.number,
             boot.number,
             boot.temperature_c,
             boot.hsi_error_ppm / 1e4,
-            boot.measured_hse_hz / 1_000_000,
-            boot.hse_hz / 1e6,
+            f64::from(boot.measured_hse_hz) / 1e6,
             boot.pll.m,
+            boot.hse_hz / 1e6,
             boot.usb_clock_hz / 1e6,
             boot.usb_error_ppm,
         );
