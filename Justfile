@@ -43,6 +43,14 @@ list:
 test:
     cargo test --workspace
 
+# The QEMU guest tests alone, with their figures (installs QEMU and a Debian kernel first: root or sudo)
+guest:
+    HIL_REQUIRE_GUEST=1 cargo test -p hil-cli --test guest -- --nocapture
+
+# Serve the drifting virtual board over usbredir for a VM, with a rig controller (see README)
+serve board="fixtures/boards/drifting-25mhz.toml":
+    cargo run --release -- vboard serve {{board}} --listen /tmp/vboard.sock --rig /tmp/vboard-rig.sock
+
 # Formatting and lints as CI expects them
 lint:
     cargo fmt --all --check

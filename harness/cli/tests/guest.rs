@@ -560,6 +560,9 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
     assert_eq!(r.get("soak_rc").map(String::as_str), Some("0"), "{ctx}");
     let guest = guest_csv(&console, "cycles.csv", &dir);
     let misdetected = misdetected_power_ons(&server);
+    for l in server.iter().filter(|l| l.contains("(power-on ")) {
+        eprintln!("{l}");
+    }
 
     eprintln!("cycle  in process                guest (usbredir, Linux, rusb)   server's boot");
     for (ip, gr) in in_process.iter().zip(&guest) {
