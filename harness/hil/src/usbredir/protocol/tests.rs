@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 use rstest::rstest;
 
+use super::codec::{u16_at, u32_at};
 use super::*;
 
 const C32: Caps = Caps(0);
