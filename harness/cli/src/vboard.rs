@@ -44,13 +44,16 @@ pub struct ServeArgs {
 
 pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
     let VboardCommand::Serve(a) = command;
-    let addr = ListenAddr::parse(&a.listen)?;
+    let addr = ListenAddr::parse(&a.listen).context("--listen")?;
     let board = board_config(a.board_file.as_deref()).context("loading the board file")?;
     let mut config = SessionConfig::new(board, a.seed);
     config.capture = a.capture.clone();
-    let listener = Listener::bind(&addr, a.allow_remote)?;
+    let listener = Listener::bind(&addr, a.allow_remote).context("--listen")?;
     let rig = match &a.rig {
-        Some(rig) => Some(Listener::bind(&ListenAddr::parse(rig)?, a.allow_remote)?),
+        Some(rig) => {
+            let addr = ListenAddr::parse(rig).context("--rig")?;
+            Some(Listener::bind(&addr, a.allow_remote).context("--rig")?)
+        }
         None => None,
     };
     let stop = Arc::new(AtomicBool::new(false));
