@@ -70,7 +70,15 @@ pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
             config.rig = Some(boards.clone());
             eprintln!("hil: rig controller listening on {}", rig.local_addr());
             let stop = Arc::clone(&stop);
-            Some(std::thread::spawn(move || serve_rig(&rig, &boards, &stop)))
+            Some(std::thread::spawn(move || {
+                let served = serve_rig(&rig, &boards, &stop);
+                if let Err(e) = &served {
+                    // A VM relying on the rig cannot work without it: stop the whole server now, not at Ctrl-C.
+                    eprintln!("hil: rig controller failed: {e}; stopping");
+                    stop.store(true, Ordering::Relaxed);
+                }
+                served
+            }))
         }
         None => None,
     };

@@ -593,7 +593,6 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
     // Every cycle recorded once, in order, at the temperature the rig controller reported.
     let cycles: Vec<u64> = guest.iter().map(|r| r.cycle).collect();
     assert_eq!(cycles, (1..=20).collect::<Vec<_>>(), "{ctx}");
-    assert!(guest.iter().all(|r| r.final_attempt && r.attempt == 1));
     assert!(guest.iter().all(|r| r.temperature_c == Some(28.0)), "{ctx}");
     // The in-process soak fails exactly on the boots that misdetected the HSE (its clock reads say so)...
     let ip_failed = failed(&in_process);
@@ -610,23 +609,24 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
     // ...and so does the guest soak: the same cycles, which are the power-ons the server saw misdetect.
     assert_eq!(failed(&guest), ip_failed, "guest vs in process\n{ctx}");
     assert_eq!(misdetected, ip_failed, "server's boots vs in process");
-    // A failing board is data: each failure is the board's, at a DFU step, with the libusb error in the detail.
+    // A failing board is data: each failure is the board's, at a USB step, with what went wrong; a DFU
+    // request's failure carries the error libusb reported through the guest kernel.
     for row in guest.iter().filter(|r| r.outcome == "fail") {
         assert_eq!(row.error_class, "board", "cycle {}: {row:?}", row.cycle);
         assert!(
-            [
-                "wait_enumeration",
-                "dfu_connect",
-                "read_option_bytes",
-                "flash",
-                "leave"
-            ]
-            .contains(&row.failed_step.as_str()),
-            "cycle {}: {}",
-            row.cycle,
-            row.failed_step
+            !row.error_kind.is_empty() && !row.error_detail.is_empty(),
+            "{row:?}"
         );
-        assert!(!row.error_detail.is_empty());
+        match row.failed_step.as_str() {
+            "dfu_connect" | "read_option_bytes" | "flash" | "leave" => assert!(
+                row.error_detail.contains("libusb"),
+                "cycle {}: {}",
+                row.cycle,
+                row.error_detail
+            ),
+            "wait_enumeration" => {}
+            other => panic!("cycle {}: failed at {other}", row.cycle),
+        }
     }
     // A passing cycle read all 32 option bytes over DFU (no SWD in a guest to compare them with).
     for row in guest.iter().filter(|r| r.outcome == "pass") {

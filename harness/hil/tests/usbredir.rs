@@ -477,6 +477,33 @@ fn the_rig_power_cycles_the_board_and_counts_its_transfers() {
 }
 
 #[test]
+fn an_over_long_rig_line_is_refused_whole_and_replies_stay_in_step() {
+    let server = Server::start_with_rig("rig-long");
+    let mut c = server.client();
+    c.handshake();
+    let mut raw = UnixStream::connect(server.rig.as_ref().unwrap()).unwrap();
+    raw.set_read_timeout(Some(DEADLINE)).unwrap();
+    // 300 bytes with a command at the end: none of it may run, or the board would be powered off.
+    let mut line = "x".repeat(290);
+    line.push_str(" PWR 1 OFF\r\nTEMP 1?\r\n");
+    raw.write_all(line.as_bytes()).unwrap();
+    let want = "ERR line too long\r\nTEMP 1 25.0\r\n";
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 256];
+    while got.len() < want.len() {
+        let n = raw.read(&mut chunk).expect("rig replies");
+        assert!(
+            n > 0,
+            "rig closed after {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&got), want);
+    assert_eq!(c.device_descriptor()[..2], [18, 1], "still powered");
+}
+
+#[test]
 fn garbage_and_truncated_headers_close_only_their_connection() {
     let server = Server::start("garbage");
     let mut good = server.client();

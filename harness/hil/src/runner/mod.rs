@@ -17,7 +17,6 @@ use std::time::Duration;
 pub use failure::{Class, StepError};
 pub use resume::{resume_point, ResumePoint};
 pub use summary::{BoardSummary, RunSummary};
-pub use worker::cycle_seed;
 
 use board::{BoardRun, Shared};
 use worker::{run_phase, PhaseEnd, PhaseJob};

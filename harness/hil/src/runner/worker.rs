@@ -10,6 +10,7 @@ use super::board::BoardRun;
 use super::failure::{Class, StepError};
 use super::{CycleFacts, PhaseProgress, RunEvent};
 use crate::records::{CycleRow, StepRow, SCHEMA_VERSION};
+use crate::rig::cycle_seed;
 use crate::scenario::{Action, Phase, PhaseLength, RetryOn, Scenario, Step};
 
 /// What a worker needs to know besides its board.
@@ -47,17 +48,6 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// SplitMix64 finaliser: a well-spread seed per (board, phase, cycle, attempt).
-/// The seed a virtual board is reseeded with at the start of `cycle` (from 1), `attempt` (from 1), of phase
-/// `phase` (from 0): a function of the board's seed and the cycle only, so a resumed run draws what an
-/// uninterrupted one would have. `hil vboard serve --rig` reseeds the n-th power-on as cycle n of phase 0.
-pub fn cycle_seed(seed: u64, phase: usize, cycle: u64, attempt: u32) -> u64 {
-    let mut z = seed ^ (phase as u64).rotate_left(48) ^ cycle.rotate_left(16) ^ u64::from(attempt);
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Run one board through one phase.
 pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
     let (mut cycle, mut elapsed) = (job.progress.cycles_done + 1, job.progress.elapsed);

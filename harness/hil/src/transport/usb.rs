@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use dfuse::descriptor::{
-    parse_functional_descriptor, parse_string_descriptor, FunctionalDescriptor, DESC_STRING,
+    parse_functional_descriptor, parse_language_ids, parse_string_descriptor, FunctionalDescriptor,
+    DESC_STRING,
 };
 use dfuse::{DfuIo, Setup, TransferError, TransferErrorKind};
 use rusb::UsbContext;
@@ -89,7 +90,7 @@ fn describe(device: &rusb::Device<rusb::Context>, strings: Strings<'_>) -> Optio
     };
     let lang = handle.map(|h| {
         read_string(h, LANG_EN_US, 0)
-            .and_then(|b| Some(u16::from_le_bytes([*b.get(2)?, *b.get(3)?])))
+            .and_then(|b| parse_language_ids(&b).ok()?.first().copied())
             .unwrap_or(LANG_EN_US)
     });
     let string = |idx: Option<u8>| -> Option<String> {
@@ -214,11 +215,15 @@ fn open_matching(
     selector: &Selector,
 ) -> Result<(rusb::DeviceHandle<rusb::Context>, DeviceInfo), TransferError> {
     let devices = context.devices().map_err(map_err)?;
-    // Strings are read to match only when the selector names a serial number; the chosen device's are read
-    // once, through the handle we keep.
-    let matching = || match selector.serial {
-        Some(_) => Strings::Own,
-        None => Strings::Skip,
+    // Strings are read to match only when the selector names a serial number (and then kept); otherwise the
+    // chosen device's are read once, through the handle we keep.
+    let by_serial = selector.serial.is_some();
+    let matching = || {
+        if by_serial {
+            Strings::Own
+        } else {
+            Strings::Skip
+        }
     };
     let mut found: Vec<_> = devices
         .iter()
@@ -231,13 +236,16 @@ fn open_matching(
             format!("no DFU device matches {}", selector.describe()),
         )),
         1 => {
-            let (device, _) = found.remove(0);
+            let (device, matched) = found.remove(0);
             let handle = device.open().map_err(map_err)?;
             // Linux only: let libusb unbind a kernel driver (none is bound to DFU normally).
             let _ = handle.set_auto_detach_kernel_driver(true);
-            let info = describe(&device, Strings::Through(&handle)).ok_or_else(|| {
-                TransferError::new(TransferErrorKind::Other, "device lost its DFU interface")
-            })?;
+            let info = match by_serial {
+                true => matched,
+                false => describe(&device, Strings::Through(&handle)).ok_or_else(|| {
+                    TransferError::new(TransferErrorKind::Other, "device lost its DFU interface")
+                })?,
+            };
             handle.claim_interface(info.interface).map_err(map_err)?;
             Ok((handle, info))
         }
@@ -312,7 +320,8 @@ impl Transport for UsbTransport {
     fn wait_reenumeration(&mut self, timeout: Duration) -> Result<&DeviceInfo, TransferError> {
         // Polls the same physical port, by descriptors the OS has cached (no control transfer), and opens the
         // device only once it is back under a new address: a serial number read from a misclocked board may
-        // differ, and reading strings of other boards on the bus would disturb their cycles.
+        // differ, and reading strings of other boards on the bus would disturb their cycles. A device comes back
+        // on the port it left; only at the deadline is it looked for as the user selected it, anywhere.
         let by_port = Selector {
             path: Some(self.info.port_path.clone()),
             serial: None,

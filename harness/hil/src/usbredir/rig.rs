@@ -1,8 +1,9 @@
 //! A rig controller for served boards (`hil vboard serve --rig ADDR`): the line protocol of
 //! fixtures/rigs/bench-example.toml on a socket. QEMU maps the socket to a guest serial port, so a soak
 //! running inside the guest power-cycles, straps and resets the board it reaches over usbredir through a real
-//! serial driver, like on the bench. Each usbredir connection takes the lowest free channel (from 1) for as
-//! long as it lasts, so a guest that reboots finds its board on channel 1 again.
+//! serial driver, like on the bench. Each usbredir connection takes the lowest free channel (from 1) when it is
+//! accepted and keeps it while it lasts, so a VM started again after its last connection closed finds its
+//! board on channel 1 again.
 //!
 //! | command        | reply                 |                                                        |
 //! |----------------|-----------------------|--------------------------------------------------------|
@@ -11,8 +12,11 @@
 //! | `RST n MS`     | `OK RST n`            | NRST pulse of MS milliseconds                          |
 //! | `TEMP n?`      | `TEMP n 28.0`         | die temperature, °C                                    |
 //! | `XFERS n?`     | `XFERS n 1234`        | control transfers the board has served (diagnostics)   |
+//! | `CLOCKS n?`    | `CLOCKS n PLLM 24 HSE 24490000 USB 50000000 PPM 41658` | this boot's clocks (diagnostics) |
 //!
 //! Anything else, or a channel without a board, gets `ERR <why>`. Lines end in CR, LF or CRLF; replies in CRLF.
+//! A command the board's session cannot take within [`ANSWER_WAIT`] (it is busy with a long transfer) gets an
+//! `ERR` and is dropped, never carried out later.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -20,13 +24,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
 
 use super::serve::Listener;
 use super::session::Connection;
 
-/// How long a command waits for its board's session to carry it out (the session looks every poll, 10 ms).
-const ANSWER_WAIT: Duration = Duration::from_secs(2);
+/// How long a command waits for its board's session to carry it out: the session looks every poll (10 ms)
+/// and between transfers, and one transfer may take a sector erase (up to 2 s). A rig file's `timeout_ms`
+/// should be longer, so the client reads the `ERR` instead of giving up first.
+pub const ANSWER_WAIT: Duration = Duration::from_millis(2500);
+/// The longest NRST pulse: the session holds its board in reset for it, answering nothing meanwhile.
+pub const MAX_PULSE_MS: u32 = 1000;
 /// How often a quiet rig connection looks at the stop flag.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 /// Longest command line kept; a client streaming without line endings gets an error, not our memory.
@@ -40,16 +50,34 @@ pub enum RigCommand {
     Reset { ms: u32 },
     Temperature,
     Transfers,
+    Clocks,
 }
 
-/// A command on its way to a session, with where the reply line goes.
+/// A command on its way to a session, with where the reply line goes and until when it may be carried out.
 pub struct RigRequest {
     pub command: RigCommand,
     pub reply: Sender<String>,
+    /// After this the client has been told `ERR`: the session drops the command instead of acting on it.
+    pub deadline: Instant,
 }
 
-/// Parses one command line into its channel and command; the error is the `ERR` reply's text.
-pub fn parse(line: &str) -> Result<(u16, RigCommand), String> {
+/// Why a command line is refused; its text follows `ERR` in the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RigParseError {
+    #[error("empty command")]
+    Empty,
+    #[error("bad channel {0:?} (channels count from 1)")]
+    BadChannel(String),
+    #[error("bad pulse length {0:?} (milliseconds, at most {MAX_PULSE_MS})")]
+    BadPulse(String),
+    #[error(
+        "unknown command {0:?} (PWR n ON|OFF, BOOT0 n 0|1, RST n MS, TEMP n?, XFERS n?, CLOCKS n?)"
+    )]
+    Unknown(String),
+}
+
+/// Parses one command line into its channel and command.
+pub fn parse(line: &str) -> Result<(u16, RigCommand), RigParseError> {
     let words: Vec<String> = line.split_whitespace().map(str::to_uppercase).collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let channel = |w: &str| {
@@ -57,7 +85,7 @@ pub fn parse(line: &str) -> Result<(u16, RigCommand), String> {
             .parse::<u16>()
             .ok()
             .filter(|c| *c > 0)
-            .ok_or_else(|| format!("bad channel {w:?} (channels count from 1)"))
+            .ok_or_else(|| RigParseError::BadChannel(w.to_string()))
     };
     let command = match words.as_slice() {
         ["PWR", c, "ON"] => (channel(c)?, RigCommand::Power(true)),
@@ -68,19 +96,15 @@ pub fn parse(line: &str) -> Result<(u16, RigCommand), String> {
             let ms = ms
                 .parse::<u32>()
                 .ok()
-                .filter(|ms| *ms <= 10_000)
-                .ok_or_else(|| format!("bad pulse length {ms:?} (milliseconds, at most 10000)"))?;
+                .filter(|ms| *ms <= MAX_PULSE_MS)
+                .ok_or_else(|| RigParseError::BadPulse(ms.to_string()))?;
             (channel(c)?, RigCommand::Reset { ms })
         }
         ["TEMP", c] if c.ends_with('?') => (channel(c)?, RigCommand::Temperature),
         ["XFERS", c] if c.ends_with('?') => (channel(c)?, RigCommand::Transfers),
-        [] => return Err("empty command".into()),
-        _ => {
-            return Err(format!(
-                "unknown command {:?} (PWR n ON|OFF, BOOT0 n 0|1, RST n MS, TEMP n?, XFERS n?)",
-                line.trim()
-            ))
-        }
+        ["CLOCKS", c] if c.ends_with('?') => (channel(c)?, RigCommand::Clocks),
+        [] => return Err(RigParseError::Empty),
+        _ => return Err(RigParseError::Unknown(line.trim().to_string())),
     };
     Ok(command)
 }
@@ -95,19 +119,19 @@ impl RigBoards {
         Self::default()
     }
 
-    /// Registers a session on the lowest free channel; it reads its commands from the returned receiver.
-    pub fn register(&self) -> (u16, Receiver<RigRequest>) {
-        let (tx, rx) = mpsc::channel();
+    /// Takes the lowest free channel for a session, until the returned slot is dropped.
+    pub fn register(&self) -> RigSlot {
+        let (tx, requests) = mpsc::channel();
         let mut boards = self.lock();
         let channel = (1..=u16::MAX)
             .find(|c| !boards.contains_key(c))
             .unwrap_or(u16::MAX);
         boards.insert(channel, tx);
-        (channel, rx)
-    }
-
-    pub fn unregister(&self, channel: u16) {
-        self.lock().remove(&channel);
+        RigSlot {
+            boards: self.clone(),
+            channel,
+            requests,
+        }
     }
 
     /// Carries out one command line and returns the reply line.
@@ -122,18 +146,37 @@ impl RigBoards {
             );
         };
         let (reply, answer) = mpsc::channel();
-        if session.send(RigRequest { command, reply }).is_err() {
+        let deadline = Instant::now() + ANSWER_WAIT;
+        let request = RigRequest {
+            command,
+            reply,
+            deadline,
+        };
+        if session.send(request).is_err() {
             return format!(
                 "ERR the board on channel {channel} is gone (its usbredir client closed)"
             );
         }
-        answer
-            .recv_timeout(ANSWER_WAIT)
-            .unwrap_or_else(|_| format!("ERR the board on channel {channel} did not answer"))
+        answer.recv_timeout(ANSWER_WAIT).unwrap_or_else(|_| {
+            format!("ERR the board on channel {channel} is busy; the command was not carried out")
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u16, Sender<RigRequest>>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A session's channel and the commands waiting for it; the channel is free again when this is dropped.
+pub struct RigSlot {
+    boards: RigBoards,
+    pub channel: u16,
+    pub requests: Receiver<RigRequest>,
+}
+
+impl Drop for RigSlot {
+    fn drop(&mut self) {
+        self.boards.lock().remove(&self.channel);
     }
 }
 
@@ -176,6 +219,8 @@ fn rig_connection(
 ) -> io::Result<()> {
     conn.set_read_timeout(Some(IDLE_POLL))?;
     let mut line = Vec::new();
+    // After an over-long line, the rest of it up to its end is thrown away, not run as a command.
+    let mut overflowed = false;
     let mut chunk = [0u8; 256];
     while !stop.load(Ordering::Relaxed) {
         let n = match conn.read(&mut chunk) {
@@ -197,17 +242,20 @@ fn rig_connection(
             if b == b'\r' || b == b'\n' {
                 let text = String::from_utf8_lossy(&line).into_owned();
                 line.clear();
-                if text.trim().is_empty() {
+                if std::mem::take(&mut overflowed) || text.trim().is_empty() {
                     continue;
                 }
                 let reply = boards.execute(&text);
                 conn.write_all(format!("{reply}\r\n").as_bytes())?;
                 conn.flush()?;
+            } else if overflowed {
             } else if line.len() < MAX_LINE {
                 line.push(b);
             } else {
                 line.clear();
+                overflowed = true;
                 conn.write_all(b"ERR line too long\r\n")?;
+                conn.flush()?;
             }
         }
     }
@@ -227,6 +275,7 @@ mod tests {
     #[case("RST 1 20", 1, RigCommand::Reset { ms: 20 })]
     #[case("TEMP 1?", 1, RigCommand::Temperature)]
     #[case("  XFERS 4?  ", 4, RigCommand::Transfers)]
+    #[case("CLOCKS 1?", 1, RigCommand::Clocks)]
     fn parses_the_bench_example_commands(
         #[case] line: &str,
         #[case] channel: u16,
@@ -240,41 +289,62 @@ mod tests {
     #[case("PWR x ON", "bad channel")]
     #[case("PWR 1 MAYBE", "unknown command \"PWR 1 MAYBE\"")]
     #[case("RST 1 forever", "bad pulse length")]
-    #[case("RST 1 20000", "bad pulse length")]
+    #[case("RST 1 1001", "bad pulse length")]
     #[case("TEMP 1", "unknown command")]
     #[case("", "empty command")]
     fn refuses_anything_else_with_the_reason(#[case] line: &str, #[case] why: &str) {
-        let e = parse(line).unwrap_err();
+        let e = parse(line).unwrap_err().to_string();
         assert!(e.contains(why), "{line:?}: {e}");
     }
 
     #[test]
-    fn a_channel_without_a_session_or_with_a_closed_one_is_an_error_reply() {
+    fn a_channel_without_a_session_is_an_error_reply_and_a_dropped_slot_frees_it() {
         let boards = RigBoards::new();
         assert!(boards
             .execute("PWR 1 ON")
             .starts_with("ERR no board on channel 1"));
-        let (channel, rx) = boards.register();
-        assert_eq!(channel, 1);
-        drop(rx);
-        assert!(boards.execute("PWR 1 ON").contains("is gone"));
+        let slot = boards.register();
+        assert_eq!(slot.channel, 1);
+        drop(slot);
+        assert!(boards
+            .execute("PWR 1 ON")
+            .starts_with("ERR no board on channel 1"));
         assert!(boards.execute("HELLO").starts_with("ERR unknown command"));
     }
 
     #[test]
     fn forwards_to_the_registered_session_and_returns_its_reply() {
         let boards = RigBoards::new();
-        let (one, _rx1) = boards.register();
-        let (two, rx) = boards.register();
-        assert_eq!((one, two), (1, 2));
+        let one = boards.register();
+        let two = boards.register();
+        assert_eq!((one.channel, two.channel), (1, 2));
         let session = thread::spawn(move || {
-            let request = rx.recv().unwrap();
+            let request = two.requests.recv().unwrap();
             assert_eq!(request.command, RigCommand::Temperature);
+            assert!(request.deadline > Instant::now());
             request.reply.send("TEMP 2 28.0".into()).unwrap();
         });
         assert_eq!(boards.execute("TEMP 2?"), "TEMP 2 28.0");
         session.join().unwrap();
-        boards.unregister(1);
-        assert_eq!(boards.register().0, 1, "a freed channel is taken again");
+        drop(one);
+        assert_eq!(
+            boards.register().channel,
+            1,
+            "a freed channel is taken again"
+        );
+    }
+
+    #[test]
+    fn a_busy_session_gets_no_command_after_its_client_was_told_err() {
+        let boards = RigBoards::new();
+        let slot = boards.register();
+        // Nobody serves the slot: the command times out with an ERR, and what is left queued is past its deadline.
+        let reply = boards.execute("PWR 1 OFF");
+        assert!(
+            reply.starts_with("ERR the board on channel 1 is busy"),
+            "{reply}"
+        );
+        let queued = slot.requests.try_recv().expect("the request was queued");
+        assert!(Instant::now() >= queued.deadline);
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::rig::{RigBoards, RigSlot};
 use super::session::{Connection, Session, SessionConfig, Stats};
 
 /// How often the accept loop looks at the stop flag.
@@ -206,9 +207,11 @@ pub fn serve(listener: &Listener, config: &SessionConfig, stop: &AtomicBool) -> 
                 let config = connection_config(config, number);
                 let totals = Arc::clone(&totals);
                 let n = number;
+                // The rig channel is taken here, in accept order, not by the connection's thread.
+                let rig = config.rig.as_ref().map(RigBoards::register);
                 thread::Builder::new()
                     .name(format!("usbredir-{n}"))
-                    .spawn(move || run_connection(conn, &peer, &config, n, &totals))?;
+                    .spawn(move || run_connection(conn, &peer, &config, n, rig, &totals))?;
                 number += 1;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(ACCEPT_POLL),
@@ -247,9 +250,10 @@ fn run_connection(
     peer: &str,
     config: &SessionConfig,
     n: u64,
+    rig: Option<RigSlot>,
     totals: &Mutex<Stats>,
 ) {
-    let mut session = match Session::new(config, n) {
+    let mut session = match Session::new(config, n, rig) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("hil: usbredir connection {n} ({peer}): {}", chain(&e));

@@ -16,7 +16,6 @@ use std::io::{self, BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use dfuse::{Clock, SystemClock};
@@ -27,7 +26,7 @@ use vboard::{Board, BoardConfig};
 use super::protocol::{
     decode, Caps, DecodeError, DeviceConnect, EpInfo, Interface, Packet, SPEED_FULL,
 };
-use super::rig::{RigBoards, RigRequest};
+use super::rig::{RigBoards, RigSlot};
 use crate::pcap::PcapWriter;
 use crate::rig::board_seed;
 
@@ -101,13 +100,6 @@ pub enum SessionError {
     },
 }
 
-/// This session's place on the rig: its channel and the commands waiting for it.
-struct RigLink {
-    boards: RigBoards,
-    channel: u16,
-    requests: Receiver<RigRequest>,
-}
-
 /// One connection's board and protocol state.
 pub struct Session {
     /// The connection's number (from 0), for log lines.
@@ -119,7 +111,8 @@ pub struct Session {
     power_ons: u64,
     /// The last boot number logged.
     boots_logged: u64,
-    rig: Option<RigLink>,
+    /// This session's rig channel and the commands waiting for it.
+    rig: Option<RigSlot>,
     device: Descriptors,
     clock: SystemClock,
     no_response_wait: Duration,
@@ -138,8 +131,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// A fresh board for connection number `connection`, powered on now.
-    pub fn new(config: &SessionConfig, connection: u64) -> Result<Session, SessionError> {
+    /// A fresh board for connection number `connection`, powered on now, taking rig commands from `rig`
+    /// (the listener registers it as the connection is accepted, so channels follow the connection order).
+    pub fn new(
+        config: &SessionConfig,
+        connection: u64,
+        rig: Option<RigSlot>,
+    ) -> Result<Session, SessionError> {
         let clock = SystemClock::new();
         let seed = board_seed(config.seed, connection + 1);
         let mut board = Board::new(config.board.clone(), seed);
@@ -149,14 +147,6 @@ impl Session {
             .as_ref()
             .map(transfer::open_capture)
             .transpose()?;
-        let rig = config.rig.as_ref().map(|boards| {
-            let (channel, requests) = boards.register();
-            RigLink {
-                requests,
-                boards: boards.clone(),
-                channel,
-            }
-        });
         Ok(Session {
             number: connection,
             seed,
@@ -348,14 +338,6 @@ impl Session {
         };
         conn.write_all(&super::protocol::encode(id, packet, caps))?;
         Ok(conn.flush()?)
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        if let Some(rig) = &self.rig {
-            rig.boards.unregister(rig.channel);
-        }
     }
 }
 

@@ -2,12 +2,13 @@
 //! one log line per bootloader boot with what its clocks did.
 
 use std::sync::mpsc::TryRecvError;
+use std::time::{Duration, Instant};
 
 use dfuse::Clock;
 use vboard::ResetCause;
 
 use super::Session;
-use crate::runner::cycle_seed;
+use crate::rig::cycle_seed;
 use crate::usbredir::rig::{RigCommand, RigRequest};
 
 impl Session {
@@ -21,10 +22,17 @@ impl Session {
                 },
                 None => return,
             };
-            let RigRequest { command, reply } = request;
+            let RigRequest {
+                command,
+                reply,
+                deadline,
+            } = request;
+            if Instant::now() > deadline {
+                continue; // its client was told ERR: carrying it out now would surprise it
+            }
             let line = self.rig_command(command);
             self.stats.rig_commands += 1;
-            // The rig client may have given up waiting; the command was carried out all the same.
+            self.log_boot();
             let _ = reply.send(line);
         }
     }
@@ -53,8 +61,8 @@ impl Session {
                 format!("OK BOOT0 {channel} {}", u8::from(high))
             }
             RigCommand::Reset { ms } => {
-                self.clock
-                    .sleep(std::time::Duration::from_millis(u64::from(ms)));
+                // Held in reset for the pulse (at most rig::MAX_PULSE_MS): the board answers nothing meanwhile.
+                self.clock.sleep(Duration::from_millis(u64::from(ms)));
                 let now = self.clock.now();
                 self.board.reset_pin(now);
                 format!("OK RST {channel}")
@@ -63,6 +71,13 @@ impl Session {
                 format!("TEMP {channel} {:.1}", self.board.temperature())
             }
             RigCommand::Transfers => format!("XFERS {channel} {}", self.stats.control_transfers),
+            RigCommand::Clocks => match self.board.boot() {
+                Some(b) => format!(
+                    "CLOCKS {channel} PLLM {} HSE {} USB {:.0} PPM {:.0}",
+                    b.pll.m, b.measured_hse_hz, b.usb_clock_hz, b.usb_error_ppm
+                ),
+                None => format!("ERR the board on channel {channel} is not in the bootloader"),
+            },
         }
     }
 
@@ -137,7 +152,7 @@ mod tests {
         let boards = RigBoards::new();
         let mut config = SessionConfig::new(drifting(), 7);
         config.rig = Some(boards.clone());
-        let mut session = Session::new(&config, 0).unwrap();
+        let mut session = Session::new(&config, 0, Some(boards.register())).unwrap();
         assert_eq!(session.rig_channel(), Some(1));
 
         // What the soak runner does to a virtual board: built with the mixed seed, powered on, then reseeded

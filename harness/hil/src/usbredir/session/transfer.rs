@@ -96,6 +96,7 @@ impl Session {
         };
         self.stats.control_transfers += 1;
         self.capture(setup, data_out, &result, submitted);
+        self.log_boot(); // a transfer can reboot the board (leave, option bytes)
         match result {
             Ok(data) => (Status::Success, data),
             Err(e) => (self.count_failure(e.kind), Vec::new()),
