@@ -9,6 +9,8 @@
 //! - `guest_enumerates_lists_and_reads_option_bytes`: lsusb -v, dfu-util -l, a dfu-util option-byte read (~5 s);
 //! - `guest_dfu_util_and_hil_round_trip`: dfu-util and hil each read the option bytes, write and read back
 //!   256 KiB and leave, timed and with the server's control-transfer count per operation (~40 s);
+//! - `guest_dfu_util_shows_the_seed_symptom_on_a_misclocked_boot_only`: the drifting board power-cycled through
+//!   the rig until it misdetects the HSE, then 20 dfu-util option-byte reads, and 5 on a healthy boot (~10 s);
 //! - `guest_soak_fails_the_cycles_the_in_process_soak_fails`: 20 cycles of `hil soak` in the guest on the
 //!   drifting board, power-cycled through the server's rig controller, against the same soak in process (~40 s).
 
@@ -638,4 +640,67 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
             row.option_bytes_hex
         );
     }
+}
+
+#[test]
+fn guest_dfu_util_shows_the_seed_symptom_on_a_misclocked_boot_only() {
+    let Some(_guest) = guest_lock() else { return };
+    let mut g = Guest::new("tests/symptom.sh");
+    g.timeout_s = 300;
+    g.board = root().join("fixtures/boards/drifting-25mhz.toml");
+    g.seed = 3;
+    g.rig = true;
+    let Boot {
+        console, ctx, ok, ..
+    } = boot(&g);
+    let r = results(&console);
+    let get = |k: &str| r.get(k).cloned().unwrap_or_else(|| "-".into());
+    eprintln!(
+        "misclocked boot ({}): {} dfu-util option-byte reads failed; correctly clocked boot ({}): {} failed",
+        get("clocks_24"),
+        get("misclocked_failed"),
+        get("clocks_25"),
+        get("healthy_failed")
+    );
+    assert!(ok, "QEMU failed\n{ctx}");
+    assert!(get("clocks_24").starts_with("CLOCKS 1 PLLM 24 "), "{ctx}");
+    assert!(get("clocks_25").starts_with("CLOCKS 1 PLLM 25 "), "{ctx}");
+    let failed = |k: &str| -> u32 {
+        get(k)
+            .split_once('/')
+            .and_then(|(f, _)| f.parse().ok())
+            .unwrap_or_else(|| panic!("{k}\n{ctx}"))
+    };
+    // The seed's symptom: on a boot that picked PLLM 24 for a 25 MHz HSE, reading the option bytes with dfu-util
+    // fails (mostly at reading the alt setting's long name, which dfu-util needs for the memory layout); on a
+    // correctly clocked boot it never does.
+    assert!(failed("misclocked_failed") >= 1, "{ctx}");
+    assert_eq!(failed("healthy_failed"), 0, "{ctx}");
+    let mut why: BTreeMap<&str, u32> = BTreeMap::new();
+    for i in 1..=20 {
+        let (lines, rc) = step(&console, &format!("misclocked_{i}"));
+        if rc != Some(0) {
+            // (an error after a progress bar shares its line)
+            for l in lines
+                .iter()
+                .filter_map(|l| l.find("dfu-util: ").map(|at| &l[at..]))
+            {
+                *why.entry(l).or_default() += 1;
+            }
+        }
+    }
+    eprintln!("dfu-util's errors on the misclocked boot: {why:#?}");
+    let failing = (1..=20)
+        .map(|i| step(&console, &format!("misclocked_{i}")))
+        .find(|(_, rc)| *rc != Some(0))
+        .map(|(lines, _)| lines.join("\n"))
+        .unwrap_or_default();
+    eprintln!("a failing dfu-util run:\n{failing}");
+    // dfu-util says why in its own words (which transfer failed depends on the draws: the alt setting's name,
+    // the status, or the upload itself).
+    assert!(
+        why.keys()
+            .any(|l| l.contains("Fail") || l.contains("ERROR")),
+        "{why:#?}"
+    );
 }
