@@ -12,7 +12,7 @@
 //! | `RST n MS`     | `OK RST n`            | NRST pulse of MS milliseconds                          |
 //! | `TEMP n?`      | `TEMP n 28.0`         | die temperature, °C                                    |
 //! | `XFERS n?`     | `XFERS n 1234`        | control transfers the board has served (diagnostics)   |
-//! | `CLOCKS n?`    | `CLOCKS n PLLM 24 HSE 24490000 USB 50000000 PPM 41658` | this boot's clocks (diagnostics) |
+//! | `CLOCKS n?`    | `CLOCKS n PLLM 24 HSE 24493827 USB 49999608 PPM 41658` | this boot's clocks (diagnostics) |
 //!
 //! Anything else, or a channel without a board, gets `ERR <why>`. Lines end in CR, LF or CRLF; replies in CRLF.
 //! A command the board's session cannot take within [`ANSWER_WAIT`] (it is busy with a long transfer) gets an
