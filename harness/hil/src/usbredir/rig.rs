@@ -15,8 +15,8 @@
 //! | `CLOCKS n?`    | `CLOCKS n PLLM 24 HSE 24493827 USB 49999608 PPM 41658` | this boot's clocks (diagnostics) |
 //!
 //! Anything else, or a channel without a board, gets `ERR <why>`. Lines end in CR, LF or CRLF; replies in CRLF.
-//! A command the board's session cannot take within [`ANSWER_WAIT`] (it is busy with a long transfer) gets an
-//! `ERR` and is dropped, never carried out later.
+//! A command the board's session cannot start within [`START_WAIT`] (it is busy with a long transfer) gets an
+//! `ERR` and is dropped, never carried out later; one it started is always answered.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -31,12 +31,14 @@ use thiserror::Error;
 use super::serve::Listener;
 use super::session::Connection;
 
-/// How long a command waits for its board's session to carry it out: the session looks every poll (10 ms)
-/// and between transfers, and one transfer may take a sector erase (up to 2 s). A rig file's `timeout_ms`
-/// should be longer, so the client reads the `ERR` instead of giving up first.
-pub const ANSWER_WAIT: Duration = Duration::from_millis(2500);
+/// How long a command waits for its board's session to start it: the session looks every poll (10 ms) and
+/// between transfers, and one transfer may take a sector erase (up to 2 s).
+pub const START_WAIT: Duration = Duration::from_millis(2500);
 /// The longest NRST pulse: the session holds its board in reset for it, answering nothing meanwhile.
 pub const MAX_PULSE_MS: u32 = 1000;
+/// How long a command waits for its reply: a command started just before [`START_WAIT`] ran out is still
+/// answered. A rig file's `timeout_ms` should be longer, so the client reads an `ERR` instead of giving up.
+pub const ANSWER_WAIT: Duration = Duration::from_millis(2500 + MAX_PULSE_MS as u64 + 500);
 /// How often a quiet rig connection looks at the stop flag.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 /// Longest command line kept; a client streaming without line endings gets an error, not our memory.
@@ -57,7 +59,7 @@ pub enum RigCommand {
 pub struct RigRequest {
     pub command: RigCommand,
     pub reply: Sender<String>,
-    /// After this the client has been told `ERR`: the session drops the command instead of acting on it.
+    /// Not started by then, the command is dropped: its client is told `ERR` instead.
     pub deadline: Instant,
 }
 
@@ -111,12 +113,31 @@ pub fn parse(line: &str) -> Result<(u16, RigCommand), RigParseError> {
 
 /// The sessions that take rig commands, by channel. Shared by the usbredir listener (which registers each
 /// connection's session) and the rig listener (which forwards commands to them).
-#[derive(Clone, Default)]
-pub struct RigBoards(Arc<Mutex<BTreeMap<u16, Sender<RigRequest>>>>);
+#[derive(Clone)]
+pub struct RigBoards {
+    sessions: Arc<Mutex<BTreeMap<u16, Sender<RigRequest>>>>,
+    start_wait: Duration,
+    answer_wait: Duration,
+}
+
+impl Default for RigBoards {
+    fn default() -> Self {
+        Self::with_waits(START_WAIT, ANSWER_WAIT)
+    }
+}
 
 impl RigBoards {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// With other waits than [`START_WAIT`] and [`ANSWER_WAIT`] (`answer` must be the longer).
+    pub fn with_waits(start: Duration, answer: Duration) -> Self {
+        RigBoards {
+            sessions: Arc::default(),
+            start_wait: start,
+            answer_wait: answer.max(start),
+        }
     }
 
     /// Takes the lowest free channel for a session, until the returned slot is dropped.
@@ -146,7 +167,7 @@ impl RigBoards {
             );
         };
         let (reply, answer) = mpsc::channel();
-        let deadline = Instant::now() + ANSWER_WAIT;
+        let deadline = Instant::now() + self.start_wait;
         let request = RigRequest {
             command,
             reply,
@@ -157,13 +178,13 @@ impl RigBoards {
                 "ERR the board on channel {channel} is gone (its usbredir client closed)"
             );
         }
-        answer.recv_timeout(ANSWER_WAIT).unwrap_or_else(|_| {
+        answer.recv_timeout(self.answer_wait).unwrap_or_else(|_| {
             format!("ERR the board on channel {channel} is busy; the command was not carried out")
         })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u16, Sender<RigRequest>>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -336,7 +357,7 @@ mod tests {
 
     #[test]
     fn a_busy_session_gets_no_command_after_its_client_was_told_err() {
-        let boards = RigBoards::new();
+        let boards = RigBoards::with_waits(Duration::from_millis(20), Duration::from_millis(40));
         let slot = boards.register();
         // Nobody serves the slot: the command times out with an ERR, and what is left queued is past its deadline.
         let reply = boards.execute("PWR 1 OFF");

@@ -28,7 +28,7 @@ impl Session {
                 deadline,
             } = request;
             if Instant::now() > deadline {
-                continue; // its client was told ERR: carrying it out now would surprise it
+                continue; // its client is told ERR: carrying it out now would surprise it
             }
             let line = self.rig_command(command);
             self.stats.rig_commands += 1;
