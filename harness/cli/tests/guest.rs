@@ -248,6 +248,23 @@ fn step<'a>(console: &'a str, name: &str) -> (Vec<&'a str>, Option<i32>) {
     (lines, None)
 }
 
+/// Asserts that a `dfu-util -l` style listing has the ST bootloader's flash and option-byte alt settings; returns
+/// its `Found DFU: [0483:df11]` lines.
+fn lists_both_alts<'a>(list: &[&'a str]) -> Vec<&'a str> {
+    let found: Vec<&str> = list
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("Found DFU: [0483:df11]"))
+        .collect();
+    for alt in [
+        "alt=0, name=\"@Internal Flash",
+        "alt=1, name=\"@Option Bytes",
+    ] {
+        assert!(found.iter().any(|l| l.contains(alt)), "{alt}: {list:#?}");
+    }
+    found
+}
+
 fn results(console: &str) -> BTreeMap<String, String> {
     console
         .lines()
@@ -291,22 +308,7 @@ fn guest_enumerates_lists_and_reads_option_bytes() {
 
     let (list, rc) = step(&console, "dfu-list");
     assert_eq!(rc, Some(0), "{ctx}");
-    let found: Vec<_> = list
-        .iter()
-        .filter(|l| l.starts_with("Found DFU: [0483:df11]"))
-        .collect();
-    assert!(
-        found
-            .iter()
-            .any(|l| l.contains("alt=0, name=\"@Internal Flash")),
-        "{list:#?}"
-    );
-    assert!(
-        found
-            .iter()
-            .any(|l| l.contains("alt=1, name=\"@Option Bytes")),
-        "{list:#?}"
-    );
+    let found = lists_both_alts(&list);
     assert!(
         found.iter().all(|l| l.contains("cfg=1, intf=0")),
         "{list:#?}"
@@ -456,16 +458,7 @@ fn guest_dfu_util_and_hil_round_trip() {
     );
     // (c) hil lists both alt settings and says the device came back after leave.
     let (list, _) = step(&console, "hil_list");
-    assert!(
-        list.iter().any(|l| l.starts_with("Found DFU: [0483:df11]")
-            && l.contains("alt=0, name=\"@Internal Flash")),
-        "{list:#?}"
-    );
-    assert!(
-        list.iter()
-            .any(|l| l.contains("alt=1, name=\"@Option Bytes")),
-        "{list:#?}"
-    );
+    lists_both_alts(&list);
     let (flash, _) = step(&console, "hil_flash");
     let flash = flash.join("\n");
     assert!(flash.contains("Flashed 262144 bytes"), "{flash}");
