@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use super::serve::Listener;
-use super::session::Connection;
+use super::serve::{accept_until, Listener};
+use super::session::{is_idle, Connection};
 
 /// How long a command waits for its board's session to start it: the session looks every poll (10 ms) and
 /// between transfers, and one transfer may take a sector erase (up to 2 s).
@@ -207,29 +207,18 @@ pub fn serve_rig(
     boards: &RigBoards,
     stop: &Arc<AtomicBool>,
 ) -> io::Result<()> {
-    listener.set_nonblocking()?;
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((conn, peer)) => {
-                let boards = boards.clone();
-                let stop = Arc::clone(stop);
-                thread::Builder::new().name("rig".into()).spawn(move || {
-                    eprintln!("hil: rig controller: {peer} connected");
-                    match rig_connection(conn, &boards, &stop) {
-                        Ok(()) => eprintln!("hil: rig controller: {peer} closed"),
-                        Err(e) => eprintln!("hil: rig controller: {peer} closed: {e}"),
-                    }
-                })?;
+    accept_until(listener, stop, "rig controller", |conn, peer| {
+        let boards = boards.clone();
+        let stop = Arc::clone(stop);
+        thread::Builder::new().name("rig".into()).spawn(move || {
+            eprintln!("hil: rig controller: {peer} connected");
+            match rig_connection(conn, &boards, &stop) {
+                Ok(()) => eprintln!("hil: rig controller: {peer} closed"),
+                Err(e) => eprintln!("hil: rig controller: {peer} closed: {e}"),
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(IDLE_POLL),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                eprintln!("hil: rig controller: accept failed: {e}");
-                thread::sleep(IDLE_POLL);
-            }
-        }
-    }
-    Ok(())
+        })?;
+        Ok(())
+    })
 }
 
 /// One client: command lines in, reply lines out, until it closes or the server stops.
@@ -247,16 +236,7 @@ fn rig_connection(
         let n = match conn.read(&mut chunk) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue
-            }
+            Err(e) if is_idle(&e) => continue,
             Err(e) => return Err(e),
         };
         for &b in &chunk[..n] {

@@ -139,14 +139,14 @@ impl Listener {
         }
     }
 
-    pub(crate) fn set_nonblocking(&self) -> io::Result<()> {
+    fn set_nonblocking(&self) -> io::Result<()> {
         match self {
             Listener::Unix { listener, .. } => listener.set_nonblocking(true),
             Listener::Tcp(l) => l.set_nonblocking(true),
         }
     }
 
-    pub(crate) fn accept(&self) -> io::Result<(Box<dyn Connection + Send>, String)> {
+    fn accept(&self) -> io::Result<(Box<dyn Connection + Send>, String)> {
         match self {
             Listener::Unix { listener, path } => {
                 let (s, _) = listener.accept()?;
@@ -198,32 +198,45 @@ fn remove_stale_socket(path: &Path) -> Result<(), ServeError> {
 /// Serve connections on `listener` until `stop` is set; returns the totals of the connections that ended.
 /// Each connection runs on its own thread with its own board; progress and errors go to stderr.
 pub fn serve(listener: &Listener, config: &SessionConfig, stop: &AtomicBool) -> io::Result<Stats> {
-    listener.set_nonblocking()?;
     let totals = Arc::new(Mutex::new(Stats::default()));
     let mut number = 0u64;
+    accept_until(listener, stop, "usbredir", |conn, peer| {
+        let config = connection_config(config, number);
+        let totals = Arc::clone(&totals);
+        let n = number;
+        // The rig channel is taken here, in accept order, not by the connection's thread.
+        let rig = config.rig.as_ref().map(RigBoards::register);
+        thread::Builder::new()
+            .name(format!("usbredir-{n}"))
+            .spawn(move || run_connection(conn, &peer, &config, n, rig, &totals))?;
+        number += 1;
+        Ok(())
+    })?;
+    let totals = totals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(totals)
+}
+
+/// Accepts connections on `listener` until `stop` is set, handing each to `accepted` with its peer's name; an
+/// accept that fails is reported on stderr (naming `what`) and retried. Only `accepted`'s errors end the loop.
+pub(crate) fn accept_until(
+    listener: &Listener,
+    stop: &AtomicBool,
+    what: &str,
+    mut accepted: impl FnMut(Box<dyn Connection + Send>, String) -> io::Result<()>,
+) -> io::Result<()> {
+    listener.set_nonblocking()?;
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
-            Ok((conn, peer)) => {
-                let config = connection_config(config, number);
-                let totals = Arc::clone(&totals);
-                let n = number;
-                // The rig channel is taken here, in accept order, not by the connection's thread.
-                let rig = config.rig.as_ref().map(RigBoards::register);
-                thread::Builder::new()
-                    .name(format!("usbredir-{n}"))
-                    .spawn(move || run_connection(conn, &peer, &config, n, rig, &totals))?;
-                number += 1;
-            }
+            Ok((conn, peer)) => accepted(conn, peer)?,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(ACCEPT_POLL),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                eprintln!("hil: usbredir: accept failed: {e}");
+                eprintln!("hil: {what}: accept failed: {e}");
                 thread::sleep(ACCEPT_POLL);
             }
         }
     }
-    let totals = totals.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Ok(totals)
+    Ok(())
 }
 
 /// Connection `n`'s config: capture `FILE.pcap` becomes `FILE-n.pcap`.

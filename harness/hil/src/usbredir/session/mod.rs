@@ -363,7 +363,8 @@ fn interfaces(config: &[u8]) -> Vec<Interface> {
     list
 }
 
-fn is_idle(e: &io::Error) -> bool {
+/// A read that timed out or was interrupted: nothing arrived, the connection is fine.
+pub(crate) fn is_idle(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
