@@ -22,11 +22,10 @@ use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use hil::records::{read_rows, CycleRow, CYCLES_CSV};
+use common::{in_process_soak, root};
+use hil::records::{read_rows, CycleRow};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 /// Held for a whole guest boot; the first holder also runs prepare.sh. `None`: skip (prepare failed, not required).
 fn guest_lock() -> Option<MutexGuard<'static, ()>> {
@@ -490,31 +489,6 @@ fn failed(rows: &[CycleRow]) -> Vec<u64> {
         .collect()
 }
 
-/// The soak in fixtures/guest/soak/in-process.toml, run by `hil soak` on the host; its cycles.
-fn in_process_soak(dir: &Path) -> Vec<CycleRow> {
-    let reports = dir.join("reports");
-    let o = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .arg("soak")
-        .arg(root().join("fixtures/guest/soak/in-process.toml"))
-        .arg("--reports")
-        .arg(&reports)
-        .arg("-q")
-        .output()
-        .expect("hil soak runs");
-    assert!(
-        o.status.success(),
-        "in-process soak: {}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let run = std::fs::read_dir(&reports)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.join(CYCLES_CSV).exists())
-        .expect("a run folder");
-    read_rows(&run.join(CYCLES_CSV)).expect("in-process cycles.csv")
-}
-
 /// From the server's boot lines: the power-ons (cycles) whose boot misdetected the HSE.
 fn misdetected_power_ons(server: &[String]) -> Vec<u64> {
     server
@@ -531,7 +505,7 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-soak");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let in_process = in_process_soak(&dir);
+    let in_process = in_process_soak(&dir.join("reports"));
 
     let mut g = Guest::new("tests/soak.sh");
     g.extra.push(PathBuf::from(env!("CARGO_BIN_EXE_hil")));

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hil::records::{read_rows, CycleRow, CYCLES_CSV};
+use common::{in_process_soak, root};
+
+mod common;
 
 fn serve(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hil"));
@@ -80,41 +82,17 @@ fn serves_a_rig_controller_and_stops_on_ctrl_c() {
     assert!(!board.exists() && !rig.exists(), "socket files are removed");
 }
 
-/// The PLLM the bootloader chose on each cycle of fixtures/guest/soak/in-process.toml, run by `hil soak`.
-fn in_process_pllm(reports: &std::path::Path) -> Vec<(u64, u8)> {
-    let o = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .arg("soak")
-        .arg(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../fixtures/guest/soak/in-process.toml"),
-        )
-        .arg("--reports")
-        .arg(reports)
-        .arg("-q")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = std::fs::read_dir(reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let rows: Vec<CycleRow> = read_rows(&run.join(CYCLES_CSV)).unwrap();
-    rows.iter()
-        .map(|r| (r.cycle, r.pllm.expect("in-process.toml reads the clocks")))
-        .collect()
-}
-
 #[test]
 fn power_ons_through_the_rig_boot_like_the_in_process_soak_cycles() {
     let d = dir("replay");
-    let in_process = in_process_pllm(&d.join("reports"));
+    let in_process: Vec<(u64, u8)> = in_process_soak(&d.join("reports"))
+        .iter()
+        .map(|r| (r.cycle, r.pllm.expect("in-process.toml reads the clocks")))
+        .collect();
     assert_eq!(in_process.len(), 20);
 
     let (board, rig) = (d.join("b.sock"), d.join("rig.sock"));
-    let drifting =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/boards/drifting-25mhz.toml");
+    let drifting = root().join("fixtures/boards/drifting-25mhz.toml");
     let child = serve(&[
         drifting.to_str().unwrap(),
         "--seed",

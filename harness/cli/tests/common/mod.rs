@@ -1,0 +1,36 @@
+//! What several CLI test files need: the in-process soak the guest tests compare against.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hil::records::{read_rows, CycleRow, CYCLES_CSV};
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs fixtures/guest/soak/in-process.toml with `hil soak` into `reports` (which must not hold other runs) and
+/// returns its cycles.
+pub fn in_process_soak(reports: &Path) -> Vec<CycleRow> {
+    let o = Command::new(env!("CARGO_BIN_EXE_hil"))
+        .arg("soak")
+        .arg(root().join("fixtures/guest/soak/in-process.toml"))
+        .arg("--reports")
+        .arg(reports)
+        .arg("-q")
+        .output()
+        .expect("hil soak runs");
+    assert!(
+        o.status.success(),
+        "in-process soak: {}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run = std::fs::read_dir(reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join(CYCLES_CSV).exists())
+        .expect("a run folder");
+    read_rows(&run.join(CYCLES_CSV)).expect("in-process cycles.csv")
+}
