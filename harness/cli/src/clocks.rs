@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use dfuse::{Clock, SystemClock, VirtualClock};
 use hil::clocks::{
-    collect, render_text, AttachRecord, ClockError, ClocksReport, CollectOptions, ErrorKind,
+    collect, render_text, AttachRecord, ClockError, ClocksReport, CollectOptions, Culprit,
     ReadPath, TargetDescription, UsbSide, VirtualMemory,
 };
 use hil::probe::{parse_selector, ProbeChip, ProbeOptions};
@@ -87,9 +87,9 @@ pub fn run(a: &ClocksArgs) -> anyhow::Result<ExitCode> {
     };
     let report = match result? {
         Ok(report) => report,
-        Err(e) if e.kind() == ErrorKind::Harness => return Err(e.into()),
+        Err(e) if e.culprit() == Culprit::Harness => return Err(e.into()),
         Err(e) => {
-            eprintln!("hil: {} [{}]", error_chain(&e), e.kind().name());
+            eprintln!("hil: {} [{}]", error_chain(&e), e.culprit().name());
             return Ok(ExitCode::from(1));
         }
     };

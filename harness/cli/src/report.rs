@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hil::report::{self, REPORT_HTML};
+use report::{Report, REPORT_HTML};
 
 use crate::args::ReportArgs;
 
@@ -14,7 +14,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         (None, [one]) => one.clone(),
         (None, many) => merged_dir(&many[0]),
     };
-    let met = write_for(&args.runs, &args.baseline, &out)?;
+    let r = write_for(&args.runs, &args.baseline, &out)?;
+    for t in r.thresholds.iter().filter(|t| !t.met) {
+        println!("THRESHOLD MISSED: {}", t.sentence);
+    }
+    let met = r.thresholds_met;
     Ok(if met {
         ExitCode::SUCCESS
     } else {
@@ -24,19 +28,16 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 
 /// reports/merged-<time> beside the first run folder.
 fn merged_dir(first: &Path) -> PathBuf {
-    let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
     let parent = first.parent().unwrap_or(Path::new("reports"));
-    parent.join(format!("merged-{}-{}", &stamp[..8], &stamp[8..14]))
+    parent.join(format!(
+        "merged-{}",
+        records::stamp(std::time::SystemTime::now())
+    ))
 }
 
-/// Build and write the report of `runs` into `out`, print its headline; true when the thresholds are met.
-pub fn write_for(runs: &[PathBuf], baseline: &[PathBuf], out: &Path) -> anyhow::Result<bool> {
-    let thresholds = report::thresholds_of(&runs[0]);
-    let r = report::build(runs, baseline, thresholds)?;
+/// Build and write the report of `runs` into `out` and print its headline.
+pub fn write_for(runs: &[PathBuf], baseline: &[PathBuf], out: &Path) -> anyhow::Result<Report> {
+    let r = report::build(runs, baseline)?;
     report::write(&r, out)?;
     println!(
         "Report: {} ({} cycles, {} failed, {:.2} % [95 % {:.2}–{:.2} %])",
@@ -61,5 +62,5 @@ pub fn write_for(runs: &[PathBuf], baseline: &[PathBuf], out: &Path) -> anyhow::
             b.p_worse
         );
     }
-    Ok(r.thresholds_met)
+    Ok(r)
 }

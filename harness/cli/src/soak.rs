@@ -31,7 +31,7 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
             &args.reports,
         )?,
     };
-    let pass = soak.scenario.pass;
+    let thresholds = soak.manifest.thresholds;
     eprintln!("Run folder: {}", soak.dir.display());
     let stop = StopSignal::new();
     install_ctrl_c(stop.clone()).context("installing the Ctrl-C handler")?;
@@ -40,13 +40,14 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     let (dir, summary) = soak.run(&stop, |e| progress.event(e))?;
     progress.finish();
     print_summary(&summary);
-    let missed = summary.missed(&pass);
-    for m in &missed {
-        println!("THRESHOLD MISSED: {m}");
+    let judgement = summary.judge(&thresholds);
+    for m in judgement.missed() {
+        println!("THRESHOLD MISSED: {}", m.sentence);
     }
     println!("Records: {}", dir.display());
-    crate::report::write_for(std::slice::from_ref(&dir), &args.baseline, &dir)?;
-    Ok(if missed.is_empty() {
+    let report = crate::report::write_for(std::slice::from_ref(&dir), &args.baseline, &dir)?;
+    debug_assert_eq!(report.thresholds_met, judgement.met(), "one judgement");
+    Ok(if judgement.met() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -86,7 +86,7 @@ fn json_has_the_flat_derived_record() {
     let d = &v["derived"];
     assert_eq!(d["pllm"], 24);
     assert_eq!(d["detected_hse_hz"], 24_000_000);
-    assert_eq!(d["verdict"], "hse_misdetected");
+    assert_eq!(d["verdict"], "misdetected");
     assert_eq!(d["usb_in_tolerance"], false);
     let ppm = d["usb_clock_error_ppm"].as_f64().unwrap();
     assert!((ppm - 41_666.67).abs() < 0.01, "{ppm}");

@@ -23,7 +23,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use common::{in_process_soak, root};
-use hil::records::{read_rows, CycleRow};
+use records::{read_all, CycleRow, ErrorClass, OptionBytesCheck};
 
 mod common;
 
@@ -478,13 +478,13 @@ fn guest_csv(console: &str, name: &str, dir: &Path) -> Vec<CycleRow> {
     assert_eq!(rc, Some(0), "{name} not printed");
     let path = dir.join(name);
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    read_rows(&path).unwrap_or_else(|e| panic!("{name} from the guest: {e}"))
+    read_all(&path).unwrap_or_else(|e| panic!("{name} from the guest: {e}"))
 }
 
 /// The cycles of `rows` that failed.
 fn failed(rows: &[CycleRow]) -> Vec<u64> {
     rows.iter()
-        .filter(|r| r.outcome == "fail")
+        .filter(|r| r.failed())
         .map(|r| r.cycle)
         .collect()
 }
@@ -536,7 +536,7 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
     eprintln!("cycle  in process                guest (usbredir, Linux, rusb)   server's boot");
     for (ip, gr) in in_process.iter().zip(&guest) {
         let step = |r: &CycleRow| {
-            if r.outcome == "pass" {
+            if !r.failed() {
                 "pass".to_string()
             } else {
                 format!("fail at {}", r.failed_step)
@@ -580,10 +580,15 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
     assert_eq!(misdetected, ip_failed, "server's boots vs in process");
     // A failing board is data: each failure is the board's, at a USB step, with what went wrong; a DFU
     // request's failure carries the error libusb reported through the guest kernel.
-    for row in guest.iter().filter(|r| r.outcome == "fail") {
-        assert_eq!(row.error_class, "board", "cycle {}: {row:?}", row.cycle);
+    for row in guest.iter().filter(|r| r.failed()) {
+        assert_eq!(
+            row.error_class,
+            Some(ErrorClass::Board),
+            "cycle {}: {row:?}",
+            row.cycle
+        );
         assert!(
-            !row.error_kind.is_empty() && !row.error_detail.is_empty(),
+            row.error_kind.is_some() && !row.error_detail.is_empty(),
             "{row:?}"
         );
         match row.failed_step.as_str() {
@@ -598,8 +603,13 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
         }
     }
     // A passing cycle read all 32 option bytes over DFU (no SWD in a guest to compare them with).
-    for row in guest.iter().filter(|r| r.outcome == "pass") {
-        assert_eq!(row.option_bytes_check, "dfu_only", "cycle {}", row.cycle);
+    for row in guest.iter().filter(|r| !r.failed()) {
+        assert_eq!(
+            row.option_bytes_check,
+            Some(OptionBytesCheck::DfuOnly),
+            "cycle {}",
+            row.cycle
+        );
         assert!(
             row.option_bytes_hex.starts_with("FFAA0055"),
             "cycle {}: {}",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hil::records::{read_rows, CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, STEPS_CSV};
+use records::{read_all, CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, STEPS_CSV};
 
 fn hil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hil"))
@@ -128,8 +128,8 @@ fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
     child.wait().unwrap();
 
     // Whatever moment the kill hit, the files parse and hold every finished cycle exactly once.
-    let before: Vec<CycleRow> = read_rows(&dir.join(CYCLES_CSV)).unwrap();
-    let _: Vec<StepRow> = read_rows(&dir.join(STEPS_CSV)).unwrap();
+    let before: Vec<CycleRow> = read_all(&dir.join(CYCLES_CSV)).unwrap();
+    let _: Vec<StepRow> = read_all(&dir.join(STEPS_CSV)).unwrap();
     let killed_at = decided(&before).len();
     assert!(
         killed_at > 0 && (killed_at as u64) < 10 * CYCLES,
@@ -143,7 +143,7 @@ fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0));
-    let after: Vec<CycleRow> = read_rows(&dir.join(CYCLES_CSV)).unwrap();
+    let after: Vec<CycleRow> = read_all(&dir.join(CYCLES_CSV)).unwrap();
     let keys = decided(&after);
     assert_eq!(keys.len() as u64, 10 * CYCLES, "every cycle, once");
     assert_eq!(
@@ -158,7 +158,7 @@ fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
     );
 
     // Each step row belongs to exactly one recorded cycle attempt (the torn attempt's steps were dropped).
-    let steps: Vec<StepRow> = read_rows(&dir.join(STEPS_CSV)).unwrap();
+    let steps: Vec<StepRow> = read_all(&dir.join(STEPS_CSV)).unwrap();
     let attempts: HashSet<_> = after
         .iter()
         .map(|r| (r.board.clone(), r.cycle, r.attempt))
@@ -179,7 +179,7 @@ fn a_soak_killed_with_sigkill_resumes_with_no_cycle_lost_or_duplicated() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0));
-    let whole: Vec<CycleRow> = read_rows(&only_run_dir(&reports2).join(CYCLES_CSV)).unwrap();
+    let whole: Vec<CycleRow> = read_all(&only_run_dir(&reports2).join(CYCLES_CSV)).unwrap();
     assert_eq!(comparable(after), comparable(whole));
 }
 
@@ -201,7 +201,7 @@ fn ctrl_c_finishes_the_current_cycle_and_records_the_run_as_interrupted() {
     );
     let manifest = Manifest::read(&dir).unwrap();
     assert_eq!(manifest.status, RunStatus::Interrupted);
-    let rows: Vec<CycleRow> = read_rows(&dir.join(CYCLES_CSV)).unwrap();
+    let rows: Vec<CycleRow> = read_all(&dir.join(CYCLES_CSV)).unwrap();
     assert!(!rows.is_empty() && rows.len() < 1_000_000);
     assert!(String::from_utf8_lossy(&out.stdout).contains("status: Interrupted"));
 }

@@ -1,4 +1,4 @@
-//! Failure-report throughput (issue 5 §5): `hil::report::build` + `hil::report::write` — what a user waits
+//! Failure-report throughput (issue 5 §5): `report::build` + `report::write` — what a user waits
 //! for after `hil report RUN` — over generated run folders of 250k, 500k and 1M cycle rows. The rows look
 //! like a long soak of the seed's situation: ten boards, four temperature phases, about 9 % failures
 //! concentrated on boots where the bootloader misdetected the HSE (PLLM 24, USB at +41,667 ppm); steps.csv
@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 #[path = "common/measure.rs"]
 mod measure;
 
-use hil::records::{CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, SCHEMA_VERSION, STEPS_CSV};
 use measure::{in_child, median, peak_rss_kib, Measurement};
+use records::{CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, SCHEMA_VERSION, STEPS_CSV};
 
 /// Cycle rows of each measurement.
 const SIZES: [u64; 3] = [250_000, 500_000, 1_000_000];
@@ -270,9 +270,9 @@ fn manifest() -> Manifest {
 fn measure(run: &Path) -> Measurement {
     let out = run.join("report");
     let t0 = Instant::now();
-    let thresholds = hil::report::thresholds_of(run);
-    let report = hil::report::build(&[run.to_path_buf()], &[], thresholds).expect("report builds");
-    hil::report::write(&report, &out).expect("report writes");
+    let thresholds = report::thresholds_of(run);
+    let report = report::build(&[run.to_path_buf()], &[], thresholds).expect("report builds");
+    report::write(&report, &out).expect("report writes");
     let wall_s = t0.elapsed().as_secs_f64();
     Measurement {
         count: report.total.cycles,

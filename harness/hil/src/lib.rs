@@ -1,13 +1,12 @@
-//! The harness library: transports (rusb, virtual), images, captures and DfuSe operations; later the clock
-//! readers, rig control, runner, records and report. The `hil` binary is a thin layer over this.
+//! The harness library: transports (rusb, virtual), images, captures, DfuSe operations, the clock readers
+//! (probe-rs, virtual), rig control, scenarios and the runner, which records through the `records` crate.
+//! The `hil` binary is a thin layer over this; the report lives in the `report` crate.
 
 pub mod clocks;
 pub mod dfu;
 pub mod image;
 pub mod pcap;
 pub mod probe;
-pub mod records;
-pub mod report;
 pub mod rig;
 pub mod runner;
 pub mod scenario;

@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::records::{Manifest, RecordError, Recorder, RunStatus, SCHEMA_VERSION};
+use records::{
+    Manifest, RecordError, Recorder, RunStatus, MANIFEST_SCHEMA, RIG_COPY, SCENARIO_COPY,
+};
+
+use crate::clocks::TargetDescription;
 use crate::runner::{self, ResumePoint, RunEvent, RunSummary, StopSignal};
 use crate::scenario::Scenario;
 use crate::toml_file::FileError;
-
-/// Copies of the inputs kept in the run folder.
-pub const SCENARIO_COPY: &str = "scenario.toml";
-pub const RIG_COPY: &str = "rig.toml";
 
 /// Why a soak could not start or go on (a harness fault, never a board's).
 #[derive(Debug, thiserror::Error)]
@@ -51,34 +51,15 @@ fn copy(from: &Path, to: PathBuf) -> Result<(), SoakError> {
         .map_err(|source| SoakError::Io { path: to, source })
 }
 
-/// `reports/<scenario>-<YYYYMMDD-HHMMSS>`, with a suffix if that folder already exists.
-fn new_run_dir(reports: &Path, scenario: &str) -> Result<PathBuf, SoakError> {
-    let stamp: String = utc_now().chars().filter(|c| c.is_ascii_digit()).collect();
-    let base = format!("{scenario}-{}-{}", &stamp[..8], &stamp[8..14]);
-    for n in 1.. {
-        let dir = reports.join(if n == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        });
-        match std::fs::create_dir_all(reports).and_then(|_| std::fs::create_dir(&dir)) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(source) => return Err(SoakError::Io { path: dir, source }),
-        }
-    }
-    unreachable!("an unbounded range always yields")
-}
-
 impl Soak {
     /// A new run of the scenario file `path`, in a new folder under `reports`.
     pub fn start(path: &Path, reports: &Path) -> Result<Self, SoakError> {
         let scenario = Scenario::load(path)?;
-        let dir = new_run_dir(reports, &scenario.name)?;
+        let dir = records::create_dir(reports, &scenario.name)?;
         copy(&scenario.path, dir.join(SCENARIO_COPY))?;
         copy(&scenario.rig.path, dir.join(RIG_COPY))?;
         let manifest = Manifest {
-            schema: SCHEMA_VERSION,
+            schema: MANIFEST_SCHEMA,
             harness_version: env!("CARGO_PKG_VERSION").into(),
             scenario: scenario.name.clone(),
             scenario_file: absolute(&scenario.path),
@@ -87,6 +68,8 @@ impl Soak {
             boards: scenario.boards().map(|b| b.name.clone()).collect(),
             seed: scenario.seed,
             host: gethostname::gethostname().to_string_lossy().into_owned(),
+            thresholds: scenario.pass,
+            usb_tolerance_ppm: TargetDescription::stm32f7().bootloader.usb_tolerance_ppm,
             started_utc: utc_now(),
             ended_utc: None,
             status: RunStatus::Running,

@@ -54,30 +54,30 @@ fn close(a: f64, b: f64) -> bool {
     verdict: Verdict::NotConfigured, detected_mhz: None, sysclk_hz: 16e6,
     usb_hz: None, usb_ppm: None, in_tolerance: None, hse_error_mhz: None })]
 #[case::correct_25(CR_BOOTLOADER, PLLCFGR_M0 | 25, CFGR_BOOTLOADER, 25e6, Want {
-    verdict: Verdict::HseCorrect, detected_mhz: Some(25), sysclk_hz: 60e6,
+    verdict: Verdict::Correct, detected_mhz: Some(25), sysclk_hz: 60e6,
     usb_hz: Some(48e6), usb_ppm: Some(0.0), in_tolerance: Some(true), hse_error_mhz: Some(0) })]
 #[case::misdetected_25_as_24(CR_BOOTLOADER, PLLCFGR_M0 | 24, CFGR_BOOTLOADER, 25e6, Want {
-    verdict: Verdict::HseMisdetected, detected_mhz: Some(24), sysclk_hz: 62.5e6,
+    verdict: Verdict::Misdetected, detected_mhz: Some(24), sysclk_hz: 62.5e6,
     usb_hz: Some(50e6), usb_ppm: Some(41_666.666_666_7), in_tolerance: Some(false), hse_error_mhz: Some(-1) })]
 #[case::misdetected_25_as_26(CR_BOOTLOADER, PLLCFGR_M0 | 26, CFGR_BOOTLOADER, 25e6, Want {
-    verdict: Verdict::HseMisdetected, detected_mhz: Some(26), sysclk_hz: 25e6 / 26.0 * 60.0,
+    verdict: Verdict::Misdetected, detected_mhz: Some(26), sysclk_hz: 25e6 / 26.0 * 60.0,
     usb_hz: Some(25e6 / 26.0 * 48.0), usb_ppm: Some(-38_461.538_461_5), in_tolerance: Some(false),
     hse_error_mhz: Some(1) })]
 #[case::misdetected_24_as_23(CR_BOOTLOADER, PLLCFGR_M0 | 23, CFGR_BOOTLOADER, 24e6, Want {
-    verdict: Verdict::HseMisdetected, detected_mhz: Some(23), sysclk_hz: 24e6 / 23.0 * 60.0,
+    verdict: Verdict::Misdetected, detected_mhz: Some(23), sysclk_hz: 24e6 / 23.0 * 60.0,
     usb_hz: Some(24e6 / 23.0 * 48.0), usb_ppm: Some(43_478.260_869_6), in_tolerance: Some(false),
     hse_error_mhz: Some(-1) })]
 #[case::misdetected_24_as_25(CR_BOOTLOADER, PLLCFGR_M0 | 25, CFGR_BOOTLOADER, 24e6, Want {
-    verdict: Verdict::HseMisdetected, detected_mhz: Some(25), sysclk_hz: 57.6e6,
+    verdict: Verdict::Misdetected, detected_mhz: Some(25), sysclk_hz: 57.6e6,
     usb_hz: Some(46.08e6), usb_ppm: Some(-40_000.0), in_tolerance: Some(false), hse_error_mhz: Some(1) })]
 #[case::hse_bypass(CR_BOOTLOADER | 1 << 18, PLLCFGR_M0 | 8, CFGR_BOOTLOADER, 8e6, Want {
-    verdict: Verdict::HseCorrect, detected_mhz: Some(8), sysclk_hz: 60e6,
+    verdict: Verdict::Correct, detected_mhz: Some(8), sysclk_hz: 60e6,
     usb_hz: Some(48e6), usb_ppm: Some(0.0), in_tolerance: Some(true), hse_error_mhz: Some(0) })]
 #[case::pll_off_on_hse(0x000B_7A83, PLLCFGR_M0 | 25, 0x0000_0005, 25e6, Want {
     verdict: Verdict::NotConfigured, detected_mhz: None, sysclk_hz: 25e6,
     usb_hz: None, usb_ppm: None, in_tolerance: None, hse_error_mhz: None })]
 #[case::slightly_fast_crystal_in_tolerance(CR_BOOTLOADER, PLLCFGR_M0 | 25, CFGR_BOOTLOADER, 25.0025e6, Want {
-    verdict: Verdict::HseCorrect, detected_mhz: Some(25), sysclk_hz: 60.006e6,
+    verdict: Verdict::Correct, detected_mhz: Some(25), sysclk_hz: 60.006e6,
     usb_hz: Some(48.0048e6), usb_ppm: Some(100.0), in_tolerance: Some(true), hse_error_mhz: Some(0) })]
 fn derive_table(
     #[case] cr: u32,

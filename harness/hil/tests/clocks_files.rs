@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use hil::clocks::{expected_serial, ErrorKind, TargetDescription};
+use hil::clocks::{expected_serial, Culprit, TargetDescription};
 use rstest::rstest;
 use vboard::{Board, BoardConfig};
 
@@ -45,7 +45,7 @@ fn broken_target_files_are_refused(#[case] from: &str, #[case] to: &str, #[case]
     assert!(text.contains(from), "fixture has {from:?}");
     let e =
         TargetDescription::from_toml_str(&text.replacen(from, to, 1), "broken.toml").unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Harness);
+    assert_eq!(e.culprit(), Culprit::Harness);
     let msg = e.to_string();
     assert!(msg.starts_with("broken.toml: "), "{msg}");
     assert!(msg.contains(key), "{msg}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dfuse::{Clock, VirtualClock};
 use hil::clocks::{
-    read_snapshot, Classify, ClockError, ErrorKind, ReadPath, TargetDescription, VirtualMemory,
+    read_snapshot, Classify, ClockError, Culprit, ReadPath, TargetDescription, VirtualMemory,
 };
 use hil::probe::{find_chip, parse_selector, ProbeChip, ProbeOptions, DEFAULT_CHIP};
 use hil::transport::VirtualBoard;
@@ -42,7 +42,7 @@ fn selectors_that_parse(
 #[case::bad_pid("0483:stlink", "PID \"stlink\" is not 1 to 4 hex digits")]
 fn selectors_rejected_with_a_reason(#[case] s: &str, #[case] problem: &str) {
     let e = parse_selector(s).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Harness);
+    assert_eq!(e.culprit(), Culprit::Harness);
     let msg = e.to_string();
     assert!(msg.contains(problem), "{msg}");
     assert!(msg.contains("expected VID:PID[:SERIAL]"), "{msg}");
@@ -53,7 +53,7 @@ fn chip_names_are_checked_against_probe_rs_targets() {
     assert!(find_chip(DEFAULT_CHIP).is_ok());
     assert_eq!(TargetDescription::stm32f7().probe_rs_chip, DEFAULT_CHIP);
     let e = find_chip("STM32F746QQ_NO_SUCH").unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Harness);
+    assert_eq!(e.culprit(), Culprit::Harness);
     assert!(
         matches!(e, ClockError::UnknownChip { ref similar, .. } if !similar.is_empty()),
         "{e}"
@@ -77,7 +77,7 @@ fn a_probe_that_is_not_there_is_a_probe_failure() {
         Ok(_) => panic!("no such probe exists"),
         Err(e) => e,
     };
-    assert_eq!(e.kind(), ErrorKind::Probe, "{e}");
+    assert_eq!(e.culprit(), Culprit::Probe, "{e}");
     assert!(e
         .to_string()
         .contains("opening debug probe 1209:0001:hil-test-no-such-probe"));
@@ -100,14 +100,14 @@ fn the_access_port_path_reads_without_a_core_session() {
 }
 
 #[rstest]
-#[case::usb_gone(Error::Probe(DebugProbeError::Usb(std::io::ErrorKind::BrokenPipe.into())), ErrorKind::Probe)]
-#[case::usb_gone_under_arm(Error::Arm(ArmError::Probe(DebugProbeError::Usb(std::io::ErrorKind::NotConnected.into()))), ErrorKind::Probe)]
-#[case::probe_timeout(Error::Probe(DebugProbeError::Timeout), ErrorKind::Probe)]
-#[case::target_silent(Error::Probe(DebugProbeError::TargetNotFound), ErrorKind::Board)]
-#[case::ap_timeout(Error::from(ArmError::Timeout), ErrorKind::Board)]
-#[case::not_implemented(Error::NotImplemented("x"), ErrorKind::Harness)]
-fn backend_errors_are_classified(#[case] e: Error, #[case] kind: ErrorKind) {
-    assert_eq!(e.kind(), kind, "{e}");
+#[case::usb_gone(Error::Probe(DebugProbeError::Usb(std::io::ErrorKind::BrokenPipe.into())), Culprit::Probe)]
+#[case::usb_gone_under_arm(Error::Arm(ArmError::Probe(DebugProbeError::Usb(std::io::ErrorKind::NotConnected.into()))), Culprit::Probe)]
+#[case::probe_timeout(Error::Probe(DebugProbeError::Timeout), Culprit::Probe)]
+#[case::target_silent(Error::Probe(DebugProbeError::TargetNotFound), Culprit::Board)]
+#[case::ap_timeout(Error::from(ArmError::Timeout), Culprit::Board)]
+#[case::not_implemented(Error::NotImplemented("x"), Culprit::Harness)]
+fn backend_errors_are_classified(#[case] e: Error, #[case] kind: Culprit) {
+    assert_eq!(e.culprit(), kind, "{e}");
 }
 
 /// The virtual board until `reads_left` runs out, then the probe's USB link is gone.
@@ -172,7 +172,7 @@ fn a_probe_unplugged_mid_read_is_infrastructure(#[case] reads: usize, #[case] re
         reads_left: reads,
     };
     let e = read_snapshot(&mut mem, &TargetDescription::stm32f7()).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Probe);
+    assert_eq!(e.culprit(), Culprit::Probe);
     assert!(
         e.to_string().starts_with(&format!("reading {register} at")),
         "{e}"

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dfuse::{Clock, VirtualClock};
 use hil::clocks::{
-    collect, derive, measure_hsi, measure_sysclk, read_snapshot, CollectOptions, ErrorKind,
+    collect, derive, measure_hsi, measure_sysclk, read_snapshot, CollectOptions, Culprit,
     TargetDescription, Verdict, VirtualMemory,
 };
 use hil::transport::VirtualBoard;
@@ -46,10 +46,10 @@ impl Rig {
 }
 
 #[rstest]
-#[case::healthy("healthy-25mhz", 1, 25, Verdict::HseCorrect)]
-#[case::drifting_misdetects("drifting-25mhz", 1, 24, Verdict::HseMisdetected)]
-#[case::drifting_correct("drifting-25mhz", 2, 25, Verdict::HseCorrect)]
-#[case::crystal("crystal-24mhz", 1, 24, Verdict::HseCorrect)]
+#[case::healthy("healthy-25mhz", 1, 25, Verdict::Correct)]
+#[case::drifting_misdetects("drifting-25mhz", 1, 24, Verdict::Misdetected)]
+#[case::drifting_correct("drifting-25mhz", 2, 25, Verdict::Correct)]
+#[case::crystal("crystal-24mhz", 1, 24, Verdict::Correct)]
 fn snapshot_matches_the_boards_ground_truth(
     #[case] name: &str,
     #[case] seed: u64,
@@ -201,7 +201,7 @@ fn a_powered_off_board_is_a_board_failure() {
     let mut rig = Rig::new(BoardConfig::healthy_default(), 1);
     rig.board.lock().power_off(rig.clock.now());
     let e = read_snapshot(&mut rig.mem, &rig.target).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Board);
+    assert_eq!(e.culprit(), Culprit::Board);
     assert!(e.to_string().contains("RCC_CR at 0x40023800"), "{e}");
     let e = measure_hsi(
         &mut rig.mem,
@@ -210,7 +210,7 @@ fn a_powered_off_board_is_a_board_failure() {
         Duration::from_millis(1),
     )
     .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Board);
+    assert_eq!(e.culprit(), Culprit::Board);
 }
 
 #[rstest]
@@ -221,7 +221,7 @@ fn windows_outside_the_counter_range_are_refused(#[case] ms: u64) {
     let s = read_snapshot(&mut rig.mem, &rig.target).unwrap();
     let window = Duration::from_millis(ms);
     let e = measure_sysclk(&mut rig.mem, rig.clock.as_ref(), &rig.target, &s, window).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Harness);
+    assert_eq!(e.culprit(), Culprit::Harness);
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn a_stopped_counter_is_reported_not_divided_by() {
         Duration::from_millis(5),
     )
     .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Board);
+    assert_eq!(e.culprit(), Culprit::Board);
     target.debug.demcr = rig.target.debug.dwt_cyccnt; // "enabling" writes CYCCNT instead: never counts
     target.debug.dwt_ctrl = rig.target.debug.dwt_cyccnt;
     let e = measure_sysclk(

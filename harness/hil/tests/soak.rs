@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use hil::records::{read_rows, CycleRow, Manifest, RunStatus, StepRow, CYCLES_CSV, STEPS_CSV};
 use hil::runner::StopSignal;
 use hil::soak::Soak;
+use records::{
+    read_all, CycleRow, ErrorClass, HseVerdict, Manifest, RunStatus, StepRow, CYCLES_CSV, STEPS_CSV,
+};
 use rstest::rstest;
 use vboard::Fault;
 
@@ -28,7 +30,7 @@ fn setup(name: &str, body: &str) -> (PathBuf, PathBuf) {
 }
 
 fn cycles(run: &Path) -> Vec<CycleRow> {
-    read_rows(&run.join(CYCLES_CSV)).unwrap()
+    read_all(&run.join(CYCLES_CSV)).unwrap()
 }
 
 /// Rows in a stable order with the wall-clock column blanked (workers run in parallel).
@@ -106,30 +108,31 @@ fn failures_line_up_with_a_misdetected_hse_and_the_healthy_board_is_clean() {
     assert!(rows
         .iter()
         .filter(|r| r.board == "bench-01")
-        .all(|r| r.outcome == "pass"));
-    let failed: Vec<_> = rows.iter().filter(|r| r.outcome == "fail").collect();
+        .all(|r| !r.failed()));
+    let failed: Vec<_> = rows.iter().filter(|r| r.failed()).collect();
     assert!(!failed.is_empty(), "the drifting boards fail sometimes");
     for r in &failed {
         assert_eq!(
-            r.hse_verdict, "misdetected",
+            r.hse_verdict,
+            Some(HseVerdict::Misdetected),
             "every failure has its clock snapshot: {r:?}"
         );
         assert_eq!(r.pllm, Some(24), "PLLM 24 on a 25 MHz board: {r:?}");
         assert!(r.usb_clock_error_ppm.unwrap() > 40_000.0);
-        assert_eq!(r.error_class, "board");
+        assert_eq!(r.error_class, Some(ErrorClass::Board));
     }
     assert!(
         failed.iter().any(|r| r.failed_step == "read_option_bytes"),
         "the seed's symptom shows up"
     );
-    let steps: Vec<StepRow> = read_rows(&dir.join(STEPS_CSV)).unwrap();
+    let steps: Vec<StepRow> = read_all(&dir.join(STEPS_CSV)).unwrap();
     assert!(steps
         .iter()
         .any(|s| s.step == "read_clocks" && s.dfu_requests == 0));
     assert!(steps
         .iter()
         .filter(|s| s.step == "flash")
-        .all(|s| s.dfu_requests > 0 || s.outcome == "fail"));
+        .all(|s| s.dfu_requests > 0 || s.outcome == records::Outcome::Fail));
 }
 
 const ONE_BOARD: &str = r#"
@@ -175,10 +178,15 @@ fn an_injected_fault_is_recorded_and_classified(#[case] fault: Fault, #[case] ki
         .unwrap();
     assert_eq!(summary.cycles(), 3, "the run goes on after the fault");
     let rows = cycles(&dir);
-    let failed: Vec<_> = rows.iter().filter(|r| r.outcome == "fail").collect();
+    let failed: Vec<_> = rows.iter().filter(|r| r.failed()).collect();
     assert!(!failed.is_empty(), "{rows:#?}");
-    assert_eq!(failed[0].error_kind, kind, "{:?}", failed[0]);
-    assert_eq!(failed[0].error_class, "board");
+    assert_eq!(
+        failed[0].error_kind.map(|k| k.name()),
+        Some(kind),
+        "{:?}",
+        failed[0]
+    );
+    assert_eq!(failed[0].error_class, Some(ErrorClass::Board));
     assert!(!failed[0].error_detail.is_empty());
 }
 
@@ -251,7 +259,7 @@ fn whole_cycle_retries_are_recorded_not_hidden() {
         (
             rows[0].attempt,
             rows[0].final_attempt,
-            rows[0].outcome.as_str()
+            rows[0].outcome.name()
         ),
         (1, false, "fail")
     );
@@ -259,7 +267,7 @@ fn whole_cycle_retries_are_recorded_not_hidden() {
         (
             rows[1].attempt,
             rows[1].final_attempt,
-            rows[1].outcome.as_str()
+            rows[1].outcome.name()
         ),
         (2, true, "pass")
     );

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hil::records::{read_rows, CycleRow, CYCLES_CSV};
+use records::{read_all, CycleRow, CYCLES_CSV};
 
 /// The repository's root.
 pub fn root() -> PathBuf {
@@ -32,5 +32,5 @@ pub fn in_process_soak(reports: &Path) -> Vec<CycleRow> {
         .map(|e| e.unwrap().path())
         .find(|p| p.join(CYCLES_CSV).exists())
         .expect("a run folder");
-    read_rows(&run.join(CYCLES_CSV)).expect("in-process cycles.csv")
+    read_all(&run.join(CYCLES_CSV)).expect("in-process cycles.csv")
 }

@@ -2,6 +2,7 @@
 //! with: the HSE the bootloader believed (PLLM × the 1 MHz PLL input it aims for), SYSCLK, the bus clocks,
 //! the USB 48 MHz clock and its error, and a verdict. Pure, flat and serializable: one record per reading.
 
+use records::HseVerdict as Verdict;
 use serde::Serialize;
 
 use super::decode::{ClockSource, PllSource, UsbClockSource};
@@ -9,18 +10,6 @@ use super::ClockSnapshot;
 
 /// USB full-speed clock, Hz.
 const USB_HZ: f64 = 48_000_000.0;
-
-/// Did the ROM get the HSE frequency right?
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// PLLM equals the true HSE in MHz: the PLL input is 1 MHz as intended.
-    HseCorrect,
-    /// PLLM is off by `hse_error_mhz`.
-    HseMisdetected,
-    /// The PLL is not running from HSE (reset clocks, or user code): nothing to judge.
-    NotConfigured,
-}
 
 /// The derived numbers; flat so that a CSV row can hold them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,8 +91,8 @@ pub fn derive(s: &ClockSnapshot, true_hse_hz: f64) -> Derived {
         hsical: rcc.hsical,
         verdict: match hse_error_mhz {
             None => Verdict::NotConfigured,
-            Some(0) => Verdict::HseCorrect,
-            Some(_) => Verdict::HseMisdetected,
+            Some(0) => Verdict::Correct,
+            Some(_) => Verdict::Misdetected,
         },
         hse_error_mhz,
     }

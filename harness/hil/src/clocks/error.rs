@@ -1,11 +1,11 @@
-//! [`ClockError`] and its coarse [`ErrorKind`]: did the probe (infrastructure) fail, did the board, or was
+//! [`ClockError`] and its coarse [`Culprit`]: did the probe (infrastructure) fail, did the board, or was
 //! the request itself wrong. Backend errors are classified at the edge through [`Classify`] (the probe-rs
 //! mapping lives in `crate::probe`).
 
 /// Who failed, as records store it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
+pub enum Culprit {
     /// The debug probe or its USB link: not found, unplugged, USB errors. Infrastructure, not the board.
     Probe,
     /// The board: no answer on SWD, a bus fault on a register read, a clock that does not count.
@@ -14,7 +14,7 @@ pub enum ErrorKind {
     Harness,
 }
 
-impl ErrorKind {
+impl Culprit {
     /// Stable lower-case name for records and messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -27,7 +27,7 @@ impl ErrorKind {
 
 /// A backend error that knows which side failed.
 pub trait Classify: std::error::Error + Send + Sync + 'static {
-    fn kind(&self) -> ErrorKind;
+    fn culprit(&self) -> Culprit;
 }
 
 type Source = Box<dyn std::error::Error + Send + Sync>;
@@ -40,7 +40,7 @@ pub enum ClockError {
     Read {
         what: &'static str,
         address: u32,
-        kind: ErrorKind,
+        culprit: Culprit,
         #[source]
         source: Source,
     },
@@ -49,7 +49,7 @@ pub enum ClockError {
     Write {
         what: &'static str,
         address: u32,
-        kind: ErrorKind,
+        culprit: Culprit,
         #[source]
         source: Source,
     },
@@ -57,7 +57,7 @@ pub enum ClockError {
     #[error("{during}")]
     Probe {
         during: String,
-        kind: ErrorKind,
+        culprit: Culprit,
         #[source]
         source: Source,
     },
@@ -72,7 +72,7 @@ pub enum ClockError {
     TargetFile { origin: String, message: String },
     /// A measurement that cannot give a number (counter not counting, window too short or too long).
     #[error("{message}")]
-    Measurement { kind: ErrorKind, message: String },
+    Measurement { culprit: Culprit, message: String },
 }
 
 fn suggest(similar: &[String]) -> String {
@@ -84,14 +84,14 @@ fn suggest(similar: &[String]) -> String {
 
 impl ClockError {
     /// Who failed.
-    pub fn kind(&self) -> ErrorKind {
+    pub fn culprit(&self) -> Culprit {
         match self {
-            Self::Read { kind, .. }
-            | Self::Write { kind, .. }
-            | Self::Probe { kind, .. }
-            | Self::Measurement { kind, .. } => *kind,
+            Self::Read { culprit, .. }
+            | Self::Write { culprit, .. }
+            | Self::Probe { culprit, .. }
+            | Self::Measurement { culprit, .. } => *culprit,
             Self::Selector { .. } | Self::UnknownChip { .. } | Self::TargetFile { .. } => {
-                ErrorKind::Harness
+                Culprit::Harness
             }
         }
     }
@@ -100,7 +100,7 @@ impl ClockError {
         Self::Read {
             what,
             address,
-            kind: e.kind(),
+            culprit: e.culprit(),
             source: Box::new(e),
         }
     }
@@ -109,7 +109,7 @@ impl ClockError {
         Self::Write {
             what,
             address,
-            kind: e.kind(),
+            culprit: e.culprit(),
             source: Box::new(e),
         }
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::decode::{ClockSource, PllSource};
 use super::read::{read_word, write_word};
-use super::{ClockError, ClockSnapshot, ErrorKind, TargetDescription};
+use super::{ClockError, ClockSnapshot, Culprit, TargetDescription};
 
 /// DEMCR.TRCENA [C3] and DWT_CTRL.CYCCNTENA [C].
 const TRCENA: u32 = 1 << 24;
@@ -165,7 +165,7 @@ where
 fn check_window(window: Duration) -> Result<(), ClockError> {
     if window.is_zero() || window > MAX_WINDOW {
         return Err(ClockError::Measurement {
-            kind: ErrorKind::Harness,
+            culprit: Culprit::Harness,
             message: format!(
                 "measurement window {} ms: must be 1 ms to {} ms (CYCCNT wraps after 2^32 cycles)",
                 window.as_millis(),
@@ -181,7 +181,7 @@ fn evaluate(a: &Sample, b: &Sample, window: Duration) -> Result<FrequencyMeasure
     let elapsed_s = b.mid_s() - a.mid_s();
     if cycles == 0 || elapsed_s <= 0.0 {
         return Err(ClockError::Measurement {
-            kind: ErrorKind::Board,
+            culprit: Culprit::Board,
             message: format!(
                 "DWT_CYCCNT did not count ({:#010X} twice): the core is halted, or the DWT is not clocked",
                 a.count

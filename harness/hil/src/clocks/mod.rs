@@ -25,14 +25,15 @@ mod virtual_mem;
 pub use decode::{
     ClockSource, FlashInterface, Identity, Pll, PllSource, Rcc, ResetFlags, UsbClockSource,
 };
-pub use derive::{derive, Derived, Verdict};
-pub use error::{Classify, ClockError, ErrorKind};
+pub use derive::{derive, Derived};
+pub use error::{Classify, ClockError, Culprit};
 pub use measure::{
     measure_hsi, measure_sysclk, DebugControl, FrequencyMeasurement, HsiMeasurement,
     SysclkMeasurement, MAX_WINDOW,
 };
 pub use options::{OptionBytesCheck, OptionBytesRegs};
 pub use read::{read_snapshot, ClockSnapshot, RawRegisters, TargetFacts};
+pub use records::HseVerdict as Verdict;
 pub use render::render_text;
 pub use report::{
     collect, AttachRecord, ClocksReport, CollectOptions, Collected, ReadPath, UsbSide,

@@ -11,7 +11,7 @@ use dfuse::{Clock, VirtualClock};
 use probe_rs::{Error, MemoryInterface};
 use vboard::{BusFault, RunMode};
 
-use super::{ClockError, DebugControl, ErrorKind};
+use super::{ClockError, Culprit, DebugControl};
 use crate::transport::VirtualBoard;
 
 /// Time one virtual SWD access takes: a guess for a probe on USB full speed (one round trip per access) [U].
@@ -76,7 +76,7 @@ impl VirtualMemory {
         let mut board = self.board.lock();
         if board.mode() == RunMode::Off {
             return Err(ClockError::Measurement {
-                kind: ErrorKind::Board,
+                culprit: Culprit::Board,
                 message: "cannot reset the virtual board: it is powered off".into(),
             });
         }

@@ -11,7 +11,7 @@ use probe_rs::probe::{DebugProbeSelector, Probe, WireProtocol};
 use probe_rs::{Core, Error, MemoryInterface, Permissions, Session};
 
 use super::find_chip;
-use crate::clocks::{Classify, ClockError, DebugControl, ErrorKind, ReadPath};
+use crate::clocks::{Classify, ClockError, Culprit, DebugControl, ReadPath};
 
 /// How long probe-rs may take to halt the core at reset.
 const HALT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -37,7 +37,7 @@ fn failed<E: Classify>(during: impl Into<String>) -> impl FnOnce(E) -> ClockErro
     let during = during.into();
     move |e| ClockError::Probe {
         during,
-        kind: e.kind(),
+        culprit: e.culprit(),
         source: Box::new(e),
     }
 }
@@ -158,7 +158,7 @@ impl ProbeChip {
         match &mut self.inner {
             Inner::Session(session) => session.core(0).map_err(failed("opening core 0")),
             Inner::AccessPort { .. } => Err(ClockError::Measurement {
-                kind: ErrorKind::Harness,
+                culprit: Culprit::Harness,
                 message: format!("{purpose} needs a probe-rs session (halting attach)"),
             }),
         }

@@ -1,41 +1,41 @@
-//! probe-rs errors mapped to [`ErrorKind`] at the edge: the probe and its USB link are infrastructure, a
+//! probe-rs errors mapped to [`Culprit`] at the edge: the probe and its USB link are infrastructure, a
 //! target that does not answer or faults is the board, a bad request is the harness's.
 
 use probe_rs::architecture::arm::ArmError;
 use probe_rs::probe::DebugProbeError;
 
-use crate::clocks::{Classify, ErrorKind};
+use crate::clocks::{Classify, Culprit};
 
 impl Classify for DebugProbeError {
-    fn kind(&self) -> ErrorKind {
+    fn culprit(&self) -> Culprit {
         match self {
-            Self::UnsupportedProtocol(_) | Self::UnsupportedSpeed(_) => ErrorKind::Harness,
-            Self::TargetNotFound => ErrorKind::Board,
-            _ => ErrorKind::Probe,
+            Self::UnsupportedProtocol(_) | Self::UnsupportedSpeed(_) => Culprit::Harness,
+            Self::TargetNotFound => Culprit::Board,
+            _ => Culprit::Probe,
         }
     }
 }
 
 impl Classify for ArmError {
-    fn kind(&self) -> ErrorKind {
+    fn culprit(&self) -> Culprit {
         match self {
-            Self::Probe(p) => p.kind(),
-            Self::MemoryNotAligned(_) | Self::InvalidDataLength(_) => ErrorKind::Harness,
-            Self::AddressOutOf32BitAddressSpace | Self::MissingPermissions(_) => ErrorKind::Harness,
-            _ => ErrorKind::Board,
+            Self::Probe(p) => p.culprit(),
+            Self::MemoryNotAligned(_) | Self::InvalidDataLength(_) => Culprit::Harness,
+            Self::AddressOutOf32BitAddressSpace | Self::MissingPermissions(_) => Culprit::Harness,
+            _ => Culprit::Board,
         }
     }
 }
 
 impl Classify for probe_rs::Error {
-    fn kind(&self) -> ErrorKind {
+    fn culprit(&self) -> Culprit {
         match self {
-            Self::Probe(p) => p.kind(),
-            Self::Arm(a) => a.kind(),
-            Self::ChipNotFound(_) | Self::MissingPermissions(_) => ErrorKind::Harness,
-            Self::MemoryNotAligned(_) | Self::InvalidDataLength(_) => ErrorKind::Harness,
-            Self::NotImplemented(_) => ErrorKind::Harness,
-            _ => ErrorKind::Board,
+            Self::Probe(p) => p.culprit(),
+            Self::Arm(a) => a.culprit(),
+            Self::ChipNotFound(_) | Self::MissingPermissions(_) => Culprit::Harness,
+            Self::MemoryNotAligned(_) | Self::InvalidDataLength(_) => Culprit::Harness,
+            Self::NotImplemented(_) => Culprit::Harness,
+            _ => Culprit::Board,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! which halts the core briefly while attaching (probe-rs issue 3135; the ROM bootloader may notice); it is
 //! used only for connect-under-reset and for the intrusive HSI measurement, which needs core control
 //! (probe-rs's reset-and-halt: vector catch plus a system reset request, so RCC_CSR shows SFTRSTF).
-//! Errors are classified at this edge: probe and USB failures are infrastructure ([`crate::clocks::ErrorKind::Probe`]).
+//! Errors are classified at this edge: probe and USB failures are infrastructure ([`crate::clocks::Culprit::Probe`]).
 
 mod chip;
 mod classify;

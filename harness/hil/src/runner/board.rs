@@ -170,6 +170,7 @@ impl BoardRun {
     fn enumerate(&mut self, timeout: Duration) -> Result<&mut Box<dyn Transport>, StepError> {
         if self.transport.is_none() {
             let t = self.open_transport(timeout)?;
+            self.facts.enumerated = true;
             self.facts.serial = t.info().serial.clone();
             self.transport = Some(t);
         }

@@ -1,36 +1,18 @@
-//! Why a step failed, as the records store it: a stable error name, whether the board or the
-//! infrastructure (rig, probe, harness, the user's input) failed, and the detail with its cause chain.
+//! Why a step failed, as the records store it: what failed (a [`records::ErrorKind`], whose class says
+//! whether the board or the infrastructure failed) and the detail with its cause chain. Backend errors are
+//! mapped to kinds here, at the edge.
 
-use dfuse::TransferError;
+use dfuse::{TransferError, TransferErrorKind};
+use records::{ErrorClass, ErrorKind};
 
-use crate::clocks::{ClockError, ErrorKind as ClockErrorKind};
+use crate::clocks::{ClockError, Culprit};
 use crate::dfu::OpError;
 use crate::rig::{RigError, RigErrorKind};
-
-/// Who failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// The board under test: what the soak is looking for.
-    Board,
-    /// The rig, the probe, the host or the scenario: not evidence against the board.
-    Infrastructure,
-}
-
-impl Class {
-    /// Stable name, as the records store it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Board => "board",
-            Class::Infrastructure => "infrastructure",
-        }
-    }
-}
 
 /// A failed step attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepError {
-    pub kind: &'static str,
-    pub class: Class,
+    pub kind: ErrorKind,
     pub detail: String,
 }
 
@@ -38,14 +20,18 @@ impl StepError {
     /// A failure of the harness or the scenario, not of the board.
     pub fn harness(detail: impl Into<String>) -> Self {
         Self {
-            kind: "harness",
-            class: Class::Infrastructure,
+            kind: ErrorKind::Harness,
             detail: detail.into(),
         }
     }
+
+    /// Who failed.
+    pub fn class(&self) -> ErrorClass {
+        self.kind.class()
+    }
 }
 
-/// `e` with its `source()` chain, one cause after another.
+/// `e` with its `source()` chain, one cause after another, `: `-separated.
 pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -57,19 +43,48 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-fn transfer_class(kind: &str) -> Class {
+fn transfer_kind(kind: TransferErrorKind) -> ErrorKind {
     match kind {
-        "access" | "busy" | "refused" | "layout" | "usage" => Class::Infrastructure,
-        _ => Class::Board,
+        TransferErrorKind::Timeout => ErrorKind::Timeout,
+        TransferErrorKind::Stall => ErrorKind::Stall,
+        TransferErrorKind::Disconnected => ErrorKind::Disconnected,
+        TransferErrorKind::Io => ErrorKind::Io,
+        TransferErrorKind::Access => ErrorKind::Access,
+        TransferErrorKind::Busy => ErrorKind::Busy,
+        TransferErrorKind::Other => ErrorKind::Other,
+    }
+}
+
+fn dfu_kind(kind: dfuse::ErrorKind) -> ErrorKind {
+    use dfuse::ErrorKind as K;
+    match kind {
+        K::Timeout => ErrorKind::Timeout,
+        K::Stall => ErrorKind::Stall,
+        K::Disconnected => ErrorKind::Disconnected,
+        K::Io => ErrorKind::Io,
+        K::Protocol => ErrorKind::Protocol,
+        K::DeviceStatus => ErrorKind::DeviceStatus,
+        K::Stuck => ErrorKind::Stuck,
+        K::Verify => ErrorKind::Verify,
+        K::Layout => ErrorKind::Layout,
+        K::Usage => ErrorKind::Usage,
+    }
+}
+
+/// The records' kind of a DfuSe operation's failure.
+pub fn op_kind(e: &OpError) -> ErrorKind {
+    match e {
+        OpError::Dfu { source, .. } => dfu_kind(source.kind()),
+        OpError::Transport { source, .. } => transfer_kind(source.kind),
+        OpError::NoLayout { .. } => ErrorKind::Layout,
+        OpError::Refused(_) => ErrorKind::Refused,
     }
 }
 
 impl From<OpError> for StepError {
     fn from(e: OpError) -> Self {
-        let kind = e.kind_name();
         Self {
-            kind,
-            class: transfer_class(kind),
+            kind: op_kind(&e),
             detail: chain(&e),
         }
     }
@@ -77,10 +92,8 @@ impl From<OpError> for StepError {
 
 impl From<TransferError> for StepError {
     fn from(e: TransferError) -> Self {
-        let kind = e.kind.name();
         Self {
-            kind,
-            class: transfer_class(kind),
+            kind: transfer_kind(e.kind),
             detail: e.detail,
         }
     }
@@ -89,14 +102,13 @@ impl From<TransferError> for StepError {
 impl From<RigError> for StepError {
     fn from(e: RigError) -> Self {
         let kind = match e.kind() {
-            RigErrorKind::Timeout => "rig_timeout",
-            RigErrorKind::Garbled => "rig_garbled",
-            RigErrorKind::Io => "rig_io",
-            RigErrorKind::NotConfigured | RigErrorKind::Config => "rig_config",
+            RigErrorKind::Timeout => ErrorKind::RigTimeout,
+            RigErrorKind::Garbled => ErrorKind::RigGarbled,
+            RigErrorKind::Io => ErrorKind::RigIo,
+            RigErrorKind::NotConfigured | RigErrorKind::Config => ErrorKind::RigConfig,
         };
         Self {
             kind,
-            class: Class::Infrastructure,
             detail: chain(&e),
         }
     }
@@ -104,14 +116,13 @@ impl From<RigError> for StepError {
 
 impl From<ClockError> for StepError {
     fn from(e: ClockError) -> Self {
-        let (kind, class) = match e.kind() {
-            ClockErrorKind::Probe => ("probe", Class::Infrastructure),
-            ClockErrorKind::Board => ("clock_read", Class::Board),
-            ClockErrorKind::Harness => ("harness", Class::Infrastructure),
+        let kind = match e.culprit() {
+            Culprit::Probe => ErrorKind::Probe,
+            Culprit::Board => ErrorKind::ClockRead,
+            Culprit::Harness => ErrorKind::Harness,
         };
         Self {
             kind,
-            class,
             detail: chain(&e),
         }
     }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-pub use failure::{Class, StepError};
+pub use failure::{chain, op_kind, StepError};
 pub use resume::{resume_point, ResumePoint};
 pub use summary::{BoardSummary, RunSummary};
 
@@ -23,14 +23,16 @@ use worker::{run_phase, PhaseEnd, PhaseJob};
 
 use crate::clocks::{ClockSnapshot, Derived, HsiMeasurement, SysclkMeasurement, TargetDescription};
 use crate::image::Image;
-use crate::records::{CycleRow, RunStatus, StepRow};
 use crate::rig::{board_seed, SerialRig, Wiring};
 use crate::scenario::{generate_image, Action, ImageSource, Scenario};
 use crate::transport::VirtualBoard;
+use records::{CycleRow, RunStatus, StepRow};
 
 /// What a cycle learnt about the board, step by step.
 #[derive(Debug, Clone, Default)]
 pub struct CycleFacts {
+    /// The bootloader enumerated on USB this cycle (so an absent serial means an unreadable one).
+    pub enumerated: bool,
     pub serial: Option<String>,
     pub option_bytes: Option<Vec<u8>>,
     pub snapshot: Option<ClockSnapshot>,
@@ -123,10 +125,7 @@ where
     }
     let names: Vec<String> = boards.iter().map(|b| b.spec.name.clone()).collect();
     let mut summary = RunSummary::new(&names);
-    for (board, row) in resume.rows(&names) {
-        let row = Box::new(row.clone());
-        summary.absorb(&RunEvent::Cycle { board, row });
-    }
+    summary.continue_from(resume);
     let mut active: Vec<bool> = vec![true; boards.len()];
     let failures = AtomicU64::new(summary.failures());
     let mut sink_error = None;

@@ -1,48 +1,47 @@
-//! Where a killed run stopped, from its records alone: per board and phase, the cycles finished, the time
-//! spent and the next attempt of an unfinished cycle; per board, where its virtual clock had got to. Step
-//! rows of a cycle attempt that never finished are dropped, so the resumed attempt is recorded once.
+//! Where a killed run stopped, from its records alone, in one streaming pass over each file: per board and
+//! phase, the cycles finished, the time spent and the next attempt of an unfinished cycle; per board, where
+//! its virtual clock had got to and its totals so far. Step rows of a cycle attempt that never finished are
+//! dropped, so the resumed attempt is recorded once.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use records::{CycleRow, RecordError, Rows, StepRow, CYCLES_CSV, STEPS_CSV};
+
+use super::summary::{count, BoardSummary};
 use super::{PhaseProgress, ProgressMap};
-use crate::records::{read_rows, CycleRow, RecordError, StepRow, CYCLES_CSV, STEPS_CSV};
 
 /// A run's position, for `--resume`; [`ResumePoint::default`] is a new run.
 #[derive(Debug, Default)]
 pub struct ResumePoint {
     progress: ProgressMap,
     offsets: HashMap<String, Duration>,
-    rows: Vec<CycleRow>,
+    totals: HashMap<String, BoardSummary>,
 }
 
+/// (phase, cycle, attempt) of one cycle attempt.
+type Attempt = (String, u64, u32);
+
 impl ResumePoint {
-    /// The position after `rows` (cycles.csv, in file order).
-    pub fn from_rows(rows: Vec<CycleRow>) -> Self {
-        let mut progress: ProgressMap = HashMap::new();
-        let mut offsets: HashMap<String, Duration> = HashMap::new();
-        for r in &rows {
-            let p = progress
-                .entry((r.board.clone(), r.phase.clone()))
-                .or_default();
-            let took = Duration::from_secs_f64(r.elapsed_ms.max(0.0) / 1e3);
-            p.elapsed += took;
-            if r.final_attempt {
-                p.cycles_done = p.cycles_done.max(r.cycle);
-                p.next_attempt = 1;
-            } else {
-                p.next_attempt = r.attempt + 1;
-            }
-            let end = Duration::from_secs_f64(r.time_s.max(0.0)) + took;
-            let o = offsets.entry(r.board.clone()).or_default();
-            *o = (*o).max(end);
+    /// Take one cycles.csv row (in file order) into the position.
+    fn absorb(&mut self, r: &CycleRow) {
+        let p = self
+            .progress
+            .entry((r.board.clone(), r.phase.clone()))
+            .or_default();
+        let took = Duration::from_secs_f64(r.elapsed_ms.max(0.0) / 1e3);
+        p.elapsed += took;
+        if r.final_attempt {
+            p.cycles_done = p.cycles_done.max(r.cycle);
+            p.next_attempt = 1;
+        } else {
+            p.next_attempt = r.attempt + 1;
         }
-        Self {
-            progress,
-            offsets,
-            rows,
-        }
+        let end = Duration::from_secs_f64(r.time_s.max(0.0)) + took;
+        let o = self.offsets.entry(r.board.clone()).or_default();
+        *o = (*o).max(end);
+        count(self.totals.entry(r.board.clone()).or_default(), r);
     }
 
     /// Where `board` is in `phase`.
@@ -58,53 +57,66 @@ impl ResumePoint {
         self.offsets.get(board).copied().unwrap_or_default()
     }
 
-    /// Cycles already recorded, with the index of their board in `names`.
-    pub fn rows<'a>(
-        &'a self,
-        names: &'a [String],
-    ) -> impl Iterator<Item = (usize, &'a CycleRow)> + 'a {
-        self.rows
-            .iter()
-            .filter_map(|r| Some((names.iter().position(|n| *n == r.board)?, r)))
+    /// `board`'s totals recorded before the resume (empty for a new run).
+    pub fn totals(&self, board: &str) -> Option<&BoardSummary> {
+        self.totals.get(board)
     }
 }
 
-/// Read the run folder `dir` and drop its unfinished step rows (rewriting steps.csv atomically).
+/// Read the run folder `dir` and drop the step rows of attempts that never finished (rewriting steps.csv
+/// atomically when there are any).
 pub fn resume_point(dir: &Path) -> Result<ResumePoint, RecordError> {
-    let cycles: Vec<CycleRow> = read_rows(&dir.join(CYCLES_CSV))?;
-    let steps_path = dir.join(STEPS_CSV);
-    let steps: Vec<StepRow> = read_rows(&steps_path)?;
-    let key = |b: &str, p: &str, c: u64, a: u32| (b.to_string(), p.to_string(), c, a);
-    let done: std::collections::HashSet<_> = cycles
-        .iter()
-        .map(|r| key(&r.board, &r.phase, r.cycle, r.attempt))
-        .collect();
-    let kept: Vec<&StepRow> = steps
-        .iter()
-        .filter(|s| done.contains(&key(&s.board, &s.phase, s.cycle, s.attempt)))
-        .collect();
-    if kept.len() != steps.len() {
-        rewrite(&steps_path, &kept)?;
+    let mut point = ResumePoint::default();
+    let mut last: HashMap<String, Attempt> = HashMap::new();
+    let mut rows = Rows::<CycleRow>::open(&dir.join(CYCLES_CSV))?;
+    while let Some(r) = rows.next_row()? {
+        point.absorb(r);
+        last.insert(r.board.clone(), (r.phase.clone(), r.cycle, r.attempt));
     }
-    Ok(ResumePoint::from_rows(cycles))
+    let steps = dir.join(STEPS_CSV);
+    if unfinished_steps(&steps, &last)? > 0 {
+        let mut filter = Unfinished::new(&last);
+        records::retain::<StepRow>(&steps, |s| !filter.is_unfinished(s))?;
+    }
+    Ok(point)
 }
 
-fn rewrite(path: &Path, rows: &[&StepRow]) -> Result<(), RecordError> {
-    let tmp = path.with_extension("csv.tmp");
-    let csv_err = |source| RecordError::Csv {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut w = csv::Writer::from_path(&tmp).map_err(csv_err)?;
-    for r in rows {
-        w.serialize(r).map_err(csv_err)?;
+/// Tells the step rows of unfinished attempts apart, reading steps.csv in file order: a board's step rows
+/// come in its own order, so its rows after those of its last recorded cycle attempt belong to an attempt
+/// that never finished.
+struct Unfinished<'a> {
+    last: &'a HashMap<String, Attempt>,
+    past_last: HashMap<String, bool>,
+}
+
+impl<'a> Unfinished<'a> {
+    fn new(last: &'a HashMap<String, Attempt>) -> Self {
+        Self {
+            last,
+            past_last: HashMap::new(),
+        }
     }
-    w.flush().map_err(|source| RecordError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| RecordError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+
+    fn is_unfinished(&mut self, s: &StepRow) -> bool {
+        let Some((phase, cycle, attempt)) = self.last.get(&s.board) else {
+            return true;
+        };
+        let of_last = (&s.phase, s.cycle, s.attempt) == (phase, *cycle, *attempt);
+        let seen = self.past_last.entry(s.board.clone()).or_insert(false);
+        *seen |= of_last;
+        *seen && !of_last
+    }
+}
+
+fn unfinished_steps(path: &Path, last: &HashMap<String, Attempt>) -> Result<u64, RecordError> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    let mut filter = Unfinished::new(last);
+    let mut rows = Rows::<StepRow>::open(path)?;
+    let mut n = 0;
+    while let Some(s) = rows.next_row()? {
+        n += u64::from(filter.is_unfinished(s));
+    }
+    Ok(n)
 }

@@ -1,12 +1,13 @@
 //! Running totals per board, built from the event stream alone: cycles, failures, where each board is.
-//! Decides the run-wide stop rules and the pass thresholds; holds no rows, so memory stays flat however
+//! Decides the run-wide stop rules and judges the pass thresholds (through `records::judge`); holds no rows, so memory stays flat however
 //! long the run.
 
 use std::time::Duration;
 
 use super::RunEvent;
-use crate::records::{CycleRow, RunStatus};
-use crate::scenario::{PassThresholds, Scenario};
+use records::{judge, Counts, CycleRow, ErrorClass, Judgement, RunStatus, Thresholds};
+
+use crate::scenario::Scenario;
 
 /// One board's totals.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -50,6 +51,16 @@ impl RunSummary {
             boards,
             status: RunStatus::Running,
             stop_reason: None,
+        }
+    }
+
+    /// Start from the totals a resumed run had recorded.
+    pub fn continue_from(&mut self, resume: &super::ResumePoint) {
+        for b in &mut self.boards {
+            if let Some(t) = resume.totals(&b.name) {
+                let name = std::mem::take(&mut b.name);
+                *b = BoardSummary { name, ..t.clone() };
+            }
         }
     }
 
@@ -123,41 +134,32 @@ impl RunSummary {
         }
     }
 
-    /// The pass thresholds this run misses, in words; empty when it meets them all. Every failed cycle
-    /// counts, infrastructure failures included: a nightly run with a flaky rig must not pass quietly.
-    pub fn missed(&self, pass: &PassThresholds) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.failure_rate() > pass.max_failure_rate {
-            out.push(format!(
-                "failure rate {:.2} % ({} of {} cycles) is above max_failure_rate {:.2} %",
-                100.0 * self.failure_rate(),
-                self.failures(),
-                self.cycles(),
-                100.0 * pass.max_failure_rate
-            ));
-        }
-        if let Some(max) = pass.max_failures_per_board {
-            for b in self.boards.iter().filter(|b| b.failures > max) {
-                out.push(format!(
-                    "board {} failed {} cycles, above max_failures_per_board {max}",
-                    b.name, b.failures
-                ));
-            }
-        }
-        out
+    /// The run judged by `thresholds`, through the one function the report and junit.xml use too.
+    pub fn judge(&self, thresholds: &Thresholds) -> Judgement {
+        judge(
+            thresholds,
+            self.boards.iter().map(|b| {
+                let counts = Counts {
+                    cycles: b.cycles,
+                    failures: b.failures,
+                };
+                (b.name.as_str(), counts)
+            }),
+        )
     }
 }
 
-fn count(b: &mut BoardSummary, row: &CycleRow) {
+/// Count one cycles.csv row into its board's totals.
+pub(super) fn count(b: &mut BoardSummary, row: &CycleRow) {
     b.attempts += 1;
     b.time_s = b.time_s.max(row.time_s + row.elapsed_ms / 1e3);
     if !row.final_attempt {
         return;
     }
     b.cycles += 1;
-    if row.outcome != "pass" {
+    if row.failed() {
         b.failures += 1;
-        if row.error_class == "infrastructure" {
+        if row.error_class == Some(ErrorClass::Infrastructure) {
             b.infrastructure_failures += 1;
         }
     }

@@ -7,11 +7,13 @@ use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
 use super::board::BoardRun;
-use super::failure::{Class, StepError};
+use super::failure::StepError;
 use super::{CycleFacts, PhaseProgress, RunEvent};
-use crate::records::{CycleRow, StepRow, SCHEMA_VERSION};
 use crate::rig::cycle_seed;
 use crate::scenario::{Action, Phase, PhaseLength, RetryOn, Scenario, Step};
+use records::{
+    CycleRow, ErrorClass, OptionBytesCheck, Outcome, SerialMatch, StepRow, SCHEMA_VERSION,
+};
 
 /// What a worker needs to know besides its board.
 pub(crate) struct PhaseJob<'a> {
@@ -47,7 +49,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// SplitMix64 finaliser: a well-spread seed per (board, phase, cycle, attempt).
 /// Run one board through one phase.
 pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
     let (mut cycle, mut elapsed) = (job.progress.cycles_done + 1, job.progress.elapsed);
@@ -102,11 +103,11 @@ fn run_cycle_with_retries(
         let mut row = run_cycle(run, job, cycle, attempt);
         let retry_allowed = match job.scenario.retry.on {
             RetryOn::Any => true,
-            RetryOn::Rig => row.error_class == Class::Infrastructure.name(),
+            RetryOn::Rig => row.error_class == Some(ErrorClass::Infrastructure),
         };
-        let retry = row.outcome == "fail" && retry_allowed && attempt < attempts;
+        let retry = row.failed() && retry_allowed && attempt < attempts;
         row.final_attempt = !retry;
-        let passed = row.outcome == "pass";
+        let passed = !row.failed();
         let row = Box::new(row);
         let _ = job.events.send(RunEvent::Cycle {
             board: job.board,
@@ -151,15 +152,12 @@ fn run_cycle(run: &mut BoardRun, job: &PhaseJob<'_>, cycle: u64, attempt: u32) -
     row.temperature_c = temperature_c;
     row.elapsed_ms = ms(run.clock.now().saturating_sub(t0));
     row.step_retries = step_retries;
-    match failure {
-        None => row.outcome = "pass".into(),
-        Some((step, e)) => {
-            row.outcome = "fail".into();
-            row.failed_step = step;
-            row.error_kind = e.kind.into();
-            row.error_class = e.class.name().into();
-            row.error_detail = e.detail;
-        }
+    if let Some((step, e)) = failure {
+        row.outcome = Outcome::Fail;
+        row.failed_step = step;
+        row.error_kind = Some(e.kind);
+        row.error_class = Some(e.class());
+        row.error_detail = e.detail;
     }
     row
 }
@@ -196,14 +194,18 @@ fn run_step(
             index,
             step: kind.into(),
             try_number,
-            outcome: if result.is_ok() { "pass" } else { "fail" }.into(),
+            outcome: if result.is_ok() {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
             elapsed_ms: ms(run.clock.now().saturating_sub(t0)),
             dfu_requests: run.requests.0,
             ..StepRow::default()
         };
         if let Err(e) = &result {
-            row.error_kind = e.kind.into();
-            row.error_class = e.class.name().into();
+            row.error_kind = Some(e.kind);
+            row.error_class = Some(e.class());
             row.detail = e.detail.clone();
         }
         let row = Box::new(row);
@@ -232,16 +234,20 @@ impl CycleFacts {
             .as_ref()
             .and_then(|s| crate::clocks::expected_serial(s.identity.uid));
         let ob_check = match (&self.option_bytes, &self.snapshot) {
-            (Some(ob), Some(s)) => {
-                let check = crate::clocks::OptionBytesCheck::compare(&s.option_bytes, ob);
-                if check.matches {
-                    "match"
-                } else {
-                    "mismatch"
-                }
-            }
-            (Some(_), None) => "dfu_only",
-            _ => "",
+            (Some(ob), Some(s)) => Some(
+                match crate::clocks::OptionBytesCheck::compare(&s.option_bytes, ob).matches {
+                    true => OptionBytesCheck::Match,
+                    false => OptionBytesCheck::Mismatch,
+                },
+            ),
+            (Some(_), None) => Some(OptionBytesCheck::DfuOnly),
+            _ => None,
+        };
+        let serial_match = match (self.enumerated, &self.serial, &expected) {
+            (true, None, _) => Some(SerialMatch::Unreadable),
+            (_, Some(s), Some(e)) if s == e => Some(SerialMatch::Match),
+            (_, Some(_), Some(_)) => Some(SerialMatch::Mismatch),
+            _ => None,
         };
         let model_hsi = run
             .virtual_board()
@@ -253,12 +259,9 @@ impl CycleFacts {
             board: run.spec.name.clone(),
             phase: job.phase.name.clone(),
             usb_serial: self.serial.clone().unwrap_or_default(),
-            serial_match: expected
-                .as_ref()
-                .zip(self.serial.as_ref())
-                .map(|(e, s)| e == s),
+            serial_match,
             expected_serial: expected.unwrap_or_default(),
-            option_bytes_check: ob_check.into(),
+            option_bytes_check: ob_check,
             option_bytes_hex: self
                 .option_bytes
                 .as_ref()
@@ -267,10 +270,7 @@ impl CycleFacts {
             pllm: d.filter(|d| d.pll_from_hse).map(|d| d.pllm),
             detected_hse_hz: d.and_then(|d| d.detected_hse_hz),
             true_hse_hz: run.spec.hse_hz,
-            hse_verdict: d
-                .map(|d| verdict_name(&d.verdict))
-                .unwrap_or_default()
-                .into(),
+            hse_verdict: d.map(|d| d.verdict),
             hse_error_mhz: d.and_then(|d| d.hse_error_mhz),
             sysclk_hz: d.map(|d| d.sysclk_hz),
             sysclk_measured_hz: self.sysclk.as_ref().map(|m| m.sysclk.frequency_hz),
@@ -284,15 +284,6 @@ impl CycleFacts {
             model_hsi_error_ppm: model_hsi,
             ..CycleRow::default()
         }
-    }
-}
-
-fn verdict_name(v: &crate::clocks::Verdict) -> &'static str {
-    use crate::clocks::Verdict;
-    match v {
-        Verdict::HseCorrect => "correct",
-        Verdict::HseMisdetected => "misdetected",
-        Verdict::NotConfigured => "not_configured",
     }
 }
 

@@ -5,10 +5,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::raw::{RawBoards, RawPass, RawPhase, RawScenario, RawStop};
-use super::spec::{CycleRetry, PassThresholds, Phase, PhaseLength, Scenario, StopRules};
+use super::spec::{CycleRetry, Phase, PhaseLength, Scenario, StopRules};
 use super::steps;
 use crate::rig::Rig;
 use crate::toml_file::{FileError, KeyPath, Source};
+use records::Thresholds as PassThresholds;
 
 /// Longest phase or run a scenario may ask for: 30 days.
 const MAX_SECONDS: u64 = 30 * 24 * 3600;

@@ -10,7 +10,6 @@ mod steps;
 
 pub use image::generate_image;
 pub use spec::{
-    Action, CycleRetry, ImageSource, PassThresholds, Phase, PhaseLength, RetryOn, Scenario, Step,
-    StopRules,
+    Action, CycleRetry, ImageSource, Phase, PhaseLength, RetryOn, Scenario, Step, StopRules,
 };
 pub use steps::{FLASH_BASE, FLASH_SIZE};

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use records::Thresholds;
+
 use crate::rig::{BoardSpec, Rig};
 
 /// One soak run's plan, from a scenario file.
@@ -25,7 +27,8 @@ pub struct Scenario {
     pub cycle: Vec<Step>,
     pub retry: CycleRetry,
     pub stop: StopRules,
-    pub pass: PassThresholds,
+    /// `[pass]`, defaults resolved; the soak writes it into manifest.json.
+    pub pass: Thresholds,
 }
 
 impl Scenario {
@@ -149,12 +152,4 @@ pub struct StopRules {
     pub max_failures: Option<u64>,
     pub max_consecutive_failures: Option<u64>,
     pub max_duration: Option<Duration>,
-}
-
-/// What counts as a pass at the end of the run.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct PassThresholds {
-    /// Failed cycles / all cycles, 0.0..=1.0.
-    pub max_failure_rate: f64,
-    pub max_failures_per_board: Option<u64>,
 }

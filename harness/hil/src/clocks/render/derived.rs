@@ -61,8 +61,8 @@ pub(super) fn derived(out: &mut impl Write, r: &ClocksReport) -> io::Result<()> 
 fn verdict(d: &Derived) -> String {
     let by = d.hse_error_mhz.unwrap_or(0);
     match d.verdict {
-        Verdict::HseCorrect => "HSE detected correctly".into(),
-        Verdict::HseMisdetected => format!(
+        Verdict::Correct => "HSE detected correctly".into(),
+        Verdict::Misdetected => format!(
             "HSE MISDETECTED: {} MHz on a {} MHz board ({by:+} MHz)",
             d.detected_hse_hz.unwrap_or(0) / 1_000_000,
             (d.true_hse_hz / 1e6).round()

@@ -3,14 +3,14 @@
 
 use minijinja::{context, Environment, Value};
 
-use super::model::{Report, ReportError};
+use crate::model::{Report, ReportError};
 
 const TEMPLATE: &str = include_str!("report.html.j2");
 
 pub fn render(r: &Report) -> Result<String, ReportError> {
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)
-        .map_err(|e| ReportError::Template(e.to_string()))?;
+        .map_err(ReportError::Template)?;
     env.add_filter("pct", |x: f64| format!("{:.1} %", 100.0 * x));
     env.add_filter("num", |x: f64| {
         if x.is_finite() {
@@ -34,7 +34,7 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
     };
     let tmpl = env
         .get_template("report.html")
-        .map_err(|e| ReportError::Template(e.to_string()))?;
+        .map_err(ReportError::Template)?;
     tmpl.render(context! { r => Value::from_serialize(r), charts => charts })
-        .map_err(|e| ReportError::Template(format!("{e:#}")))
+        .map_err(ReportError::Template)
 }

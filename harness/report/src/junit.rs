@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use quick_xml::escape::escape;
 
-use super::model::Report;
+use crate::model::Report;
 
 /// Failures detailed per test case.
 const DETAILS: usize = 10;
@@ -84,7 +84,7 @@ fn details(r: &Report, board: &str, phase: &str) -> String {
             c.cycle,
             c.attempt,
             c.failed_step,
-            c.error_kind,
+            c.error_kind.map_or("", |k| k.name()),
             c.error_detail,
             c.pllm.map_or("-".into(), |m| m.to_string()),
             c.usb_clock_error_ppm
@@ -110,11 +110,11 @@ fn thresholds(x: &mut String, r: &Report) {
         if t.met {
             let _ = writeln!(x, "/>");
         } else {
-            let m = format!("{} is not {}", t.value, t.limit);
+            let m = &t.sentence;
             let _ = writeln!(
                 x,
                 ">\n      <failure message=\"{}\" type=\"threshold\"/>\n    </testcase>",
-                escape(&m)
+                escape(m)
             );
         }
     }

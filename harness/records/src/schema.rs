@@ -1,10 +1,14 @@
-//! The CSV schema: one flat serde struct per row, column order = field order. Units are in the column names.
-//! [`SCHEMA_VERSION`] changes whenever a column's meaning does; every row carries it.
+//! The CSV schema: one flat serde struct per row, column order = field order, units in the column names.
+//! [`SCHEMA_VERSION`] changes whenever a column's meaning does; every row carries it and the reader refuses
+//! any other.
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the cycles.csv / steps.csv column layout and meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::vocab::{ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, Outcome, SerialMatch};
+
+/// Version of the cycles.csv / steps.csv column layout and meaning. 2: typed `serial_match`
+/// (`match`/`mismatch`/`unreadable` instead of true/false).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One attempt at one cycle of one board: a row of cycles.csv.
 ///
@@ -25,14 +29,13 @@ pub struct CycleRow {
     pub attempt: u32,
     pub final_attempt: bool,
     pub temperature_c: Option<f64>,
-    /// `pass` or `fail`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// The first step that failed (after its own retries), empty on pass.
     pub failed_step: String,
-    /// Stable error name (`io`, `timeout`, `stall`, `rig_timeout`, `probe`, …), empty on pass.
-    pub error_kind: String,
-    /// `board` or `infrastructure`, empty on pass.
-    pub error_class: String,
+    /// What failed, empty on pass.
+    pub error_kind: Option<ErrorKind>,
+    /// Who failed, empty on pass.
+    pub error_class: Option<ErrorClass>,
     pub error_detail: String,
     pub elapsed_ms: f64,
     /// Step retries used in this attempt, all steps together.
@@ -41,15 +44,15 @@ pub struct CycleRow {
     pub usb_serial: String,
     /// ST's formula over the UID read over SWD; empty when the clocks were not read.
     pub expected_serial: String,
-    pub serial_match: Option<bool>,
-    /// Option bytes over DFU vs FLASH_OPTCR/OPTCR1: `match`, `mismatch`, `dfu_only`, or empty.
-    pub option_bytes_check: String,
+    /// Empty when not enumerated, or when the serial was read but the clocks were not.
+    pub serial_match: Option<SerialMatch>,
+    pub option_bytes_check: Option<OptionBytesCheck>,
     pub option_bytes_hex: String,
     pub pllm: Option<u8>,
     pub detected_hse_hz: Option<u32>,
     pub true_hse_hz: u32,
-    /// `correct`, `misdetected`, `not_configured`, or empty when the clocks were not read.
-    pub hse_verdict: String,
+    /// Empty when the clocks were not read.
+    pub hse_verdict: Option<HseVerdict>,
     pub hse_error_mhz: Option<i32>,
     pub sysclk_hz: Option<f64>,
     pub sysclk_measured_hz: Option<f64>,
@@ -64,6 +67,53 @@ pub struct CycleRow {
     /// harness's own inferences). Empty for real boards.
     pub model_hsi_error_ppm: Option<f64>,
 }
+
+impl CycleRow {
+    /// Whether this attempt decides its cycle and failed.
+    pub fn failed(&self) -> bool {
+        self.outcome == Outcome::Fail
+    }
+}
+
+/// cycles.csv's header, in order.
+pub const CYCLE_COLUMNS: [&str; 36] = [
+    "schema",
+    "started_utc",
+    "time_s",
+    "board",
+    "phase",
+    "cycle",
+    "attempt",
+    "final_attempt",
+    "temperature_c",
+    "outcome",
+    "failed_step",
+    "error_kind",
+    "error_class",
+    "error_detail",
+    "elapsed_ms",
+    "step_retries",
+    "usb_serial",
+    "expected_serial",
+    "serial_match",
+    "option_bytes_check",
+    "option_bytes_hex",
+    "pllm",
+    "detected_hse_hz",
+    "true_hse_hz",
+    "hse_verdict",
+    "hse_error_mhz",
+    "sysclk_hz",
+    "sysclk_measured_hz",
+    "sysclk_measured_uncertainty_hz",
+    "usb_clock_hz",
+    "usb_clock_error_ppm",
+    "usb_in_tolerance",
+    "hsitrim",
+    "hsical",
+    "hsi_measured_error_ppm",
+    "model_hsi_error_ppm",
+];
 
 /// One attempt at one step: a row of steps.csv.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -81,11 +131,31 @@ pub struct StepRow {
     /// 1-based try of this step (per-step retries).
     #[serde(rename = "try")]
     pub try_number: u32,
-    pub outcome: String,
-    pub error_kind: String,
-    pub error_class: String,
+    pub outcome: Outcome,
+    pub error_kind: Option<ErrorKind>,
+    pub error_class: Option<ErrorClass>,
     pub detail: String,
     pub elapsed_ms: f64,
     /// DFU class requests this step sent.
     pub dfu_requests: u32,
 }
+
+/// steps.csv's header, in order.
+pub const STEP_COLUMNS: [&str; 16] = [
+    "schema",
+    "started_utc",
+    "time_s",
+    "board",
+    "phase",
+    "cycle",
+    "attempt",
+    "index",
+    "step",
+    "try",
+    "outcome",
+    "error_kind",
+    "error_class",
+    "detail",
+    "elapsed_ms",
+    "dfu_requests",
+];

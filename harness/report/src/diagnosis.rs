@@ -5,8 +5,11 @@
 
 use serde::Serialize;
 
-use super::aggregate::{Aggregate, Counts};
-use super::stats::{fisher, Association, Table2x2};
+use records::{Counts, HseVerdict, OptionBytesCheck};
+
+use crate::aggregate::Aggregate;
+use crate::format::{pct, thousands};
+use crate::stats::{fisher, Association, Table2x2};
 
 /// A cause must reach this p-value, and explain at least this many failures, to be named.
 const ALPHA: f64 = 0.01;
@@ -47,32 +50,11 @@ fn cause(id: String, title: String, exposed: Counts, all: Counts, finding: Strin
     }
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.0} %", 100.0 * x)
-}
-
 fn p_text(a: &Association) -> String {
     match a.log10_p {
         l if l < -15.0 => "p < 1e-15".into(),
         l if l < -4.0 => format!("p = 1e{:.0}", l.floor()),
         _ => format!("p = {:.4}", a.p_value),
-    }
-}
-
-/// A number with thousands separators: 41667 -> "41,667".
-pub(crate) fn thousands(x: f64) -> String {
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if x < 0.0 {
-        format!("-{out}")
-    } else {
-        out
     }
 }
 
@@ -100,24 +82,26 @@ fn or_text(a: &Association) -> String {
 }
 
 /// Every candidate, strongest first (significant ones before the rest).
-pub fn causes(agg: &Aggregate) -> Vec<Cause> {
+pub fn causes(agg: &Aggregate, usb_tolerance_ppm: f64) -> Vec<Cause> {
     let all = agg.total;
     let mut out = Vec::new();
-    out.extend(hse(agg, all));
+    out.extend(hse(agg, all, usb_tolerance_ppm));
     out.extend(temperature(agg, all));
     out.extend(board(agg, all));
     out.extend(infrastructure(agg, all));
-    if agg.serial_bad.cycles > 0 {
+    let mut serial_bad = agg.serial.different;
+    serial_bad += agg.serial.unreadable;
+    if serial_bad.cycles > 0 {
         let f = "cycles whose USB serial number was unreadable or differed from ST's formula for the UID";
         out.push(cause(
             "serial".into(),
             "Serial-number anomalies".into(),
-            agg.serial_bad,
+            serial_bad,
             all,
             f.into(),
         ));
     }
-    if let Some(&bad) = agg.option_bytes.get("mismatch") {
+    if let Some(&bad) = agg.option_bytes.get(&OptionBytesCheck::Mismatch) {
         let f = "cycles whose option bytes over DFU disagreed with FLASH_OPTCR/OPTCR1";
         out.push(cause(
             "option_bytes".into(),
@@ -135,8 +119,8 @@ pub fn causes(agg: &Aggregate) -> Vec<Cause> {
     out
 }
 
-fn hse(agg: &Aggregate, all: Counts) -> Option<Cause> {
-    let mis = *agg.verdicts.get("misdetected")?;
+fn hse(agg: &Aggregate, all: Counts, usb_tolerance_ppm: f64) -> Option<Cause> {
+    let mis = *agg.verdicts.get(&Some(HseVerdict::Misdetected))?;
     let c = cause(
         "hse_misdetection".into(),
         "HSE misdetected by the bootloader".into(),
@@ -165,13 +149,14 @@ fn hse(agg: &Aggregate, all: Counts) -> Option<Cause> {
     let a = &c.association;
     let finding = format!(
         "{} of failures happened on boots where the bootloader misdetected the HSE ({}, {}): {}. \
-         That is far outside USB full speed's ±2,500 ppm. This is the HSE misdetection described in AN2606: the \
+         That is far outside USB full speed's ±{} ppm. This is the HSE misdetection described in AN2606: the \
          bootloader measures HSE against HSI, and an HSI off by more than about 1 % makes it pick the wrong PLL \
          divider. A lower-frequency HSE (8 MHz) or an HSI within 1 % avoids it.",
         pct(a.share_of_failures),
         or_text(a),
         p_text(a),
-        if kinds.is_empty() { "none of them failed".to_string() } else { kinds.join("; ") }
+        if kinds.is_empty() { "none of them failed".to_string() } else { kinds.join("; ") },
+        thousands(usb_tolerance_ppm),
     );
     Some(Cause { finding, ..c })
 }
@@ -179,10 +164,9 @@ fn hse(agg: &Aggregate, all: Counts) -> Option<Cause> {
 fn temperature(agg: &Aggregate, all: Counts) -> Option<Cause> {
     // Only testable when boards ran at several temperatures: otherwise "temperature" is just which board.
     let varied = agg
-        .board_temperature
-        .keys()
-        .zip(agg.board_temperature.keys().skip(1))
-        .any(|(a, b)| a.0 == b.0);
+        .board_temperatures()
+        .iter()
+        .any(|(_, points)| points.len() > 1);
     if agg.temperature.len() < 2 || !varied {
         return None;
     }
@@ -216,10 +200,12 @@ fn temperature(agg: &Aggregate, all: Counts) -> Option<Cause> {
 }
 
 fn board(agg: &Aggregate, all: Counts) -> Option<Cause> {
-    if agg.boards.len() < 2 {
+    if agg.boards().len() < 2 {
         return None;
     }
-    let candidates = agg.boards.iter().map(|(name, b)| {
+    let boards = agg.boards();
+    let candidates = boards.iter().map(|b| {
+        let name = &b.name;
         cause(
             format!("board:{name}"),
             format!("Board {name}"),
@@ -247,7 +233,7 @@ fn board(agg: &Aggregate, all: Counts) -> Option<Cause> {
 }
 
 fn infrastructure(agg: &Aggregate, all: Counts) -> Option<Cause> {
-    let infra: u64 = agg.boards.values().map(|b| b.infrastructure_failures).sum();
+    let infra: u64 = agg.boards().iter().map(|b| b.infrastructure_failures).sum();
     if infra == 0 {
         return None;
     }

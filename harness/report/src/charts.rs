@@ -29,8 +29,6 @@ const NOTE_SIZE: f64 = 13.64;
 const CHAR_PX: u32 = 7;
 const FONT: &str = "sans-serif";
 
-/// USB full-speed clock tolerance, ±0.25 % (USB 2.0 §7.1.11).
-pub const USB_FS_TOLERANCE_PPM: f64 = 2_500.0;
 /// Most points per outcome that [`usb_error_scatter`] draws; past this it keeps an even stride.
 pub const MAX_SCATTER_POINTS: usize = 2_500;
 /// The scatter's x axis never goes past this, so one broken clock reading cannot squash the rest; points beyond it
@@ -171,12 +169,16 @@ struct Reading {
     failed: bool,
 }
 
-/// USB clock error (ppm, x) per cycle, passed and failed cycles in two colours, over the shaded ±2,500 ppm USB
-/// full-speed tolerance band; y is the board's lane, jittered deterministically so thousands of points stay readable.
+/// USB clock error (ppm, x) per cycle, passed and failed cycles in two colours, over the shaded ±`tolerance_ppm`
+/// USB full-speed tolerance band (the target description's); y is the board's lane, jittered deterministically so thousands of points stay readable.
 /// The caller samples; past [`MAX_SCATTER_POINTS`] per outcome this keeps an even stride. The axis covers every
 /// plausible point (up to ±300,000 ppm); broken readings beyond are drawn on its edges and counted in the axis
 /// description.
-pub fn usb_error_scatter(boards: &[String], points: &[(usize, f64, bool)]) -> String {
+pub fn usb_error_scatter(
+    boards: &[String],
+    points: &[(usize, f64, bool)],
+    tolerance_ppm: f64,
+) -> String {
     let title = "USB clock error per cycle";
     let readings: Vec<Reading> = (points.iter().enumerate())
         .filter(|(_, p)| p.0 < boards.len() && p.1.is_finite())
@@ -190,7 +192,7 @@ pub fn usb_error_scatter(boards: &[String], points: &[(usize, f64, bool)]) -> St
     if readings.is_empty() {
         return message_svg(title, "no data: no clock readings");
     }
-    let limit = scatter_limit(readings.iter().map(|r| r.ppm));
+    let limit = scatter_limit(readings.iter().map(|r| r.ppm), tolerance_ppm);
     let x_desc = match readings.iter().filter(|r| r.ppm.abs() > limit).count() {
         0 => "USB clock error (ppm)".to_string(),
         n => format!("USB clock error (ppm); {n} off-scale shown on the edges"),
@@ -202,7 +204,10 @@ pub fn usb_error_scatter(boards: &[String], points: &[(usize, f64, bool)]) -> St
             Key::Dot(PASS_COLOUR),
         ),
         (format!("failed ({failures})"), Key::Dot(FAIL_COLOUR)),
-        ("USB FS ±2,500 ppm".to_string(), Key::Band(BAND_COLOUR)),
+        (
+            format!("USB FS ±{} ppm", crate::format::thousands(tolerance_ppm)),
+            Key::Band(BAND_COLOUR),
+        ),
     ];
     let names: Vec<String> = boards.iter().map(|b| short(b, 22)).collect();
     render(title, (WIDTH, lanes_height(boards.len())), |root| {
@@ -215,7 +220,7 @@ pub fn usb_error_scatter(boards: &[String], points: &[(usize, f64, bool)]) -> St
             .x_label_formatter(&ppm_label)
             .y_label_formatter(&lane_label)
             .draw()?;
-        draw_readings(&mut chart, &readings, limit)?;
+        draw_readings(&mut chart, &readings, limit, tolerance_ppm)?;
         draw_legend(&legend, &keys)
     })
 }
@@ -351,12 +356,14 @@ where
 
 /// The tolerance band, then the passed readings, then the failed ones on top; each outcome strided to at most
 /// [`MAX_SCATTER_POINTS`], values past `limit` drawn on the edge.
-fn draw_readings(chart: &mut LaneChart<'_, '_>, readings: &[Reading], limit: f64) -> Drawn {
+fn draw_readings(
+    chart: &mut LaneChart<'_, '_>,
+    readings: &[Reading],
+    limit: f64,
+    tolerance_ppm: f64,
+) -> Drawn {
     let lanes = chart.y_range();
-    let band = [
-        (-USB_FS_TOLERANCE_PPM, lanes.start),
-        (USB_FS_TOLERANCE_PPM, lanes.end),
-    ];
+    let band = [(-tolerance_ppm, lanes.start), (tolerance_ppm, lanes.end)];
     let boards = (lanes.end + 0.5) as usize;
     chart.draw_series([Rectangle::new(band, BAND_COLOUR.mix(0.12).filled())])?;
     for (failed, radius, style) in [
@@ -465,12 +472,12 @@ fn draw_legend(area: &Area, keys: &[(String, Key)]) -> Drawn {
 /// Half-width of the scatter's x axis: the tolerance band and every point a clock can really produce (a
 /// misdetected HSE puts USB tens of thousands of ppm off: those points are the finding), never past
 /// [`SCATTER_LIMIT_PPM`], beyond which readings are broken and drawn on the edges.
-fn scatter_limit(ppm: impl Iterator<Item = f64>) -> f64 {
+fn scatter_limit(ppm: impl Iterator<Item = f64>, tolerance_ppm: f64) -> f64 {
     let max = ppm
         .map(f64::abs)
         .filter(|p| *p <= SCATTER_LIMIT_PPM)
         .fold(0.0, f64::max);
-    (max * 1.1).clamp(USB_FS_TOLERANCE_PPM * 1.4, SCATTER_LIMIT_PPM)
+    (max * 1.1).clamp(tolerance_ppm * 1.4, SCATTER_LIMIT_PPM)
 }
 
 /// A linear axis over `count` slots (board lanes, bars) centred on `0.0, 1.0, ...`, ticked on every `every`-th slot,
@@ -670,7 +677,10 @@ mod tests {
                 failure_timeline(&b, &failures, 36_000.0),
             ),
             ("Failure rate vs temperature", rate_vs_temperature(&series)),
-            ("USB clock error per cycle", usb_error_scatter(&b, &points)),
+            (
+                "USB clock error per cycle",
+                usb_error_scatter(&b, &points, 2_500.0),
+            ),
             (
                 "Failure rate per board",
                 rate_bars("Failure rate per board", "board", &bars),
@@ -767,8 +777,8 @@ mod tests {
             failure_timeline(&[], &[(0, 5.0)], 60.0),
             rate_vs_temperature(&[]),
             rate_vs_temperature(&[("F746-A".into(), vec![nan])]),
-            usb_error_scatter(&boards(), &[]),
-            usb_error_scatter(&[], &[(0, 10.0, false)]),
+            usb_error_scatter(&boards(), &[], 2_500.0),
+            usb_error_scatter(&[], &[(0, 10.0, false)], 2_500.0),
             rate_bars("Failure rate per step", "step", &[]),
         ];
         for svg in charts {
@@ -797,6 +807,7 @@ mod tests {
         let svg = usb_error_scatter(
             &b,
             &[(0, 1.0e9, true), (1, f64::INFINITY, false), (7, 0.0, false)],
+            2_500.0,
         );
         assert!(texts(&svg).iter().any(|t| t == "failed (1)"));
         assert!(texts(&svg).iter().any(|t| t == "passed (0)"));
@@ -807,7 +818,7 @@ mod tests {
         let points: Vec<(usize, f64, bool)> = (0..3 * MAX_SCATTER_POINTS)
             .map(|i| (0, i as f64 % 5000.0, false))
             .collect();
-        let svg = usb_error_scatter(&boards(), &points);
+        let svg = usb_error_scatter(&boards(), &points, 2_500.0);
         assert!(svg.matches("<circle").count() <= MAX_SCATTER_POINTS + 2);
     }
 

@@ -2,11 +2,11 @@
 //! seeded virtual run; the diagnosis names HSE misdetection first on the seed's situation and names nothing
 //! on healthy boards; baseline comparison; merged runs; torn records.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use hil::report::{self, Report, Thresholds};
 use hil::runner::StopSignal;
 use hil::soak::Soak;
+use report::Report;
 use vboard::Fault;
 
 fn rig() -> String {
@@ -52,7 +52,7 @@ fn scenario(boards: &str, phases: &[(u32, u64)], pass: &str) -> String {
 }
 
 fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Report {
-    report::build(runs, baseline, report::thresholds_of(&runs[0])).unwrap()
+    report::build(runs, baseline).unwrap()
 }
 
 /// The report with what differs between machines and runs (wall clock, host, folders) blanked.
@@ -227,7 +227,7 @@ fn a_torn_last_row_from_a_killed_run_is_left_out() {
         "torn",
         &scenario(r#"["bench-01"]"#, &[(25, 5)], "max_failure_rate = 1.0"),
     );
-    let path = run.join(hil::records::CYCLES_CSV);
+    let path = run.join(records::CYCLES_CSV);
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("1,2026-11-23T00:00:00Z,9.9,bench-01,25C,6,1,tr");
     std::fs::write(&path, text).unwrap();
@@ -236,14 +236,8 @@ fn a_torn_last_row_from_a_killed_run_is_left_out() {
 
 #[test]
 fn a_missing_run_folder_is_an_error_naming_it() {
-    let err = report::build(
-        &[PathBuf::from("/nonexistent/run")],
-        &[],
-        Thresholds::default(),
-    )
-    .unwrap_err();
+    let err = report::build(&[PathBuf::from("/nonexistent/run")], &[]).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/run"), "{err}");
-    let _ = Path::new("");
 }
 
 #[test]

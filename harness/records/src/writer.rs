@@ -1,0 +1,108 @@
+//! cycles.csv and steps.csv being written: created with a header, appended one row at a time, each row
+//! flushed to the OS the moment it is written. A kill between rows loses nothing; a kill inside a row can
+//! leave a torn last line, which [`Recorder::open`] cuts off before appending.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::decode::Record;
+use crate::error::RecordError;
+use crate::folder::{CYCLES_CSV, STEPS_CSV};
+use crate::reader::Rows;
+use crate::schema::{CycleRow, StepRow};
+use crate::tail::complete_len;
+
+/// One CSV file being appended to, flushed after every row.
+struct Table {
+    path: PathBuf,
+    writer: csv::Writer<File>,
+}
+
+impl Table {
+    /// Open `path` for appending, first cutting a torn last line; the header is written with the first row
+    /// of a new or empty file.
+    fn open(path: PathBuf) -> Result<Self, RecordError> {
+        let io = |e| RecordError::io(&path)(e);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        let keep = complete_len(&mut file).map_err(io)?;
+        file.set_len(keep).map_err(io)?;
+        drop(file);
+        let file = OpenOptions::new().append(true).open(&path).map_err(io)?;
+        let writer = csv::WriterBuilder::new()
+            .has_headers(keep == 0)
+            .from_writer(file);
+        Ok(Self { path, writer })
+    }
+
+    fn append(&mut self, row: &impl Serialize) -> Result<(), RecordError> {
+        self.writer
+            .serialize(row)
+            .map_err(|source| RecordError::Csv {
+                path: self.path.clone(),
+                line: 0,
+                source,
+            })?;
+        self.writer.flush().map_err(RecordError::io(&self.path))
+    }
+}
+
+/// Appends cycle and step rows to a run folder.
+pub struct Recorder {
+    cycles: Table,
+    steps: Table,
+}
+
+impl Recorder {
+    /// Open (or create) the record files in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, RecordError> {
+        Ok(Self {
+            cycles: Table::open(dir.join(CYCLES_CSV))?,
+            steps: Table::open(dir.join(STEPS_CSV))?,
+        })
+    }
+
+    /// Write and flush one cycles.csv row.
+    pub fn cycle(&mut self, row: &CycleRow) -> Result<(), RecordError> {
+        self.cycles.append(row)
+    }
+
+    /// Write and flush one steps.csv row.
+    pub fn step(&mut self, row: &StepRow) -> Result<(), RecordError> {
+        self.steps.append(row)
+    }
+}
+
+/// Rewrite `path` keeping only the rows `keep` accepts, atomically (a kill leaves the old file or the new
+/// one). Returns how many rows were dropped.
+pub fn retain<T: Record>(
+    path: &Path,
+    mut keep: impl FnMut(&T) -> bool,
+) -> Result<u64, RecordError> {
+    let tmp = path.with_extension("csv.tmp");
+    let csv = |source| RecordError::Csv {
+        path: tmp.clone(),
+        line: 0,
+        source,
+    };
+    let mut w = csv::Writer::from_path(&tmp).map_err(csv)?;
+    let mut rows = Rows::<T>::open(path)?;
+    let mut dropped = 0;
+    while let Some(row) = rows.next_row()? {
+        if keep(row) {
+            w.serialize(row).map_err(csv)?;
+        } else {
+            dropped += 1;
+        }
+    }
+    w.flush().map_err(RecordError::io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(RecordError::io(path))?;
+    Ok(dropped)
+}

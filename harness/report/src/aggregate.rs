@@ -1,0 +1,291 @@
+//! One pass over the run folders' cycles.csv rows into counts: per board, phase, failed step, error kind,
+//! and per factor the soak is about (HSE verdict, USB clock error, HSI trim and deviation, temperature,
+//! serial number, option bytes). Memory is bounded whatever the number of rows: only counts, fixed-size
+//! samples for the charts and the earliest failing cycles for the drill-down are kept. Boards and phases are
+//! interned, so counting a row allocates nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use records::{Counts, CycleRow, ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, SerialMatch};
+
+use crate::drilldown::Earliest;
+use crate::sample::Sample;
+
+/// A board's totals.
+#[derive(Debug, Clone, Default)]
+pub struct BoardAgg {
+    pub name: String,
+    pub counts: Counts,
+    pub infrastructure_failures: u64,
+    pub retried_attempts: u64,
+    pub true_hse_hz: u32,
+    pub first_failure_utc: Option<String>,
+    pub last_failure_utc: Option<String>,
+    /// When its last cycle ended, on the run's clock.
+    pub time_s: f64,
+}
+
+/// What the serial-number check found, the rows of the report's serial table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SerialCounts {
+    pub matching: Counts,
+    pub different: Counts,
+    pub unreadable: Counts,
+}
+
+/// Everything the report counts. Boards are indexed in the order they first appear; [`Aggregate::boards`]
+/// and friends give them sorted by name.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    pub total: Counts,
+    boards: Vec<BoardAgg>,
+    board_index: HashMap<String, usize>,
+    /// Phase names in the order they first appear.
+    pub phases: Vec<(String, Counts)>,
+    phase_index: HashMap<String, usize>,
+    /// (board, phase) -> counts.
+    board_phases: HashMap<(usize, usize), Counts>,
+    pub failed_steps: BTreeMap<String, u64>,
+    pub error_kinds: BTreeMap<ErrorKind, u64>,
+    /// HSE verdict (None: the clocks were not read) -> counts.
+    pub verdicts: BTreeMap<Option<HseVerdict>, Counts>,
+    /// (true HSE MHz, PLLM) of misdetected boots -> (counts, sum of USB clock error ppm).
+    pub misdetections: BTreeMap<(u32, u8), (Counts, f64)>,
+    /// USB clock error bin (lower edge, ppm) -> counts.
+    pub usb_bins: BTreeMap<i64, Counts>,
+    pub trim_cal: BTreeMap<(u8, u8), Counts>,
+    /// HSI deviation bin (0.5 % wide, lower edge in ppm) -> counts; measured where measured, else the
+    /// virtual board's model value.
+    pub hsi_bins: BTreeMap<i64, Counts>,
+    pub hsi_source: BTreeMap<&'static str, u64>,
+    /// Temperature rounded to 1 °C -> counts, overall and per (board, °C).
+    pub temperature: BTreeMap<i64, Counts>,
+    board_temperature: BTreeMap<(usize, i64), Counts>,
+    pub serial: SerialCounts,
+    pub option_bytes: BTreeMap<OptionBytesCheck, Counts>,
+    /// (board, time_s) of failures.
+    timeline: Sample<(usize, f64)>,
+    /// (board, USB clock error ppm, failed).
+    scatter: Sample<(usize, f64, bool)>,
+    pub drilldown: Earliest,
+    usb_edges: [i64; 6],
+}
+
+/// USB clock error bin edges (ppm), around the tolerance band `±tolerance`.
+pub fn usb_edges(tolerance_ppm: f64) -> [i64; 6] {
+    let t = tolerance_ppm.round() as i64;
+    [-30_000, -10_000, -t, t, 10_000, 30_000]
+}
+
+impl Aggregate {
+    /// An empty aggregate binning USB clock errors around `±usb_tolerance_ppm`.
+    pub fn new(usb_tolerance_ppm: f64) -> Self {
+        Self {
+            usb_edges: usb_edges(usb_tolerance_ppm),
+            ..Self::default()
+        }
+    }
+
+    fn board(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.board_index.get(name) {
+            return i;
+        }
+        self.boards.push(BoardAgg {
+            name: name.to_string(),
+            ..BoardAgg::default()
+        });
+        self.board_index
+            .insert(name.to_string(), self.boards.len() - 1);
+        self.boards.len() - 1
+    }
+
+    fn phase(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.phase_index.get(name) {
+            return i;
+        }
+        self.phases.push((name.to_string(), Counts::default()));
+        self.phase_index
+            .insert(name.to_string(), self.phases.len() - 1);
+        self.phases.len() - 1
+    }
+
+    /// Count one cycles.csv row of run number `run`.
+    pub fn add(&mut self, run: usize, row: &CycleRow) {
+        let bi = self.board(&row.board);
+        let b = &mut self.boards[bi];
+        b.time_s = b.time_s.max(row.time_s + row.elapsed_ms / 1e3);
+        b.true_hse_hz = row.true_hse_hz;
+        if !row.final_attempt {
+            b.retried_attempts += 1;
+            return;
+        }
+        let failed = row.failed();
+        b.counts.add(failed);
+        self.total.add(failed);
+        if failed {
+            b.infrastructure_failures +=
+                u64::from(row.error_class == Some(ErrorClass::Infrastructure));
+            if b.first_failure_utc.is_none() {
+                b.first_failure_utc = Some(row.started_utc.clone());
+            }
+            match &mut b.last_failure_utc {
+                Some(last) => last.clone_from(&row.started_utc),
+                None => b.last_failure_utc = Some(row.started_utc.clone()),
+            }
+            match self.failed_steps.get_mut(row.failed_step.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.failed_steps.insert(row.failed_step.clone(), 1);
+                }
+            }
+            if let Some(kind) = row.error_kind {
+                *self.error_kinds.entry(kind).or_default() += 1;
+            }
+            self.timeline.push((bi, row.time_s));
+            self.drilldown.offer(run, row);
+        }
+        let pi = self.phase(&row.phase);
+        self.phases[pi].1.add(failed);
+        self.board_phases.entry((bi, pi)).or_default().add(failed);
+        self.count_factors(bi, row, failed);
+    }
+
+    fn count_factors(&mut self, bi: usize, row: &CycleRow, failed: bool) {
+        self.verdicts
+            .entry(row.hse_verdict)
+            .or_default()
+            .add(failed);
+        if row.hse_verdict == Some(HseVerdict::Misdetected) {
+            let key = (row.true_hse_hz / 1_000_000, row.pllm.unwrap_or(0));
+            let e = self.misdetections.entry(key).or_default();
+            e.0.add(failed);
+            e.1 += row.usb_clock_error_ppm.unwrap_or(0.0);
+        }
+        if let Some(ppm) = row.usb_clock_error_ppm {
+            let bin = self.usb_bin(ppm);
+            self.usb_bins.entry(bin).or_default().add(failed);
+            self.scatter.push((bi, ppm, failed));
+        }
+        if let (Some(t), Some(c)) = (row.hsitrim, row.hsical) {
+            self.trim_cal.entry((t, c)).or_default().add(failed);
+        }
+        let hsi = match (row.hsi_measured_error_ppm, row.model_hsi_error_ppm) {
+            (Some(m), _) => Some(("measured", m)),
+            (None, Some(m)) => Some(("virtual board model", m)),
+            _ => None,
+        };
+        if let Some((source, ppm)) = hsi {
+            *self.hsi_source.entry(source).or_default() += 1;
+            let bin = (ppm / 5_000.0).floor() as i64 * 5_000;
+            self.hsi_bins.entry(bin).or_default().add(failed);
+        }
+        if let Some(t) = row.temperature_c {
+            let t = t.round() as i64;
+            self.temperature.entry(t).or_default().add(failed);
+            self.board_temperature
+                .entry((bi, t))
+                .or_default()
+                .add(failed);
+        }
+        let serial = &mut self.serial;
+        match row.serial_match {
+            Some(SerialMatch::Match) => serial.matching.add(failed),
+            Some(SerialMatch::Mismatch) => serial.different.add(failed),
+            Some(SerialMatch::Unreadable) => serial.unreadable.add(failed),
+            None => {}
+        }
+        if let Some(check) = row.option_bytes_check {
+            self.option_bytes.entry(check).or_default().add(failed);
+        }
+    }
+
+    fn usb_bin(&self, ppm: f64) -> i64 {
+        self.usb_edges
+            .iter()
+            .rev()
+            .find(|&&e| ppm >= e as f64)
+            .copied()
+            .unwrap_or(i64::MIN)
+    }
+
+    /// The USB clock error bin edges in use.
+    pub fn usb_edges(&self) -> &[i64; 6] {
+        &self.usb_edges
+    }
+
+    /// Boards sorted by name.
+    pub fn boards(&self) -> Vec<&BoardAgg> {
+        let mut v: Vec<&BoardAgg> = self.boards.iter().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Board names sorted, and each board's position in that order by its interned index.
+    fn sorted_positions(&self) -> (Vec<String>, Vec<usize>) {
+        let names: Vec<String> = self.boards().iter().map(|b| b.name.clone()).collect();
+        let position = self
+            .boards
+            .iter()
+            .map(|b| names.iter().position(|n| *n == b.name).unwrap_or(0))
+            .collect();
+        (names, position)
+    }
+
+    /// (board, phase, counts), boards by name, phases in the order they first appeared.
+    pub fn board_phases(&self) -> Vec<(&str, &str, Counts)> {
+        let mut v: Vec<_> = self
+            .board_phases
+            .iter()
+            .map(|(&(b, p), &c)| (self.boards[b].name.as_str(), p, c))
+            .collect();
+        v.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        v.into_iter()
+            .map(|(b, p, c)| (b, self.phases[p].0.as_str(), c))
+            .collect()
+    }
+
+    /// Per board (sorted by name): its (°C, counts), coolest first.
+    pub fn board_temperatures(&self) -> Vec<(String, Vec<(i64, Counts)>)> {
+        let mut out: Vec<(String, Vec<(i64, Counts)>)> = Vec::new();
+        let mut sorted: Vec<(&str, i64, Counts)> = self
+            .board_temperature
+            .iter()
+            .map(|(&(b, t), &c)| (self.boards[b].name.as_str(), t, c))
+            .collect();
+        sorted.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (board, t, c) in sorted {
+            match out.last_mut() {
+                Some((name, points)) if name == board => points.push((t, c)),
+                _ => out.push((board.to_string(), vec![(t, c)])),
+            }
+        }
+        out
+    }
+
+    /// The failure timeline sample as (board position by name, time_s), sorted.
+    pub fn timeline(&self) -> (Vec<String>, Vec<(usize, f64)>) {
+        let (names, position) = self.sorted_positions();
+        let mut items: Vec<(usize, f64)> = self
+            .timeline
+            .items
+            .iter()
+            .map(|&(b, t)| (position[b], t))
+            .collect();
+        items.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        (names, items)
+    }
+
+    /// The USB clock error sample as (board position by name, ppm, failed), sorted; and how many cycles
+    /// had a USB clock error at all.
+    pub fn scatter(&self) -> (Vec<(usize, f64, bool)>, u64) {
+        let (_, position) = self.sorted_positions();
+        let mut items: Vec<(usize, f64, bool)> = self
+            .scatter
+            .items
+            .iter()
+            .map(|&(b, p, f)| (position[b], p, f))
+            .collect();
+        items.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        (items, self.scatter.seen())
+    }
+}

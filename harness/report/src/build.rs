@@ -1,0 +1,263 @@
+//! Building the [`Report`] from run folders: one streaming pass over each cycles.csv into an [`Aggregate`],
+//! the thresholds from the first folder's manifest judged through `records::judge`, the diagnosis, every
+//! breakdown as rows with intervals, the drill-down's steps from steps.csv, and the charts.
+
+use std::path::{Path, PathBuf};
+
+use records::{name_of, Counts, CycleRow, Manifest, Rows, CYCLES_CSV};
+
+use crate::aggregate::Aggregate;
+use crate::charts::{self, RatePoint};
+use crate::diagnosis;
+use crate::drilldown::steps_of;
+use crate::model::{BoardPhase, BoardRow, Charts, FailedCycle, Report, ReportError, Row, RunInfo};
+use crate::stats::{compare_rates, wilson};
+
+fn row(name: impl Into<String>, c: Counts) -> Row {
+    Row {
+        name: name.into(),
+        cycles: c.cycles,
+        failures: c.failures,
+        rate: wilson(c.failures, c.cycles),
+    }
+}
+
+fn run_info(dir: &Path, m: &Manifest) -> RunInfo {
+    RunInfo {
+        folder: name_of(dir),
+        scenario: m.scenario.clone(),
+        rig: m.rig.clone(),
+        host: m.host.clone(),
+        seed: m.seed,
+        started_utc: m.started_utc.clone(),
+        ended_utc: m.ended_utc.clone(),
+        status: m.status.name().into(),
+    }
+}
+
+/// Count every cycles.csv row of `runs` into `agg`.
+fn aggregate(runs: &[PathBuf], agg: &mut Aggregate) -> Result<(), ReportError> {
+    for (i, dir) in runs.iter().enumerate() {
+        let mut rows = Rows::<CycleRow>::open(&dir.join(CYCLES_CSV))?;
+        while let Some(row) = rows.next_row()? {
+            agg.add(i, row);
+        }
+    }
+    Ok(())
+}
+
+/// Build the report of `runs` (merged), compared with `baseline` runs when given. The first run folder's
+/// manifest gives the thresholds and the USB tolerance.
+pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportError> {
+    let manifests = runs
+        .iter()
+        .map(|d| Manifest::read(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let first = &manifests[0];
+    let tolerance = first.usb_tolerance_ppm;
+    let mut agg = Aggregate::new(tolerance);
+    aggregate(runs, &mut agg)?;
+    let base = match baseline {
+        [] => None,
+        _ => {
+            let mut b = Aggregate::new(tolerance);
+            aggregate(baseline, &mut b)?;
+            Some(b.total)
+        }
+    };
+    let boards = agg.boards();
+    let judgement = records::judge(
+        &first.thresholds,
+        boards.iter().map(|b| (b.name.as_str(), b.counts)),
+    );
+    let causes = diagnosis::causes(&agg, tolerance);
+    Ok(Report {
+        harness_version: env!("CARGO_PKG_VERSION").into(),
+        runs: runs
+            .iter()
+            .zip(&manifests)
+            .map(|(d, m)| run_info(d, m))
+            .collect(),
+        boards_count: boards.len(),
+        total: row("all", agg.total),
+        thresholds_met: judgement.met(),
+        thresholds: judgement.checks,
+        usb_tolerance_ppm: tolerance,
+        diagnosis: diagnosis::paragraph(&agg, &causes),
+        causes,
+        boards: board_rows(&agg),
+        phases: agg.phases.iter().map(|(p, c)| row(p.clone(), *c)).collect(),
+        board_phases: agg
+            .board_phases()
+            .into_iter()
+            .map(|(b, p, c)| BoardPhase {
+                board: b.into(),
+                phase: p.into(),
+                cycles: c.cycles,
+                failures: c.failures,
+            })
+            .collect(),
+        failed_steps: shares(
+            agg.failed_steps.iter().map(|(s, n)| (s.clone(), *n)),
+            agg.total.failures,
+        ),
+        error_kinds: agg
+            .error_kinds
+            .iter()
+            .map(|(k, n)| {
+                (
+                    share(k.name().into(), *n, agg.total.failures),
+                    k.class().name().into(),
+                )
+            })
+            .collect(),
+        hse_verdicts: agg
+            .verdicts
+            .iter()
+            .map(|(v, c)| row(v.map_or("clocks not read", |v| v.name()), *c))
+            .collect(),
+        usb_error_bins: agg
+            .usb_bins
+            .iter()
+            .map(|(e, c)| row(usb_bin_name(agg.usb_edges(), *e), *c))
+            .collect(),
+        trim_cal: agg
+            .trim_cal
+            .iter()
+            .map(|((t, c), n)| row(format!("HSITRIM {t}, HSICAL 0x{c:02X}"), *n))
+            .collect(),
+        hsi_deviation_bins: agg
+            .hsi_bins
+            .iter()
+            .map(|(e, c)| row(hsi_bin_name(*e), *c))
+            .collect(),
+        hsi_deviation_source: agg
+            .hsi_source
+            .keys()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", "),
+        temperature: agg
+            .temperature
+            .iter()
+            .map(|(t, c)| row(format!("{t} °C"), *c))
+            .collect(),
+        serial: vec![
+            row("serial matches ST's formula", agg.serial.matching),
+            row("serial differs from ST's formula", agg.serial.different),
+            row("serial unreadable", agg.serial.unreadable),
+        ],
+        option_bytes: agg
+            .option_bytes
+            .iter()
+            .map(|(k, c)| row(k.name(), *c))
+            .collect(),
+        baseline: base
+            .map(|b| compare_rates(agg.total.failures, agg.total.cycles, b.failures, b.cycles)),
+        baseline_runs: baseline.iter().map(|d| d.display().to_string()).collect(),
+        drilldown: drilldown(runs, &agg)?,
+        charts: chart_set(&agg, tolerance),
+    })
+}
+
+fn share(name: String, n: u64, of: u64) -> Row {
+    Row {
+        name,
+        cycles: of,
+        failures: n,
+        rate: wilson(n, of),
+    }
+}
+
+fn shares(items: impl Iterator<Item = (String, u64)>, of: u64) -> Vec<Row> {
+    let mut rows: Vec<Row> = items.map(|(n, k)| share(n, k, of)).collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.failures));
+    rows
+}
+
+fn usb_bin_name(edges: &[i64], lower: i64) -> String {
+    let upper = edges.iter().find(|&&e| e > lower);
+    match (lower, upper) {
+        (i64::MIN, Some(u)) => format!("below {u:+} ppm"),
+        (l, Some(u)) => format!("{l:+} … {u:+} ppm"),
+        (l, None) => format!("{l:+} ppm and above"),
+    }
+}
+
+fn hsi_bin_name(lower_ppm: i64) -> String {
+    let pct = |ppm: i64| ppm as f64 / 1e4;
+    format!("{:+.1} … {:+.1} %", pct(lower_ppm), pct(lower_ppm + 5000))
+}
+
+fn board_rows(agg: &Aggregate) -> Vec<BoardRow> {
+    agg.boards()
+        .into_iter()
+        .map(|b| BoardRow {
+            row: row(b.name.clone(), b.counts),
+            true_hse_mhz: f64::from(b.true_hse_hz) / 1e6,
+            infrastructure_failures: b.infrastructure_failures,
+            retried_attempts: b.retried_attempts,
+            first_failure_utc: b.first_failure_utc.clone(),
+            last_failure_utc: b.last_failure_utc.clone(),
+        })
+        .collect()
+}
+
+/// The kept failing cycles with their steps.
+fn drilldown(runs: &[PathBuf], agg: &Aggregate) -> Result<Vec<FailedCycle>, ReportError> {
+    let kept = agg.drilldown.sorted();
+    let mut out: Vec<FailedCycle> = Vec::with_capacity(kept.len());
+    for (i, dir) in runs.iter().enumerate() {
+        let of_run: Vec<&CycleRow> = kept
+            .iter()
+            .filter(|k| k.run == i)
+            .map(|k| &k.cycle)
+            .collect();
+        let steps = steps_of(dir, &of_run)?;
+        out.extend(of_run.into_iter().zip(steps).map(|(c, steps)| FailedCycle {
+            run: name_of(dir),
+            cycle: c.clone(),
+            steps,
+        }));
+    }
+    Ok(out)
+}
+
+fn point(c: Counts, x: f64) -> RatePoint {
+    let p = wilson(c.failures, c.cycles);
+    RatePoint {
+        x,
+        rate: 100.0 * p.rate,
+        low: 100.0 * p.low,
+        high: 100.0 * p.high,
+        n: c.cycles,
+    }
+}
+
+fn chart_set(agg: &Aggregate, tolerance_ppm: f64) -> Charts {
+    let boards = agg.boards();
+    let bars: Vec<(String, RatePoint)> = boards
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.name.clone(), point(b.counts, i as f64)))
+        .collect();
+    let (names, timeline) = agg.timeline();
+    let duration = boards.iter().map(|b| b.time_s).fold(0.0, f64::max);
+    let series: Vec<(String, Vec<RatePoint>)> = agg
+        .board_temperatures()
+        .into_iter()
+        .map(|(b, pts)| {
+            (
+                b,
+                pts.into_iter().map(|(t, c)| point(c, t as f64)).collect(),
+            )
+        })
+        .collect();
+    let (scatter, _) = agg.scatter();
+    Charts {
+        boards: charts::rate_bars("Failure rate per board", "board", &bars),
+        timeline: charts::failure_timeline(&names, &timeline, duration),
+        temperature: charts::rate_vs_temperature(&series),
+        usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm),
+    }
+}
