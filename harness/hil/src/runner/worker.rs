@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
+use vboard::cycle_seed;
+
 use super::board::BoardRun;
 use super::failure::{Class, StepError};
 use super::{CycleFacts, PhaseProgress, RunEvent};
 use crate::records::{CycleRow, StepRow, SCHEMA_VERSION};
-use crate::rig::cycle_seed;
 use crate::scenario::{Action, Phase, PhaseLength, RetryOn, Scenario, Step};
 
 /// What a worker needs to know besides its board.

@@ -21,14 +21,13 @@ use std::time::Duration;
 use dfuse::{Clock, SystemClock};
 use thiserror::Error;
 use vboard::descriptors::Descriptors;
-use vboard::{Board, BoardConfig};
+use vboard::{board_seed, Board, BoardConfig};
 
 use super::protocol::{
     decode, Caps, DecodeError, DeviceConnect, EpInfo, Interface, Packet, SPEED_FULL,
 };
 use super::rig::{RigBoards, RigSlot};
 use crate::pcap::PcapWriter;
-use crate::rig::board_seed;
 
 /// How long a transfer the board never answers is held before the reply says timeout (dfu-util's and
 /// Linux's usual control timeout).
@@ -58,7 +57,7 @@ impl Connection for TcpStream {
 pub struct SessionConfig {
     pub board: BoardConfig,
     /// The run seed: connection `n`'s board draws like a virtual rig board with rig-file seed `n + 1` in a
-    /// soak with this seed (`hil::rig::board_seed(seed, n + 1)`).
+    /// soak with this seed (`vboard::board_seed(seed, n + 1)`).
     pub seed: u64,
     /// Write every control transfer to this pcap file (usbmon format).
     pub capture: Option<PathBuf>,
@@ -178,7 +177,7 @@ impl Session {
         &self.board
     }
 
-    /// The board's seed: `hil::rig::board_seed(run seed, connection + 1)`.
+    /// The board's seed: `vboard::board_seed(run seed, connection + 1)`.
     pub fn seed(&self) -> u64 {
         self.seed
     }

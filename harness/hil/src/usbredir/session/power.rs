@@ -5,10 +5,9 @@ use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
 
 use dfuse::Clock;
-use vboard::ResetCause;
+use vboard::{cycle_seed, ResetCause};
 
 use super::Session;
-use crate::rig::cycle_seed;
 use crate::usbredir::rig::{RigCommand, RigRequest};
 
 impl Session {
@@ -123,10 +122,9 @@ mod tests {
     use std::thread;
     use std::time::Duration;
 
-    use vboard::{Board, BoardConfig};
+    use vboard::{board_seed, Board, BoardConfig};
 
     use super::*;
-    use crate::rig::board_seed;
     use crate::usbredir::{RigBoards, SessionConfig};
 
     fn drifting() -> BoardConfig {
