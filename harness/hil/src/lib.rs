@@ -4,7 +4,6 @@
 pub mod clocks;
 pub mod dfu;
 pub mod image;
-pub mod pcap;
 pub mod probe;
 pub mod records;
 pub mod report;
@@ -15,4 +14,3 @@ pub mod soak;
 pub mod target;
 pub mod toml_file;
 pub mod transport;
-pub mod usbredir;

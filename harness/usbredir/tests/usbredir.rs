@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use hil::usbredir::protocol::{
+use usbredir::protocol::{
     decode, encode, Caps, ControlPacket, DecodeError, DeviceConnect, Packet, Status,
 };
-use hil::usbredir::{
+use usbredir::{
     serve, serve_rig, ListenAddr, Listener, RigBoards, ServeError, SessionConfig, Stats,
 };
 use vboard::BoardConfig;

@@ -8,7 +8,7 @@ use dfuse::Clock;
 use vboard::{cycle_seed, ResetCause};
 
 use super::Session;
-use crate::usbredir::rig::{RigCommand, RigRequest};
+use crate::rig::{RigCommand, RigRequest};
 
 impl Session {
     /// Carry out every rig command waiting for this board.
@@ -125,7 +125,7 @@ mod tests {
     use vboard::{board_seed, Board, BoardConfig};
 
     use super::*;
-    use crate::usbredir::{RigBoards, SessionConfig};
+    use crate::{RigBoards, SessionConfig};
 
     fn drifting() -> BoardConfig {
         let path =
