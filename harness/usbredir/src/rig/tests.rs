@@ -1,3 +1,5 @@
+//! The rig controller's unit tests: parsing the bench line protocol and handing commands to registered sessions.
+
 use super::*;
 use rstest::rstest;
 
