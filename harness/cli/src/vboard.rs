@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use hil::target::board_config;
-use hil::usbredir::{serve, serve_rig, ListenAddr, Listener, RigBoards, SessionConfig};
+use usbredir::{serve, serve_rig, ListenAddr, Listener, RigBoards, SessionConfig};
 
 #[derive(Subcommand, Debug)]
 pub enum VboardCommand {

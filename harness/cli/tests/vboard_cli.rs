@@ -1,6 +1,6 @@
 //! `hil vboard serve` as a process: the addresses it refuses (and says which flag), and a server with a rig
-//! controller that answers, then stops cleanly on Ctrl-C. The protocol itself is tested in hil's usbredir
-//! tests and end to end in guest.rs.
+//! controller that answers, then stops cleanly on Ctrl-C. The protocol itself is tested in the usbredir
+//! crate's tests and end to end in guest.rs.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;

@@ -5,7 +5,6 @@
 pub mod clocks;
 pub mod dfu;
 pub mod image;
-pub mod pcap;
 pub mod probe;
 pub mod rig;
 pub mod runner;
@@ -14,4 +13,3 @@ pub mod soak;
 pub mod target;
 pub mod toml_file;
 pub mod transport;
-pub mod usbredir;

@@ -18,9 +18,7 @@ pub use spec::{
     BoardSpec, ChamberSpec, Command, ControllerSpec, HseKind, LineEnding, PortSpec, ProbeSelector,
     Rig, VirtualWiring, Wiring,
 };
-pub use virtual_rig::{
-    board_seed, cycle_seed, VirtualControl, VirtualRig, RESET_PULSE, SWITCH_TIME,
-};
+pub use virtual_rig::{VirtualControl, VirtualRig, RESET_PULSE, SWITCH_TIME};
 
 /// What the runner can do to one board's surroundings. Every method is a rig action: an error here is a rig
 /// (infrastructure) failure, never a failure of the board under test.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dfuse::{Clock, VirtualClock};
-use vboard::Board;
+use vboard::{board_seed, Board};
 
 use super::error::RigError;
 use super::spec::{BoardSpec, Rig, Wiring};
@@ -90,22 +90,6 @@ impl VirtualRig {
     fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
-}
-
-/// The seed of a board's random draws: its rig-file seed mixed with the run's seed.
-pub fn board_seed(run_seed: u64, board_seed: u64) -> u64 {
-    run_seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ board_seed
-}
-
-/// The seed a virtual board is reseeded with at the start of `cycle` (from 1), `attempt` (from 1), of phase
-/// `phase` (from 0): a function of the board's seed and the cycle only, so a resumed run draws what an
-/// uninterrupted one would have. `hil vboard serve --rig` reseeds the n-th power-on as cycle n of phase 0.
-pub fn cycle_seed(seed: u64, phase: usize, cycle: u64, attempt: u32) -> u64 {
-    let mut z = seed ^ (phase as u64).rotate_left(48) ^ cycle.rotate_left(16) ^ u64::from(attempt);
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// One virtual board's rig control. `set_temperature` acts on the whole rig, like a chamber.

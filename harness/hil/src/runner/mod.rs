@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use vboard::board_seed;
+
 pub use failure::{chain, op_kind, StepError};
 pub use resume::{resume_point, ResumePoint};
 pub use summary::{BoardSummary, RunSummary};
@@ -23,7 +25,7 @@ use worker::{run_phase, PhaseEnd, PhaseJob};
 
 use crate::clocks::{ClockSnapshot, Derived, HsiMeasurement, SysclkMeasurement, TargetDescription};
 use crate::image::Image;
-use crate::rig::{board_seed, SerialRig, Wiring};
+use crate::rig::{SerialRig, Wiring};
 use crate::scenario::{generate_image, Action, ImageSource, Scenario};
 use crate::transport::VirtualBoard;
 use records::{CycleRow, RunStatus, StepRow};

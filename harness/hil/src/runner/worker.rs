@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
+use vboard::cycle_seed;
+
 use super::board::BoardRun;
 use super::failure::StepError;
 use super::{CycleFacts, PhaseProgress, RunEvent};
-use crate::rig::cycle_seed;
 use crate::scenario::{Action, Phase, PhaseLength, RetryOn, Scenario, Step};
 use records::{
     CycleRow, ErrorClass, OptionBytesCheck, Outcome, SerialMatch, StepRow, SCHEMA_VERSION,

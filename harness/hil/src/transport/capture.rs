@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dfuse::{Clock, DfuIo, Setup, TransferError};
+use usbredir::pcap::PcapWriter;
 
 use super::{DeviceInfo, Transport};
-use crate::pcap::PcapWriter;
 
 /// Wraps a [`Transport`], recording each transfer, with the time it was submitted and completed.
 pub struct Capturing<T> {

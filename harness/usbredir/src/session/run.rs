@@ -1,133 +1,50 @@
-//! One usbredir connection = one fresh virtual board, on the real clock: reads the client's packets, turns
-//! them into the board's control transfers, waits until the board completes them (so a guest sees real
-//! erase and write times), answers, and tells the client when the board leaves or joins the bus.
-//! Owns no socket: it runs over any [`Connection`]; the listener lives in `serve`. The transfers themselves are
-//! in `transfer`. With a rig ([`SessionConfig::rig`]) the session also takes power, BOOT0 and NRST commands
-//! for its board (`power`).
-
-mod power;
-mod stats;
-mod transfer;
-
-pub use stats::Stats;
+//! One session's run loop: reads the client's packets, answers them, and tells the client when the board leaves
+//! or joins the bus. The transfers themselves are in `transfer`, the rig commands in `power`. Owns no socket.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
-use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
+use std::io::{self, BufWriter};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use dfuse::{Clock, SystemClock};
-use thiserror::Error;
 use vboard::descriptors::Descriptors;
-use vboard::{Board, BoardConfig};
+use vboard::{board_seed, Board};
 
-use super::protocol::{
-    decode, Caps, DecodeError, DeviceConnect, EpInfo, Interface, Packet, SPEED_FULL,
-};
-use super::rig::{RigBoards, RigSlot};
+use super::{transfer, Connection, SessionConfig, SessionError, Stats};
 use crate::pcap::PcapWriter;
-use crate::rig::board_seed;
-
-/// How long a transfer the board never answers is held before the reply says timeout (dfu-util's and
-/// Linux's usual control timeout).
-pub const NO_RESPONSE_WAIT: Duration = Duration::from_secs(5);
-/// How often the board's bus state is looked at while the client is quiet.
-pub const POLL: Duration = Duration::from_millis(10);
-
-/// A byte stream a session runs over: a Unix or TCP socket.
-pub trait Connection: Read + Write {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
-}
-
-impl Connection for UnixStream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_read_timeout(self, timeout)
-    }
-}
-
-impl Connection for TcpStream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
-    }
-}
-
-/// What every connection's board is made from.
-#[derive(Clone)]
-pub struct SessionConfig {
-    pub board: BoardConfig,
-    /// The run seed: connection `n`'s board draws like a virtual rig board with rig-file seed `n + 1` in a
-    /// soak with this seed (`hil::rig::board_seed(seed, n + 1)`).
-    pub seed: u64,
-    /// Write every control transfer to this pcap file (usbmon format).
-    pub capture: Option<PathBuf>,
-    pub no_response_wait: Duration,
-    pub poll: Duration,
-    /// Take rig commands: each connection answers on the lowest channel free when it starts.
-    pub rig: Option<RigBoards>,
-}
-
-impl SessionConfig {
-    pub fn new(board: BoardConfig, seed: u64) -> Self {
-        Self {
-            board,
-            seed,
-            capture: None,
-            no_response_wait: NO_RESPONSE_WAIT,
-            poll: POLL,
-            rig: None,
-        }
-    }
-}
-
-/// Why a connection ended early.
-#[derive(Debug, Error)]
-pub enum SessionError {
-    #[error("connection I/O failed")]
-    Io(#[from] io::Error),
-    #[error("the client sent a malformed packet")]
-    Malformed(#[source] DecodeError),
-    #[error("the client closed the connection in the middle of a packet ({got} of {need} bytes)")]
-    Truncated { got: usize, need: usize },
-    #[error("the client's first packet is type {kind}, not hello: not a usbredir client?")]
-    NoHello { kind: u32 },
-    #[error("cannot write the capture {}", path.display())]
-    Capture {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-}
+use crate::protocol::{
+    decode, encode, Caps, DecodeError, DeviceConnect, EpInfo, Interface, Packet, SPEED_FULL,
+};
+use crate::rig::RigSlot;
 
 /// One connection's board and protocol state.
 pub struct Session {
     /// The connection's number (from 0), for log lines.
-    number: u64,
-    board: Board,
+    pub(super) number: u64,
+    pub(super) board: Board,
     /// The board's seed (the run seed mixed with its rig-file seed `number + 1`).
-    seed: u64,
+    pub(super) seed: u64,
     /// Power-ons through the rig so far; the n-th is reseeded as soak cycle n.
-    power_ons: u64,
+    pub(super) power_ons: u64,
     /// The last boot number logged.
-    boots_logged: u64,
+    pub(super) boots_logged: u64,
     /// This session's rig channel and the commands waiting for it.
-    rig: Option<RigSlot>,
-    device: Descriptors,
-    clock: SystemClock,
-    no_response_wait: Duration,
-    poll: Duration,
+    pub(super) rig: Option<RigSlot>,
+    pub(super) device: Descriptors,
+    pub(super) clock: SystemClock,
+    pub(super) no_response_wait: Duration,
+    pub(super) poll: Duration,
     /// Negotiated capabilities; empty (32-bit ids) until the client's hello.
-    caps: Caps,
-    hello_done: bool,
+    pub(super) caps: Caps,
+    pub(super) hello_done: bool,
     /// Whether the client was told the device is connected.
-    connected: bool,
-    boots_at_connect: u64,
-    configuration: u8,
-    inbuf: Vec<u8>,
-    pcap: Option<PcapWriter<BufWriter<File>>>,
-    capture_path: Option<PathBuf>,
-    stats: Stats,
+    pub(super) connected: bool,
+    pub(super) boots_at_connect: u64,
+    pub(super) configuration: u8,
+    pub(super) inbuf: Vec<u8>,
+    pub(super) pcap: Option<PcapWriter<BufWriter<File>>>,
+    pub(super) capture_path: Option<PathBuf>,
+    pub(super) stats: Stats,
 }
 
 impl Session {
@@ -178,7 +95,7 @@ impl Session {
         &self.board
     }
 
-    /// The board's seed: `hil::rig::board_seed(run seed, connection + 1)`.
+    /// The board's seed: `vboard::board_seed(run seed, connection + 1)`.
     pub fn seed(&self) -> u64 {
         self.seed
     }
@@ -336,7 +253,7 @@ impl Session {
         } else {
             Caps::default()
         };
-        conn.write_all(&super::protocol::encode(id, packet, caps))?;
+        conn.write_all(&encode(id, packet, caps))?;
         Ok(conn.flush()?)
     }
 }

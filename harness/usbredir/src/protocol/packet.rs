@@ -1,16 +1,7 @@
-//! The usbredir wire format (spice `usb-redirection-protocol`): packet headers, the packets the usb-host side
-//! sends and receives, and their encoding. Pure code over `&[u8]`: no sockets, no board.
-//!
-//! Little endian, packed. Header: `u32 type, u32 length, id`, where `length` counts the type-specific header
-//! plus data and `id` is a u32 until both hellos are exchanged, then a u64 if both sides advertised
-//! `64bits_ids`. The layout of `ep_info` and `device_connect` also depends on capabilities both sides have,
-//! so encoding and decoding take the negotiated [`Caps`].
+//! The usbredir packets the usb-host side handles, as Rust types: the type numbers, the negotiated [`Caps`],
+//! each packet's fields, the header and why bytes are not a packet. Data only: encoding is in `codec`.
 
 use thiserror::Error;
-
-mod codec;
-
-pub use codec::{decode, decode_body, decode_header, encode};
 
 /// `usb_redir_hello`.
 pub const HELLO: u32 = 0;
@@ -28,7 +19,7 @@ pub const ALT_SETTING_STATUS: u32 = 11;
 pub const CANCEL_DATA_PACKET: u32 = 21;
 pub const CONTROL_PACKET: u32 = 100;
 /// Types we know but do not serve (iso/interrupt/bulk streams, filters, bulk/iso/interrupt data): skipped.
-const UNSERVED: [std::ops::RangeInclusive<u32>; 3] = [12..=20, 22..=27, 101..=104];
+pub(super) const UNSERVED: [std::ops::RangeInclusive<u32>; 3] = [12..=20, 22..=27, 101..=104];
 
 /// Largest `length` we accept: a 64 KiB control transfer plus its header, with room to spare.
 pub const MAX_PACKET_LEN: u32 = 128 * 1024;
@@ -38,7 +29,7 @@ pub const VERSION_LEN: usize = 64;
 pub const ENDPOINTS: usize = 32;
 /// Number of interface slots in `interface_info`.
 pub const INTERFACES: usize = 32;
-const CONTROL_HEADER_LEN: usize = 10;
+pub(super) const CONTROL_HEADER_LEN: usize = 10;
 
 /// `usb_redir_speed_full`.
 pub const SPEED_FULL: u8 = 1;
@@ -255,6 +246,3 @@ pub enum DecodeError {
     #[error("control packet: {got} data bytes but wLength {length} in an OUT request")]
     ControlData { got: usize, length: u16 },
 }
-
-#[cfg(test)]
-mod tests;

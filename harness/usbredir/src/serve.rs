@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use super::rig::{RigBoards, RigSlot};
-use super::session::{Connection, Session, SessionConfig, Stats};
+use crate::rig::{RigBoards, RigSlot};
+use crate::session::{Connection, Session, SessionConfig, Stats};
 
 /// How often the accept loop looks at the stop flag.
 const ACCEPT_POLL: Duration = Duration::from_millis(20);

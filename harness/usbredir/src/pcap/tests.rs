@@ -1,3 +1,5 @@
+//! The pcap writer's unit tests: file and record headers, usbmon fields, and the status codes of failed transfers.
+
 use std::time::Duration;
 
 use dfuse::{Setup, TransferError, TransferErrorKind};

@@ -1,3 +1,5 @@
+//! The wire format's unit tests: round trips for every packet and capability set, and malformed input as errors.
+
 use proptest::prelude::*;
 use rstest::rstest;
 

@@ -11,7 +11,7 @@ use vboard::UsbError;
 
 use super::{Session, SessionError};
 use crate::pcap::PcapWriter;
-use crate::usbredir::protocol::{ControlPacket, Packet, Status};
+use crate::protocol::{ControlPacket, Packet, Status};
 
 const SET_CONFIGURATION: u8 = 0x09;
 const GET_CONFIGURATION: u8 = 0x08;

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use dfuse::{Setup, TransferError, TransferErrorKind};
-use hil::pcap::{dfu_decode_as, PcapWriter};
+use usbredir::pcap::{dfu_decode_as, PcapWriter};
 
 const VID: u16 = 0x0483;
 const PID: u16 = 0xDF11;

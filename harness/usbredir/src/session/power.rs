@@ -5,11 +5,10 @@ use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
 
 use dfuse::Clock;
-use vboard::ResetCause;
+use vboard::{cycle_seed, ResetCause};
 
 use super::Session;
-use crate::rig::cycle_seed;
-use crate::usbredir::rig::{RigCommand, RigRequest};
+use crate::rig::{RigCommand, RigRequest};
 
 impl Session {
     /// Carry out every rig command waiting for this board.
@@ -123,11 +122,10 @@ mod tests {
     use std::thread;
     use std::time::Duration;
 
-    use vboard::{Board, BoardConfig};
+    use vboard::{board_seed, Board, BoardConfig};
 
     use super::*;
-    use crate::rig::board_seed;
-    use crate::usbredir::{RigBoards, SessionConfig};
+    use crate::{RigBoards, SessionConfig};
 
     fn drifting() -> BoardConfig {
         let path =

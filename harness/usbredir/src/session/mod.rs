@@ -1,0 +1,17 @@
+//! One usbredir connection = one fresh virtual board, on the real clock: reads the client's packets, turns
+//! them into the board's control transfers, waits until the board completes them (so a guest sees real
+//! erase and write times), answers, and tells the client when the board leaves or joins the bus.
+//! Owns no socket: it runs over any [`Connection`] (`config`, with what a session is made from); the listener
+//! lives in `serve`. The run loop is in `run`, the transfers themselves in `transfer`. With a rig
+//! ([`SessionConfig::rig`]) the session also takes power, BOOT0 and NRST commands for its board (`power`).
+
+mod config;
+mod power;
+mod run;
+mod stats;
+mod transfer;
+
+pub use config::{Connection, SessionConfig, SessionError, NO_RESPONSE_WAIT, POLL};
+pub(crate) use run::is_idle;
+pub use run::Session;
+pub use stats::Stats;
