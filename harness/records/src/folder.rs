@@ -57,7 +57,7 @@ mod tests {
     #[test]
     fn a_stamp_is_date_and_time() {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
-        assert_eq!(stamp(t), "20261118-074640");
+        assert_eq!(stamp(t), "20261118-110640");
     }
 
     #[test]
