@@ -26,10 +26,20 @@ pub trait Record: Default + serde::Serialize {
 /// The fields of one record, read left to right.
 struct Fields<'a> {
     record: &'a ByteRecord,
+    /// The whole record's bytes as text, when they are valid UTF-8 (checked once, not per field).
+    text: Option<&'a str>,
     column: usize,
 }
 
 impl<'a> Fields<'a> {
+    fn new(record: &'a ByteRecord) -> Self {
+        Self {
+            record,
+            text: std::str::from_utf8(record.as_slice()).ok(),
+            column: 0,
+        }
+    }
+
     fn next(&mut self) -> (usize, &'a [u8]) {
         let i = self.column;
         self.column += 1;
@@ -41,6 +51,15 @@ impl<'a> Fields<'a> {
     }
 
     fn text(&mut self) -> Result<&'a str, FieldError> {
+        let i = self.column;
+        let field = self
+            .text
+            .zip(self.record.range(i))
+            .and_then(|(text, range)| text.get(range));
+        if let Some(t) = field {
+            self.column += 1;
+            return Ok(t);
+        }
         let (i, b) = self.next();
         std::str::from_utf8(b).or_else(|_| Self::fail(i, "is not valid UTF-8".into()))
     }
@@ -127,7 +146,7 @@ impl Record for CycleRow {
     const COLUMNS: &'static [&'static str] = &CYCLE_COLUMNS;
 
     fn decode(&mut self, record: &ByteRecord) -> Result<(), FieldError> {
-        let f = &mut Fields { record, column: 0 };
+        let f = &mut Fields::new(record);
         self.schema = f.required("a schema version")?;
         f.string(&mut self.started_utc)?;
         self.time_s = f.required_float()?;
@@ -176,7 +195,7 @@ impl Record for StepRow {
     const COLUMNS: &'static [&'static str] = &STEP_COLUMNS;
 
     fn decode(&mut self, record: &ByteRecord) -> Result<(), FieldError> {
-        let f = &mut Fields { record, column: 0 };
+        let f = &mut Fields::new(record);
         self.schema = f.required("a schema version")?;
         f.string(&mut self.started_utc)?;
         self.time_s = f.required_float()?;

@@ -22,7 +22,7 @@ pub use folder::{
 };
 pub use manifest::{Manifest, RunStatus, MANIFEST_SCHEMA};
 pub use pass::{judge, Counts, Judgement, ThresholdCheck, Thresholds};
-pub use reader::{for_each, read_all, Rows};
+pub use reader::{chunks, for_each, read_all, Chunk, Rows};
 pub use schema::{CycleRow, StepRow, CYCLE_COLUMNS, SCHEMA_VERSION, STEP_COLUMNS};
 pub use tail::complete_len;
 pub use vocab::{ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, Outcome, SerialMatch};

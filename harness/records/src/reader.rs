@@ -17,12 +17,14 @@ use crate::tail::complete_len;
 /// Read buffer: large enough that the reader is not bound by system calls.
 const BUFFER: usize = 1 << 20;
 
-/// Rows of one record file, decoded one at a time into the same value.
+/// Rows of one record file (or of one chunk of it), decoded one at a time into the same value.
 pub struct Rows<T> {
     path: PathBuf,
     reader: csv::Reader<std::io::Take<BufReader<File>>>,
     record: ByteRecord,
     row: T,
+    /// Where the chunk starts in the file, for line numbers in errors.
+    start: u64,
 }
 
 impl<T: Record> Rows<T> {
@@ -30,20 +32,44 @@ impl<T: Record> Rows<T> {
     pub fn open(path: &Path) -> Result<Self, RecordError> {
         let mut file = File::open(path).map_err(RecordError::io(path))?;
         let keep = complete_len(&mut file).map_err(RecordError::io(path))?;
-        file.seek(SeekFrom::Start(0))
+        Self::open_chunk(
+            path,
+            &Chunk {
+                start: 0,
+                end: keep,
+            },
+        )
+    }
+
+    /// Open one chunk of `path` (from [`chunks`]); the first chunk's header is checked.
+    pub fn open_chunk(path: &Path, chunk: &Chunk) -> Result<Self, RecordError> {
+        let mut file = File::open(path).map_err(RecordError::io(path))?;
+        file.seek(SeekFrom::Start(chunk.start))
             .map_err(RecordError::io(path))?;
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .buffer_capacity(BUFFER)
-            .from_reader(BufReader::with_capacity(BUFFER, file).take(keep));
+            .from_reader(BufReader::with_capacity(BUFFER, file).take(chunk.end - chunk.start));
         let mut rows = Self {
             path: path.to_path_buf(),
             reader,
             record: ByteRecord::new(),
             row: T::default(),
+            start: chunk.start,
         };
-        rows.check_header()?;
+        if chunk.start == 0 {
+            rows.check_header()?;
+        }
         Ok(rows)
+    }
+
+    /// The 1-based line in the file of the current record.
+    fn line(&self) -> u64 {
+        let in_chunk = self.record.position().map_or(0, |p| p.line());
+        match self.start {
+            0 => in_chunk,
+            start => lines_before(&self.path, start) + in_chunk,
+        }
     }
 
     fn check_header(&mut self) -> Result<(), RecordError> {
@@ -89,13 +115,22 @@ impl<T: Record> Rows<T> {
     }
 
     fn read_record(&mut self) -> Result<bool, RecordError> {
-        self.reader
-            .read_byte_record(&mut self.record)
-            .map_err(|source| RecordError::Csv {
-                path: self.path.clone(),
-                line: source.position().map_or(0, |p| p.line()),
-                source,
-            })
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(more) => Ok(more),
+            Err(source) => {
+                let in_chunk = source.position().map_or(0, |p| p.line());
+                let before = if self.start == 0 {
+                    0
+                } else {
+                    lines_before(&self.path, self.start)
+                };
+                Err(RecordError::Csv {
+                    path: self.path.clone(),
+                    line: before + in_chunk,
+                    source,
+                })
+            }
+        }
     }
 
     /// The next row, or `None` at the end of the complete rows.
@@ -120,13 +155,12 @@ impl<T: Record> Rows<T> {
     }
 
     fn decode_current(&mut self) -> Result<&T, RecordError> {
-        let line = self.record.position().map_or(0, |p| p.line());
         if schema_of(&self.record) != Some(SCHEMA_VERSION) {
-            return Err(self.schema_error(line));
+            return Err(self.schema_error(self.line()));
         }
         match self.row.decode(&self.record) {
             Ok(()) => Ok(&self.row),
-            Err(e) => Err(self.field_error(line, e)),
+            Err(e) => Err(self.field_error(self.line(), e)),
         }
     }
 
@@ -148,7 +182,7 @@ impl<T: Record> Rows<T> {
     }
 
     fn field_error(&self, line: u64, e: FieldError) -> RecordError {
-        let offset = self.record.position().map_or(0, |p| p.byte());
+        let offset = self.start + self.record.position().map_or(0, |p| p.byte());
         RecordError::Field {
             path: self.path.clone(),
             line,
@@ -168,6 +202,93 @@ fn wrong_schema(v: u32) -> String {
             "a newer"
         }
     )
+}
+
+/// A byte range of a record file that starts and ends at a row boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Below this a file is read as one chunk: splitting costs more than it saves.
+const MIN_CHUNK: u64 = 16 << 20;
+
+/// Split the complete rows of `path` into at most `parts` chunks of about equal size, each starting at a
+/// row boundary: at a newline outside any quoted field (the quotes before it are even in number), so a
+/// field with a newline in it is never cut. The chunks' rows, read in chunk order, are the file's rows.
+pub fn chunks(path: &Path, parts: usize) -> Result<Vec<Chunk>, RecordError> {
+    split(path, parts, MIN_CHUNK)
+}
+
+fn split(path: &Path, parts: usize, min_chunk: u64) -> Result<Vec<Chunk>, RecordError> {
+    let mut file = File::open(path).map_err(RecordError::io(path))?;
+    let len = complete_len(&mut file).map_err(RecordError::io(path))?;
+    let parts = (parts.max(1) as u64).min(len / min_chunk).max(1);
+    file.seek(SeekFrom::Start(0))
+        .map_err(RecordError::io(path))?;
+    let mut reader = BufReader::with_capacity(BUFFER, file).take(len);
+    let mut bounds = vec![0];
+    let (mut pos, mut quotes) = (0u64, 0u64);
+    let mut buf = vec![0u8; BUFFER];
+    for k in 1..parts {
+        let target = len * k / parts;
+        // Count quotes up to the target, then go on to the first newline with an even count.
+        'find: loop {
+            let n = reader.read(&mut buf).map_err(RecordError::io(path))?;
+            if n == 0 {
+                break 'find;
+            }
+            let block = &buf[..n];
+            // Whole blocks before the target only need their quotes counted.
+            let scan_from = target.saturating_sub(pos).min(n as u64) as usize;
+            quotes += memchr::memchr_iter(b'"', &block[..scan_from]).count() as u64;
+            let mut at = scan_from;
+            while let Some(i) = memchr::memchr2(b'"', b'\n', &block[at..]) {
+                let i = at + i;
+                if block[i] == b'"' {
+                    quotes += 1;
+                } else if quotes % 2 == 0 {
+                    let boundary = pos + i as u64 + 1;
+                    bounds.push(boundary);
+                    // Go on from the boundary: seeking drops the rest of the buffer.
+                    let mut inner = reader.into_inner();
+                    inner
+                        .seek(SeekFrom::Start(boundary))
+                        .map_err(RecordError::io(path))?;
+                    reader = inner.take(len - boundary);
+                    pos = boundary;
+                    break 'find;
+                }
+                at = i + 1;
+            }
+            pos += n as u64;
+        }
+    }
+    bounds.push(len);
+    bounds.dedup();
+    Ok(bounds
+        .windows(2)
+        .map(|w| Chunk {
+            start: w[0],
+            end: w[1],
+        })
+        .collect())
+}
+
+/// Newlines in `path` before byte `offset` (error path only: reads that much of the file again).
+fn lines_before(path: &Path, offset: u64) -> u64 {
+    let Ok(file) = File::open(path) else { return 0 };
+    let mut reader = BufReader::with_capacity(BUFFER, file).take(offset);
+    let mut buf = vec![0u8; BUFFER];
+    let mut lines = 0;
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+    lines
 }
 
 /// Call `f` with every complete row of `path`, in file order; the number of rows read.
@@ -224,4 +345,74 @@ fn char_column(path: &Path, offset: u64, field: usize) -> Option<u64> {
     }
     let chars = String::from_utf8_lossy(&line[..start]).chars().count();
     Some(chars as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CycleRow, Recorder, CYCLES_CSV};
+
+    /// Rows whose details hold quotes, commas and newlines, so a careless split would cut a field.
+    fn awkward_folder(rows: u64) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rec = Recorder::open(dir.path()).unwrap();
+        for cycle in 1..=rows {
+            let row = CycleRow {
+                schema: crate::SCHEMA_VERSION,
+                board: format!("b{}", cycle % 3),
+                cycle,
+                attempt: 1,
+                error_detail: "x\n".repeat((cycle % 7) as usize) + "\"quoted, too\"",
+                ..CycleRow::default()
+            };
+            rec.cycle(&row).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn chunks_read_in_order_are_the_whole_file() {
+        let dir = awkward_folder(500);
+        let path = dir.path().join(CYCLES_CSV);
+        let whole: Vec<CycleRow> = read_all(&path).unwrap();
+        for parts in [1, 2, 3, 7] {
+            let chunks = split(&path, parts, 1).unwrap();
+            assert_eq!(chunks.len(), parts);
+            let mut rows = Vec::new();
+            for c in &chunks {
+                let mut r = Rows::<CycleRow>::open_chunk(&path, c).unwrap();
+                while let Some(row) = r.next_row().unwrap() {
+                    rows.push(row.clone());
+                }
+            }
+            assert_eq!(rows, whole, "{parts} parts");
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_later_chunk_names_its_line_in_the_file() {
+        let dir = awkward_folder(200);
+        let path = dir.path().join(CYCLES_CSV);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cut = text.rfind("\n2,").unwrap() + 1;
+        let line = text[..cut].matches('\n').count() + 1;
+        std::fs::write(
+            &path,
+            format!("{}2,t,inf{}", &text[..cut], &text[cut + 5..]),
+        )
+        .unwrap();
+        let chunks = split(&path, 2, 1).unwrap();
+        let mut r = Rows::<CycleRow>::open_chunk(&path, &chunks[1]).unwrap();
+        let err = loop {
+            match r.next_row() {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("no error"),
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            err.to_string().contains(&format!(":{line}:5: time_s:")),
+            "{err} (line {line})"
+        );
+    }
 }

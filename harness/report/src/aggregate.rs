@@ -71,6 +71,15 @@ pub struct Aggregate {
     usb_edges: [i64; 6],
 }
 
+fn add_all<K: Ord, V: std::ops::AddAssign + Default>(
+    into: &mut BTreeMap<K, V>,
+    from: BTreeMap<K, V>,
+) {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
+    }
+}
+
 /// USB clock error bin edges (ppm), around the tolerance band `±tolerance`.
 pub fn usb_edges(tolerance_ppm: f64) -> [i64; 6] {
     let t = tolerance_ppm.round() as i64;
@@ -206,6 +215,57 @@ impl Aggregate {
             .find(|&&e| ppm >= e as f64)
             .copied()
             .unwrap_or(i64::MIN)
+    }
+
+    /// This aggregate followed by `later`, the counts of the rows after this one's (the next chunk of the
+    /// same files): the same counts as one pass over both, boards and phases in order of first appearance.
+    pub fn append(mut self, later: Aggregate) -> Aggregate {
+        let boards: Vec<usize> = later.boards.iter().map(|b| self.board(&b.name)).collect();
+        let phases: Vec<usize> = later.phases.iter().map(|(p, _)| self.phase(p)).collect();
+        self.total += later.total;
+        for (b, l) in boards.iter().zip(later.boards) {
+            let a = &mut self.boards[*b];
+            a.counts += l.counts;
+            a.infrastructure_failures += l.infrastructure_failures;
+            a.retried_attempts += l.retried_attempts;
+            a.true_hse_hz = l.true_hse_hz;
+            a.first_failure_utc = a.first_failure_utc.take().or(l.first_failure_utc);
+            a.last_failure_utc = l.last_failure_utc.or(a.last_failure_utc.take());
+            a.time_s = a.time_s.max(l.time_s);
+        }
+        for (p, (_, c)) in phases.iter().zip(later.phases) {
+            self.phases[*p].1 += c;
+        }
+        for ((b, p), c) in later.board_phases {
+            *self.board_phases.entry((boards[b], phases[p])).or_default() += c;
+        }
+        for ((b, t), c) in later.board_temperature {
+            *self.board_temperature.entry((boards[b], t)).or_default() += c;
+        }
+        add_all(&mut self.failed_steps, later.failed_steps);
+        add_all(&mut self.error_kinds, later.error_kinds);
+        add_all(&mut self.verdicts, later.verdicts);
+        add_all(&mut self.usb_bins, later.usb_bins);
+        add_all(&mut self.trim_cal, later.trim_cal);
+        add_all(&mut self.hsi_bins, later.hsi_bins);
+        add_all(&mut self.hsi_source, later.hsi_source);
+        add_all(&mut self.temperature, later.temperature);
+        add_all(&mut self.option_bytes, later.option_bytes);
+        for (k, (c, sum)) in later.misdetections {
+            let e = self.misdetections.entry(k).or_default();
+            e.0 += c;
+            e.1 += sum;
+        }
+        self.serial.matching += later.serial.matching;
+        self.serial.different += later.serial.different;
+        self.serial.unreadable += later.serial.unreadable;
+        let remap = |b: usize| boards[b];
+        let timeline = later.timeline.map(|(b, t)| (remap(b), t));
+        let scatter = later.scatter.map(|(b, p, f)| (remap(b), p, f));
+        self.timeline = std::mem::take(&mut self.timeline).append(timeline);
+        self.scatter = std::mem::take(&mut self.scatter).append(scatter);
+        self.drilldown.absorb(later.drilldown);
+        self
     }
 
     /// The USB clock error bin edges in use.

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use records::{name_of, Counts, CycleRow, Manifest, Rows, CYCLES_CSV};
+use records::{name_of, Chunk, Counts, CycleRow, Manifest, Rows, CYCLES_CSV};
 
 use crate::aggregate::Aggregate;
 use crate::charts::{self, RatePoint};
@@ -35,15 +35,47 @@ fn run_info(dir: &Path, m: &Manifest) -> RunInfo {
     }
 }
 
-/// Count every cycles.csv row of `runs` into `agg`.
-fn aggregate(runs: &[PathBuf], agg: &mut Aggregate) -> Result<(), ReportError> {
+/// Threads that read one large cycles.csv: parsing is what a report spends its time on, and the chunks are
+/// counted independently and then appended in file order. Fixed, not the machine's core count, so the same
+/// records give the same report (the chart samples depend on where the file is split) on every machine.
+const READERS: usize = 2;
+
+/// Count one chunk of run `run`'s cycles.csv.
+fn count_chunk(
+    run: usize,
+    path: &Path,
+    chunk: &Chunk,
+    tolerance: f64,
+) -> Result<Aggregate, ReportError> {
+    let mut agg = Aggregate::new(tolerance);
+    let mut rows = Rows::<CycleRow>::open_chunk(path, chunk)?;
+    while let Some(row) = rows.next_row()? {
+        agg.add(run, row);
+    }
+    Ok(agg)
+}
+
+/// Count every cycles.csv row of `runs`, in file order.
+fn aggregate(runs: &[PathBuf], tolerance: f64) -> Result<Aggregate, ReportError> {
+    let mut agg = Aggregate::new(tolerance);
     for (i, dir) in runs.iter().enumerate() {
-        let mut rows = Rows::<CycleRow>::open(&dir.join(CYCLES_CSV))?;
-        while let Some(row) = rows.next_row()? {
-            agg.add(i, row);
+        let path = dir.join(CYCLES_CSV);
+        let chunks = records::chunks(&path, READERS)?;
+        let counted: Vec<Result<Aggregate, ReportError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|c| s.spawn(|| count_chunk(i, &path, c, tolerance)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a report reader thread panicked"))
+                .collect()
+        });
+        for part in counted {
+            agg = agg.append(part?);
         }
     }
-    Ok(())
+    Ok(agg)
 }
 
 /// Build the report of `runs` (merged), compared with `baseline` runs when given. The first run folder's
@@ -55,15 +87,10 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         .collect::<Result<Vec<_>, _>>()?;
     let first = &manifests[0];
     let tolerance = first.usb_tolerance_ppm;
-    let mut agg = Aggregate::new(tolerance);
-    aggregate(runs, &mut agg)?;
+    let agg = aggregate(runs, tolerance)?;
     let base = match baseline {
         [] => None,
-        _ => {
-            let mut b = Aggregate::new(tolerance);
-            aggregate(baseline, &mut b)?;
-            Some(b.total)
-        }
+        _ => Some(aggregate(baseline, tolerance)?.total),
     };
     let boards = agg.boards();
     let judgement = records::judge(

@@ -73,6 +73,13 @@ impl Earliest {
         });
     }
 
+    /// Keep the earliest of both.
+    pub fn absorb(&mut self, other: Earliest) {
+        for k in other.0 {
+            self.offer(k.run, &k.cycle);
+        }
+    }
+
     /// The kept cycles, earliest first.
     pub fn sorted(&self) -> Vec<Kept> {
         self.0.clone().into_sorted_vec()

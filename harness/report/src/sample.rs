@@ -40,6 +40,50 @@ impl<T> Sample<T> {
         self.seen += 1;
     }
 
+    /// This sample followed by `later` (the items offered after this one's), thinned to one even stride:
+    /// how samples of a file's chunks, read in parallel, become one.
+    pub fn append(mut self, later: Sample<T>) -> Sample<T> {
+        let stride = self.stride.max(later.stride);
+        let offset = self.seen;
+        let mut i = 0u64;
+        self.items.retain(|_| {
+            let keep = (i * self.stride).is_multiple_of(stride);
+            i += 1;
+            keep
+        });
+        let mut j = 0u64;
+        let later_stride = later.stride;
+        self.items.extend(later.items.into_iter().filter(|_| {
+            // Even within each part; the seam between the parts may be off by less than one stride.
+            let keep = (j * later_stride).is_multiple_of(stride);
+            j += 1;
+            keep
+        }));
+        let mut out = Sample {
+            items: self.items,
+            stride,
+            seen: offset + later.seen,
+        };
+        while out.items.len() > SAMPLE {
+            let mut k = 0;
+            out.items.retain(|_| {
+                k += 1;
+                k % 2 == 1
+            });
+            out.stride *= 2;
+        }
+        out
+    }
+
+    /// The same sample with every item mapped.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Sample<U> {
+        Sample {
+            items: self.items.into_iter().map(f).collect(),
+            stride: self.stride,
+            seen: self.seen,
+        }
+    }
+
     /// How many items were offered, kept or not.
     pub fn seen(&self) -> u64 {
         self.seen
@@ -58,5 +102,21 @@ mod tests {
         let gaps: Vec<u64> = s.items.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.iter().all(|&g| g == gaps[0]));
         assert_eq!(s.seen(), 100_000);
+    }
+
+    #[test]
+    fn appending_keeps_it_bounded_and_deterministic() {
+        let (mut a, mut b) = (Sample::default(), Sample::default());
+        (0..30_000u64).for_each(|i| a.push(i));
+        (30_000..100_000u64).for_each(|i| b.push(i));
+        let ab = a.clone().append(b.clone());
+        assert!(
+            ab.items.len() <= SAMPLE && ab.items.len() > SAMPLE / 4,
+            "{}",
+            ab.items.len()
+        );
+        assert_eq!(ab.seen(), 100_000);
+        assert!(ab.items.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(ab.items, a.append(b).items);
     }
 }
