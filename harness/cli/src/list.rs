@@ -1,5 +1,6 @@
 //! `hil list`: DFU devices on the USB buses (and optionally a virtual board), like `dfu-util -l`.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,7 +9,7 @@ use hil::transport::{list_usb, DeviceInfo};
 
 use crate::args::ListArgs;
 
-pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut devices = match list_usb() {
         Ok(d) => d,
         Err(e) => {
@@ -28,22 +29,26 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
         devices.push(opened.transport.info().clone());
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&devices)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&devices)?)?;
     } else if devices.is_empty() {
-        println!(
+        writeln!(
+            out,
             "No DFU devices found. (Is the board in bootloader mode? Try `hil list --virtual`.)"
-        );
+        )?;
     } else {
-        devices.iter().for_each(print_device);
+        for d in &devices {
+            print_device(out, d)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_device(d: &DeviceInfo) {
+fn print_device(out: &mut dyn Write, d: &DeviceInfo) -> std::io::Result<()> {
     let serial = d.serial.as_deref().unwrap_or("(unreadable)");
     let f = d.functional.as_ref();
     for a in &d.alts {
-        println!(
+        writeln!(
+            out,
             "Found DFU: [{:04x}:{:04x}] ver={:04x}, devnum={}, cfg=1, intf={}, path=\"{}\", alt={}, name=\"{}\", serial=\"{}\"",
             d.vid,
             d.pid,
@@ -54,15 +59,17 @@ fn print_device(d: &DeviceInfo) {
             a.alt,
             a.name.as_deref().unwrap_or("UNKNOWN"),
             serial
-        );
+        )?;
     }
     if let Some(f) = f {
-        println!(
+        writeln!(
+            out,
             "    functional descriptor: bmAttributes=0x{:02X} wDetachTimeOut={} ms wTransferSize={} bcdDFUVersion=0x{:04X}",
             f.attributes.0,
             f.detach_timeout.as_millis(),
             f.transfer_size,
             f.dfu_version
-        );
+        )?;
     }
+    Ok(())
 }

@@ -16,11 +16,12 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    let mut out = std::io::stdout();
     let result = match cli.command {
-        args::Command::List(a) => list::run(&a),
+        args::Command::List(a) => list::run(&a, &mut out),
         args::Command::Dfu(a) => dfu::run(a),
-        args::Command::Soak(a) => soak::run(&a),
-        args::Command::Report(a) => report::run(&a),
+        args::Command::Soak(a) => soak::run(&a, &mut out),
+        args::Command::Report(a) => report::run(&a, &mut out),
         args::Command::Clocks(a) => clocks::run(&a),
         args::Command::Vboard(a) => vboard::run(&a),
     };

@@ -1,7 +1,7 @@
 //! `hil soak`: run a scenario (or resume a run), with live per-board progress on a terminal, a two-stage
 //! Ctrl-C, and a summary. Exit codes: 0 thresholds met, 1 thresholds missed, 2 usage or harness error.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,7 +23,7 @@ fn default_scenario() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quick.toml")
 }
 
-pub fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &SoakArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let soak = match &args.resume {
         Some(dir) => Soak::resume(dir)?,
         None => Soak::start(
@@ -39,13 +39,13 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     let mut progress = Progress::new(&soak.manifest.boards, show);
     let (dir, summary) = soak.run(&stop, |e| progress.event(e))?;
     progress.finish();
-    print_summary(&summary);
+    print_summary(out, &summary)?;
     let judgement = summary.judge(&thresholds);
     for m in judgement.missed() {
-        println!("THRESHOLD MISSED: {}", m.sentence);
+        writeln!(out, "THRESHOLD MISSED: {}", m.sentence)?;
     }
-    println!("Records: {}", dir.display());
-    let report = crate::report::write_for(std::slice::from_ref(&dir), &args.baseline, &dir)?;
+    writeln!(out, "Records: {}", dir.display())?;
+    let report = crate::report::write_for(out, std::slice::from_ref(&dir), &args.baseline, &dir)?;
     debug_assert_eq!(report.thresholds_met, judgement.met(), "one judgement");
     Ok(if judgement.met() {
         ExitCode::SUCCESS
@@ -133,18 +133,20 @@ impl Progress {
     }
 }
 
-fn print_summary(s: &RunSummary) {
-    println!(
+fn print_summary(out: &mut dyn Write, s: &RunSummary) -> std::io::Result<()> {
+    writeln!(
+        out,
         "{:<14} {:>8} {:>8} {:>9} {:>8}  note",
         "board", "cycles", "failed", "rate", "infra"
-    );
+    )?;
     for b in &s.boards {
         let rate = if b.cycles == 0 {
             0.0
         } else {
             100.0 * b.failures as f64 / b.cycles as f64
         };
-        println!(
+        writeln!(
+            out,
             "{:<14} {:>8} {:>8} {:>8.1}% {:>8}  {}",
             b.name,
             b.cycles,
@@ -152,9 +154,10 @@ fn print_summary(s: &RunSummary) {
             rate,
             b.infrastructure_failures,
             b.stopped.as_deref().unwrap_or("")
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "{:<14} {:>8} {:>8} {:>8.1}%   status: {:?}{}",
         "all",
         s.cycles(),
@@ -165,5 +168,6 @@ fn print_summary(s: &RunSummary) {
             .as_deref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default()
-    );
+    )?;
+    Ok(())
 }
