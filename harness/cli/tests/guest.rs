@@ -1,4 +1,4 @@
-//! Issue 6, end to end on a real USB stack: `hil vboard serve` plugs the virtual board into a QEMU guest's xHCI
+//! End to end on a real USB stack: `hil vboard serve` plugs the virtual board into a QEMU guest's xHCI
 //! controller over usbredir, and the guest's Linux kernel, `lsusb`, `dfu-util` and our own `hil` (rusb backend)
 //! talk to it like silicon. Results come back over the serial console between `@@` markers.
 //!

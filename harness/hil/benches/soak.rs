@@ -1,4 +1,4 @@
-//! End-to-end soak throughput (issue 4 §7): the ten-board virtual bench, every board doing full cycles
+//! End-to-end soak throughput: the ten-board virtual bench, every board doing full cycles
 //! (power_cycle, wait_enumeration, dfu_connect, read_option_bytes, read_clocks, a 64 KiB flash with verify,
 //! leave) through the real `Soak` — run folder, manifest, cycles.csv and steps.csv flushed per row included.
 //! Prints cycles per second of wall time and peak RSS, for 100 and 1,000 cycles per board: the two peaks

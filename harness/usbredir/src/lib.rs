@@ -15,4 +15,4 @@ pub mod session;
 
 pub use rig::{serve_rig, RigBoards};
 pub use serve::{serve, ListenAddr, Listener, ServeError};
-pub use session::{Connection, Session, SessionConfig, SessionError, Stats};
+pub use session::{Connection, ConnectionCounts, Session, SessionConfig, SessionError};

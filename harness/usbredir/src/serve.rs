@@ -17,7 +17,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::rig::{RigBoards, RigSlot};
-use crate::session::{Connection, Session, SessionConfig, Stats};
+use crate::session::{Connection, ConnectionCounts, Session, SessionConfig};
 
 /// How often the accept loop looks at the stop flag.
 const ACCEPT_POLL: Duration = Duration::from_millis(20);
@@ -197,8 +197,12 @@ fn remove_stale_socket(path: &Path) -> Result<(), ServeError> {
 
 /// Serve connections on `listener` until `stop` is set; returns the totals of the connections that ended.
 /// Each connection runs on its own thread with its own board; progress and errors go to stderr.
-pub fn serve(listener: &Listener, config: &SessionConfig, stop: &AtomicBool) -> io::Result<Stats> {
-    let totals = Arc::new(Mutex::new(Stats::default()));
+pub fn serve(
+    listener: &Listener,
+    config: &SessionConfig,
+    stop: &AtomicBool,
+) -> io::Result<ConnectionCounts> {
+    let totals = Arc::new(Mutex::new(ConnectionCounts::default()));
     let mut number = 0u64;
     accept_until(listener, stop, "usbredir", |conn, peer| {
         let config = connection_config(config, number);
@@ -264,7 +268,7 @@ fn run_connection(
     config: &SessionConfig,
     n: u64,
     rig: Option<RigSlot>,
-    totals: &Mutex<Stats>,
+    totals: &Mutex<ConnectionCounts>,
 ) {
     let mut session = match Session::new(config, n, rig) {
         Ok(s) => s,

@@ -16,8 +16,8 @@ mod error;
 mod measure;
 mod options;
 mod read;
+mod readout;
 mod render;
-mod report;
 mod serial;
 mod target;
 mod virtual_mem;
@@ -33,11 +33,11 @@ pub use measure::{
 };
 pub use options::{OptionBytesCheck, OptionBytesRegs};
 pub use read::{read_snapshot, ClockSnapshot, RawRegisters, TargetFacts};
-pub use records::HseVerdict as Verdict;
-pub use render::render_text;
-pub use report::{
+pub use readout::{
     collect, AttachRecord, ClocksReport, CollectOptions, Collected, ReadPath, UsbSide,
 };
+pub use records::HseVerdict as Verdict;
+pub use render::render_text;
 pub use serial::{expected_serial, SerialCheck};
 pub use target::TargetDescription;
 pub use virtual_mem::{VirtualMemory, VIRTUAL_READ_LATENCY};

@@ -6,12 +6,12 @@
 //! ([`SessionConfig::rig`]) the session also takes power, BOOT0 and NRST commands for its board (`power`).
 
 mod config;
+mod counts;
 mod power;
 mod run;
-mod stats;
 mod transfer;
 
 pub use config::{Connection, SessionConfig, SessionError, NO_RESPONSE_WAIT, POLL};
+pub use counts::ConnectionCounts;
 pub(crate) use run::is_idle;
 pub use run::Session;
-pub use stats::Stats;

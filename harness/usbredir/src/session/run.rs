@@ -10,7 +10,7 @@ use dfuse::{Clock, SystemClock};
 use vboard::descriptors::Descriptors;
 use vboard::{board_seed, Board};
 
-use super::{transfer, Connection, SessionConfig, SessionError, Stats};
+use super::{transfer, Connection, ConnectionCounts, SessionConfig, SessionError};
 use crate::pcap::PcapWriter;
 use crate::protocol::{
     decode, encode, Caps, DecodeError, DeviceConnect, EpInfo, Interface, Packet, SPEED_FULL,
@@ -44,7 +44,7 @@ pub struct Session {
     pub(super) inbuf: Vec<u8>,
     pub(super) pcap: Option<PcapWriter<BufWriter<File>>>,
     pub(super) capture_path: Option<PathBuf>,
-    pub(super) stats: Stats,
+    pub(super) stats: ConnectionCounts,
 }
 
 impl Session {
@@ -83,11 +83,11 @@ impl Session {
             inbuf: Vec::new(),
             pcap,
             capture_path: config.capture.clone(),
-            stats: Stats::default(),
+            stats: ConnectionCounts::default(),
         })
     }
 
-    pub fn stats(&self) -> &Stats {
+    pub fn stats(&self) -> &ConnectionCounts {
         &self.stats
     }
 

@@ -11,7 +11,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use usbredir::protocol::Caps;
-use usbredir::{serve, serve_rig, ListenAddr, Listener, RigBoards, SessionConfig, Stats};
+use usbredir::{
+    serve, serve_rig, ConnectionCounts, ListenAddr, Listener, RigBoards, SessionConfig,
+};
 use vboard::BoardConfig;
 
 use crate::client::{Client, Stream};
@@ -20,7 +22,7 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 
 pub struct Server {
     pub stop: Arc<AtomicBool>,
-    pub thread: Option<JoinHandle<Stats>>,
+    pub thread: Option<JoinHandle<ConnectionCounts>>,
     pub addr: ListenAddr,
     pub rig: Option<PathBuf>,
 }
@@ -102,7 +104,7 @@ impl Server {
         }
     }
 
-    pub fn stop(mut self) -> Stats {
+    pub fn stop(mut self) -> ConnectionCounts {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.take().unwrap().join().expect("server thread")
     }

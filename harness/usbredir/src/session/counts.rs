@@ -2,7 +2,7 @@
 
 /// What one connection did: the control transfers it served, by outcome, and the plug events it sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
+pub struct ConnectionCounts {
     pub control_transfers: u64,
     pub stalls: u64,
     pub timeouts: u64,
@@ -17,8 +17,8 @@ pub struct Stats {
     pub rig_commands: u64,
 }
 
-impl Stats {
-    pub fn add(&mut self, o: &Stats) {
+impl ConnectionCounts {
+    pub fn add(&mut self, o: &ConnectionCounts) {
         self.control_transfers += o.control_transfers;
         self.stalls += o.stalls;
         self.timeouts += o.timeouts;
@@ -31,7 +31,7 @@ impl Stats {
     }
 }
 
-impl std::fmt::Display for Stats {
+impl std::fmt::Display for ConnectionCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
