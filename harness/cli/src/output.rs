@@ -2,18 +2,8 @@
 
 use std::io::Write;
 
+pub use dfuse::error_chain;
 use dfuse::{render_event, Event, Observer};
-
-/// An error with its `source()` chain, one cause after another: "connecting: timeout: no answer ...".
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s += &format!(": {c}");
-        cur = c.source();
-    }
-    s
-}
 
 /// A classic hex dump: address, 16 bytes split 8+8.
 pub fn hex_dump(out: &mut impl Write, address: u32, data: &[u8]) -> std::io::Result<()> {

@@ -271,3 +271,16 @@ fn states(list: &[State]) -> String {
     let names: Vec<&str> = list.iter().map(|s| s.name()).collect();
     names.join(" or ")
 }
+
+/// `e` with its `source()` chain, `: `-separated ("uploading the option bytes: DFU_UPLOAD failed: io: …"):
+/// how every error of the harness is shown to a person and kept in the records' details.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}

@@ -16,7 +16,7 @@ pub mod request;
 pub mod status;
 mod transfer;
 
-pub use error::{Error, ErrorKind, ParseError, StuckReason};
+pub use error::{error_chain, Error, ErrorKind, ParseError, StuckReason};
 pub use event::{
     render_event, Event, NullObserver, Observer, Operation, SleepReason, Trace, TransferEvent,
 };

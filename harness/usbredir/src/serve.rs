@@ -273,7 +273,10 @@ fn run_connection(
     let mut session = match Session::new(config, n, rig) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("hil: usbredir connection {n} ({peer}): {}", chain(&e));
+            eprintln!(
+                "hil: usbredir connection {n} ({peer}): {}",
+                dfuse::error_chain(&e)
+            );
             return;
         }
     };
@@ -291,19 +294,8 @@ fn run_connection(
         Ok(()) => eprintln!("hil: usbredir connection {n} closed: {stats}"),
         Err(e) => eprintln!(
             "hil: usbredir connection {n} closed on error: {}; {stats}",
-            chain(&e)
+            dfuse::error_chain(&e)
         ),
     }
     totals.lock().unwrap_or_else(|e| e.into_inner()).add(&stats);
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }

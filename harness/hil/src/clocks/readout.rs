@@ -146,22 +146,12 @@ impl UsbSide {
                 option_bytes: None,
                 error: Some(format!(
                     "option bytes over DFU failed: {} [{}]",
-                    chain(&e),
+                    dfuse::error_chain(&e),
                     e.kind_name()
                 )),
             },
         }
     }
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s += &format!(": {c}");
-        cur = c.source();
-    }
-    s
 }
 
 impl ClocksReport {

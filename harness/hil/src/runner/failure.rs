@@ -2,6 +2,7 @@
 //! whether the board or the infrastructure failed) and the detail with its cause chain. Backend errors are
 //! mapped to kinds here, at the edge.
 
+pub use dfuse::error_chain as chain;
 use dfuse::{TransferError, TransferErrorKind};
 use records::{ErrorClass, ErrorKind};
 
@@ -29,18 +30,6 @@ impl StepError {
     pub fn class(&self) -> ErrorClass {
         self.kind.class()
     }
-}
-
-/// `e` with its `source()` chain, one cause after another, `: `-separated.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn transfer_kind(kind: TransferErrorKind) -> ErrorKind {
