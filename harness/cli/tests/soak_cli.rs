@@ -247,3 +247,83 @@ fn a_bad_scenario_is_a_usage_error_naming_file_line_and_key() {
         "no run folder for a scenario that does not load"
     );
 }
+
+/// (tests, failures) of junit.xml's `thresholds` suite, read with an XML parser.
+fn junit_thresholds(run: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(run.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("junit.xml is well-formed XML");
+    let suites = doc.root_element();
+    assert_eq!(suites.tag_name().name(), "testsuites");
+    let attr = |n: roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<u64>().unwrap();
+    let cases: Vec<_> = suites
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let failed = cases
+        .iter()
+        .filter(|c| c.children().any(|f| f.has_tag_name("failure")))
+        .count() as u64;
+    assert_eq!(
+        attr(suites, "tests"),
+        cases.len() as u64,
+        "totals count every case"
+    );
+    assert_eq!(
+        attr(suites, "failures"),
+        failed,
+        "totals count every failed case"
+    );
+    let t = suites
+        .children()
+        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("thresholds"))
+        .expect("a thresholds suite");
+    (attr(t, "tests"), attr(t, "failures"))
+}
+
+#[test]
+fn without_a_pass_table_soak_report_and_junit_give_one_verdict() {
+    let quick = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quick.toml"),
+    )
+    .unwrap();
+    let body: String = quick
+        .lines()
+        .filter(|l| {
+            !l.starts_with("rig ") && !l.starts_with("[pass]") && !l.starts_with("max_failure_rate")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (scenario, reports) = workdir("no-pass", &body);
+    let o = soak(&scenario, &reports, &["-q"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the bench's bad boards fail: {stdout}"
+    );
+    assert!(
+        stdout.contains("THRESHOLD MISSED: failure rate"),
+        "{stdout}"
+    );
+    let run = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest = Manifest::read(&run).unwrap();
+    assert_eq!(
+        manifest.thresholds.max_failure_rate, 0.0,
+        "the default, resolved"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["thresholds_met"], false);
+    assert_eq!(junit_thresholds(&run), (1, 1));
+    let report = hil().arg("report").arg(&run).output().unwrap();
+    assert_eq!(
+        report.status.code(),
+        Some(1),
+        "hil report judges as the soak did"
+    );
+}

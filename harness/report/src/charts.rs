@@ -846,20 +846,4 @@ mod tests {
         assert_eq!(short("F746-A", 8), "F746-A");
         assert_eq!(short("a-very-long-board-name", 8), "a-very-…");
     }
-
-    /// Writes the examples to `$CHARTS_OUT` for a visual check: `CHARTS_OUT=/tmp/charts cargo test -p hil charts`.
-    #[test]
-    fn write_examples_when_asked() {
-        let Some(dir) = std::env::var_os("CHARTS_OUT") else {
-            return;
-        };
-        std::fs::create_dir_all(&dir).unwrap();
-        for (i, (_, svg)) in examples().into_iter().enumerate() {
-            std::fs::write(
-                std::path::Path::new(&dir).join(format!("chart{i}.svg")),
-                svg,
-            )
-            .unwrap();
-        }
-    }
 }
