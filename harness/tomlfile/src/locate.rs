@@ -1,5 +1,7 @@
 //! Key paths and where they are written: a flat index of every key, table header and array element in a TOML
-//! text with its byte span (from toml_edit's spans), so a byte offset maps to a dotted key and back.
+//! text with its byte span (from toml_edit's spans), so a byte offset maps to a dotted key and back. Text that
+//! is not valid TOML is indexed line by line (`[table]`, `[[array]]` and `key = ...` lines), so a syntax error
+//! still names the key it is in.
 
 use std::fmt;
 use std::ops::Range;
@@ -36,6 +38,31 @@ impl KeyPath {
         path
     }
 
+    /// Parses a path written as it displays: `hsi.trim`, `boards[2].usb`, `steps[0]`. Keys are taken as
+    /// written (no quoting); an index that is not a number is kept as part of the key.
+    pub fn dotted(text: &str) -> KeyPath {
+        let mut path = KeyPath::root();
+        for part in text.split('.').filter(|p| !p.is_empty()) {
+            let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+            if !key.is_empty() {
+                path = path.key(key);
+            }
+            while let Some((n, after)) = rest.split_once(']') {
+                match n.parse() {
+                    Ok(n) => path = path.index(n),
+                    Err(_) => path = path.key(&format!("[{n}]")),
+                }
+                rest = after.strip_prefix('[').unwrap_or(after);
+            }
+        }
+        path
+    }
+
+    /// True for the document root.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn parent(&self) -> Option<KeyPath> {
         let mut path = self.clone();
         path.0.pop().map(|_| path)
@@ -55,16 +82,18 @@ impl fmt::Display for KeyPath {
     }
 }
 
-/// Every located key of one document.
+/// Every located key of one document: its path, its span, and whether it is a table (header) rather than a
+/// value.
 #[derive(Debug, Default)]
-pub(crate) struct SpanIndex(Vec<(KeyPath, Range<usize>)>);
+pub(crate) struct SpanIndex(Vec<(KeyPath, Range<usize>, bool)>);
 
 impl SpanIndex {
-    /// Indexes `text`; a text toml_edit cannot parse gives an empty index (serde reports that error anyway).
+    /// Indexes `text`; a text toml_edit cannot parse is indexed line by line.
     pub(crate) fn new(text: &str) -> SpanIndex {
         let mut index = SpanIndex::default();
-        if let Ok(doc) = ImDocument::parse(text.to_string()) {
-            index.table(&KeyPath::root(), doc.as_table());
+        match ImDocument::parse(text.to_string()) {
+            Ok(doc) => index.table(&KeyPath::root(), doc.as_table()),
+            Err(_) => index.lines(text),
         }
         index
     }
@@ -74,17 +103,17 @@ impl SpanIndex {
         let holding = self
             .0
             .iter()
-            .filter(|(_, span)| span.contains(&offset))
-            .min_by_key(|(_, span)| span.len());
+            .filter(|(_, span, _)| span.contains(&offset))
+            .min_by_key(|(_, span, _)| span.len());
         let before = || {
             self.0
                 .iter()
-                .filter(|(_, span)| span.start <= offset)
-                .max_by_key(|(_, span)| span.start)
+                .filter(|(_, span, _)| span.start <= offset)
+                .max_by_key(|(_, span, _)| span.start)
         };
         holding
             .or_else(before)
-            .map(|(path, _)| path.clone())
+            .map(|(path, _, _)| path.clone())
             .unwrap_or_default()
     }
 
@@ -105,8 +134,13 @@ impl SpanIndex {
     pub(crate) fn exact(&self, path: &KeyPath) -> Option<Range<usize>> {
         self.0
             .iter()
-            .find(|(q, _)| q == path)
-            .map(|(_, span)| span.clone())
+            .find(|(q, _, _)| q == path)
+            .map(|(_, span, _)| span.clone())
+    }
+
+    /// Whether `path` is written as a table (a `[header]` or `[[header]]`) rather than as a value.
+    pub(crate) fn is_table(&self, path: &KeyPath) -> bool {
+        self.0.iter().any(|(q, _, table)| *table && q == path)
     }
 
     /// The direct children of `path` written in the file, with their spans.
@@ -116,18 +150,55 @@ impl SpanIndex {
     ) -> impl Iterator<Item = (&'a KeyPath, &'a Range<usize>)> + 'a {
         self.0
             .iter()
-            .filter(move |(q, _)| q.parent().as_ref() == Some(path))
-            .map(|(q, span)| (q, span))
+            .filter(move |(q, _, _)| q.parent().as_ref() == Some(path))
+            .map(|(q, span, _)| (q, span))
+    }
+
+    /// The line-by-line index of a text that does not parse: headers and `key = value` lines, each spanning
+    /// to the end of its line.
+    fn lines(&mut self, text: &str) {
+        let mut table = KeyPath::root();
+        let mut arrays: Vec<(KeyPath, usize)> = Vec::new();
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            let end = start + line.trim_end_matches(['\r', '\n']).len();
+            let indent = line.len() - line.trim_start().len();
+            let t = line.trim();
+            if let Some(name) = t.strip_prefix("[[").and_then(|r| r.split_once("]]")) {
+                let array = dotted_key(&KeyPath::root(), name.0);
+                let count = match arrays.iter_mut().find(|(p, _)| *p == array) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n - 1
+                    }
+                    None => {
+                        arrays.push((array.clone(), 1));
+                        0
+                    }
+                };
+                table = array.index(count);
+                self.0.push((table.clone(), start + indent..end, true));
+            } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                table = dotted_key(&KeyPath::root(), name.0);
+                self.0.push((table.clone(), start + indent..end, true));
+            } else if let Some((key, _)) = t.split_once('=').filter(|_| !t.starts_with('#')) {
+                let span = start + indent..end.max(start + indent);
+                self.0.push((dotted_key(&table, key), span, false));
+            }
+            start += line.len();
+        }
     }
 
     fn push(&mut self, path: &KeyPath, span: Option<Range<usize>>) {
         if let Some(span) = span {
-            self.0.push((path.clone(), span));
+            self.0.push((path.clone(), span, false));
         }
     }
 
     fn table(&mut self, path: &KeyPath, table: &Table) {
-        self.push(path, table.span());
+        if let Some(span) = table.span() {
+            self.0.push((path.clone(), span, true));
+        }
         for (key, item) in table.iter() {
             let key_span = table.get_key_value(key).and_then(|(k, _)| k.span());
             self.item(&path.key(key), key_span, item);
@@ -178,6 +249,15 @@ impl SpanIndex {
     }
 }
 
+/// `base` extended by a dotted key as written in a header or before `=` (`a.b`, `"quoted key"`).
+fn dotted_key(base: &KeyPath, written: &str) -> KeyPath {
+    written
+        .split('.')
+        .map(|k| k.trim().trim_matches(['"', '\'']))
+        .filter(|k| !k.is_empty())
+        .fold(base.clone(), |path, k| path.key(k))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +282,27 @@ mod tests {
         );
         assert_eq!(line(&KeyPath::root().key("boards").index(0).key("chip")), 6);
         assert_eq!(line(&KeyPath::root().key("controller").key("baud")), 2);
+    }
+
+    #[test]
+    fn text_that_does_not_parse_is_indexed_by_line() {
+        let text = TEXT.replace("name = \"b\"", "name = = \"b\"");
+        let index = SpanIndex::new(&text);
+        let at = |needle: &str| index.path_at(text.find(needle).unwrap()).to_string();
+        assert_eq!(at("= \"b\""), "boards[1].name");
+        assert_eq!(at("/dev/x"), "controller.port");
+        assert_eq!(at("[1, 2]"), "boards[1].list");
+    }
+
+    #[test]
+    fn dotted_paths_parse_as_they_display() {
+        for text in ["hsi.trim", "boards[2].usb", "steps[0]", "a[1][2].b", "name"] {
+            assert_eq!(KeyPath::dotted(text).to_string(), text);
+        }
+        assert_eq!(
+            KeyPath::dotted("boards[2].usb"),
+            KeyPath::root().key("boards").index(2).key("usb")
+        );
+        assert!(KeyPath::dotted("").is_root());
     }
 }
