@@ -104,7 +104,8 @@ impl SpanIndex {
             .0
             .iter()
             .filter(|(_, span, _)| span.contains(&offset))
-            .min_by_key(|(_, span, _)| span.len());
+            // The root table's span can equal its first key's: the deeper path wins a tie.
+            .min_by_key(|(path, span, _)| (span.len(), std::cmp::Reverse(path.0.len())));
         let before = || {
             self.0
                 .iter()
@@ -136,6 +137,22 @@ impl SpanIndex {
             .iter()
             .find(|(q, _, _)| q == path)
             .map(|(_, span, _)| span.clone())
+    }
+
+    /// The key written over exactly `span`, a table if there is one (the root's span may equal its only key's).
+    pub(crate) fn table_spanning(&self, span: &Range<usize>) -> Option<KeyPath> {
+        self.0
+            .iter()
+            .filter(|(_, s, _)| s == span)
+            .max_by_key(|(_, _, table)| *table)
+            .map(|(path, _, _)| path.clone())
+    }
+
+    /// Whether some key (not the root) is written over all of `span`.
+    pub(crate) fn holds(&self, span: &Range<usize>) -> bool {
+        self.0
+            .iter()
+            .any(|(q, s, _)| !q.is_root() && s.start <= span.start && span.end <= s.end)
     }
 
     /// Whether `path` is written as a table (a `[header]` or `[[header]]`) rather than as a value.

@@ -107,11 +107,20 @@ impl Source {
 
     fn parse_error(&self, error: &toml::de::Error) -> FileError {
         let span = error.span().unwrap_or(0..0);
-        let whole = span.is_empty() || (span.start == 0 && span.end >= self.text.trim_end().len());
+        let missing = missing_field(error.message());
+        // A missing key's span is the table it belongs to; the root table's span can also be its only key's.
+        let at = missing
+            .as_ref()
+            .and_then(|_| self.index.table_spanning(&span))
+            .unwrap_or_else(|| self.index.path_at(span.start));
+        // serde's span for the document root starts at 0 and is held by no key; it may stop short of the end
+        // (trailing comments), so the end is not compared.
+        let whole =
+            span.is_empty() || (span.start == 0 && (at.is_root() || !self.index.holds(&span)));
         let (location, path) = if whole {
             (Location::default(), KeyPath::root())
         } else {
-            let path = self.refine(self.index.path_at(span.start), error.message());
+            let path = self.refine(at, error.message());
             // Point at the error itself (a wrong value) when it lies inside the key's `key = value`; at the key
             // when the key is a table header or serde's span is wider than the key (inside a tagged enum).
             let start = match self.index.exact(&path) {
@@ -127,7 +136,7 @@ impl Source {
             };
             (Location::of_offset(&self.text, start), path)
         };
-        let key = match missing_field(error.message()) {
+        let key = match missing {
             Some(field) => path.key(&field).to_string(),
             None => path.to_string(),
         };

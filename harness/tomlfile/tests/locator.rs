@@ -133,6 +133,25 @@ fn a_missing_key_names_the_table_it_belongs_to() {
 }
 
 #[test]
+fn a_missing_top_level_key_has_no_line() {
+    let text = format!(
+        "# a comment first\n{}# and one last\n",
+        TEXT.replace("name = \"rig\"\n", "")
+    );
+    let err = parse_error(&text);
+    assert_eq!(err.key(), "name", "{err}");
+    assert_eq!(err.line(), None);
+    assert_eq!(
+        err.to_string(),
+        "rigs/case.toml: key `name`: missing field `name`"
+    );
+    // An error on the first line is still on the first line.
+    let err = parse_error(&TEXT.replace("name = \"rig\"", "name = 1"));
+    assert_eq!(err.line(), Some(1), "{err}");
+    assert_eq!(err.key(), "name", "{err}");
+}
+
+#[test]
 fn a_syntax_error_still_names_its_key() {
     let err = parse_error(&TEXT.replace("name = \"c\"", "name = = \"c\""));
     assert_eq!(err.key(), "boards[2].name");
