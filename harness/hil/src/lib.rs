@@ -11,5 +11,4 @@ pub mod runner;
 pub mod scenario;
 pub mod soak;
 pub mod target;
-pub mod toml_file;
 pub mod transport;

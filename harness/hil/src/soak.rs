@@ -12,7 +12,7 @@ use records::{
 use crate::clocks::TargetDescription;
 use crate::runner::{self, ResumePoint, RunEvent, RunSummary, StopSignal};
 use crate::scenario::Scenario;
-use crate::toml_file::FileError;
+use tomlfile::FileError;
 
 /// Why a soak could not start or go on (a harness fault, never a board's).
 #[derive(Debug, thiserror::Error)]

@@ -36,7 +36,7 @@ hse_kind = "oscillator"
 board_file = "../boards/bench-01.toml"
 "#;
 
-fn check(err: hil::toml_file::FileError, line: Option<u32>, key: &str, message: &str) {
+fn check(err: tomlfile::FileError, line: Option<u32>, key: &str, message: &str) {
     let text = err.chain();
     assert_eq!(err.key(), key, "{text}");
     assert_eq!(err.line(), line, "{text}");

@@ -96,7 +96,7 @@ const BASE: &str =
 fn malformed_board_files(
     #[case] find: &str,
     #[case] replace: &str,
-    #[case] line: usize,
+    #[case] line: u32,
     #[case] key: &str,
     #[case] message: &str,
 ) {

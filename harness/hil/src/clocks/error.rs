@@ -67,9 +67,9 @@ pub enum ClockError {
     /// The chip name is not in probe-rs's built-in target list.
     #[error("chip {name:?} is not a probe-rs target{}", suggest(.similar))]
     UnknownChip { name: String, similar: Vec<String> },
-    /// A target description file that cannot be used.
-    #[error("{origin}: {message}")]
-    TargetFile { origin: String, message: String },
+    /// A target description file that cannot be used: file, line, column and key, as for every TOML file.
+    #[error(transparent)]
+    TargetFile(#[from] tomlfile::FileError),
     /// A measurement that cannot give a number (counter not counting, window too short or too long).
     #[error("{message}")]
     Measurement { culprit: Culprit, message: String },
@@ -90,7 +90,7 @@ impl ClockError {
             | Self::Write { culprit, .. }
             | Self::Probe { culprit, .. }
             | Self::Measurement { culprit, .. } => *culprit,
-            Self::Selector { .. } | Self::UnknownChip { .. } | Self::TargetFile { .. } => {
+            Self::Selector { .. } | Self::UnknownChip { .. } | Self::TargetFile(_) => {
                 Culprit::Harness
             }
         }

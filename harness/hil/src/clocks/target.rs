@@ -1,10 +1,12 @@
 //! Target description files (`fixtures/targets/*.toml`): where one STM32 family keeps the registers that
 //! [`super::read_snapshot`] reads. Data, not code: another family is another file. Parsed with
-//! `deny_unknown_fields` and checked (alignment, ranges) into a [`TargetDescription`].
+//! `deny_unknown_fields` and checked (alignment, ranges) into a [`TargetDescription`]; errors name the file,
+//! line and key through `tomlfile`.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use tomlfile::{KeyPath, Source};
 
 use super::ClockError;
 
@@ -85,27 +87,30 @@ impl TargetDescription {
 
     /// Reads and checks a target description file.
     pub fn load(path: &Path) -> Result<TargetDescription, ClockError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ClockError::TargetFile {
-            origin: origin.clone(),
-            message: format!("cannot read target description: {e}"),
-        })?;
-        Self::from_toml_str(&text, &origin)
+        Ok(Self::from_source(&Source::read_as(
+            path,
+            "target description",
+        )?)?)
     }
 
     /// Parses and checks target-description text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<TargetDescription, ClockError> {
-        let error = |message: String| ClockError::TargetFile {
-            origin: origin.to_string(),
-            message,
-        };
-        let target: TargetDescription =
-            toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
-        target.check().map_err(error)?;
+        Ok(Self::from_source(&Source::new(
+            text.to_string(),
+            Path::new(origin),
+        ))?)
+    }
+
+    fn from_source(src: &Source) -> Result<TargetDescription, tomlfile::FileError> {
+        let target: TargetDescription = src.parse()?;
+        target
+            .check()
+            .map_err(|(key, message)| src.invalid(&KeyPath::dotted(key), message))?;
         Ok(target)
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// The first failed check: the dotted key and what is wrong with its value.
+    fn check(&self) -> Result<(), (&'static str, String)> {
         let r = &self.registers;
         let d = &self.debug;
         let words = [
@@ -125,17 +130,20 @@ impl TargetDescription {
             ("debug.scratch_ram", d.scratch_ram),
         ];
         if let Some((key, addr)) = words.iter().find(|(_, a)| !a.is_multiple_of(4)) {
-            return Err(format!("key `{key}`: {addr:#010X} is not word aligned"));
+            return Err((key, format!("{addr:#010X} is not word aligned")));
         }
         if !self.identity.flash_size.is_multiple_of(2) {
-            return Err("key `identity.flash_size`: a u16 needs an even address".into());
+            return Err(("identity.flash_size", "a u16 needs an even address".into()));
         }
-        if self.hsi_hz == 0 || self.bootloader.pll_input_hz == 0 {
-            return Err("key `hsi_hz` / `bootloader.pll_input_hz`: must not be 0".into());
+        if self.hsi_hz == 0 {
+            return Err(("hsi_hz", "must not be 0".into()));
+        }
+        if self.bootloader.pll_input_hz == 0 {
+            return Err(("bootloader.pll_input_hz", "must not be 0".into()));
         }
         let tolerance = self.bootloader.usb_tolerance_ppm;
         if tolerance.is_nan() || tolerance <= 0.0 {
-            return Err("key `bootloader.usb_tolerance_ppm`: must be positive".into());
+            return Err(("bootloader.usb_tolerance_ppm", "must be positive".into()));
         }
         Ok(())
     }

@@ -7,8 +7,8 @@ use std::path::Path;
 use super::load_ports;
 use super::raw::{RawBoard, RawRig, RawUsb};
 use super::spec::{BoardSpec, ProbeSelector, Rig, VirtualWiring, Wiring};
-use crate::toml_file::{FileError, KeyPath, Source};
 use crate::transport::Selector;
+use tomlfile::{FileError, KeyPath, Source};
 
 impl Rig {
     /// Reads and validates a rig file (and the board files it names).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::protocol::{reply_regex, unknown_placeholder, Var};
 use super::raw::{RawChamber, RawCommand, RawController};
 use super::spec::{ChamberSpec, Command, ControllerSpec, LineEnding, PortSpec};
-use crate::toml_file::{FileError, KeyPath, Source};
+use tomlfile::{FileError, KeyPath, Source};
 
 /// Longest reply wait a rig file may ask for.
 const MAX_TIMEOUT_MS: u64 = 600_000;

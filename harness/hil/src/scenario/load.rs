@@ -8,8 +8,8 @@ use super::raw::{RawBoards, RawPass, RawPhase, RawScenario, RawStop};
 use super::spec::{CycleRetry, Phase, PhaseLength, Scenario, StopRules};
 use super::steps;
 use crate::rig::Rig;
-use crate::toml_file::{FileError, KeyPath, Source};
 use records::Thresholds as PassThresholds;
+use tomlfile::{FileError, KeyPath, Source};
 
 /// Longest phase or run a scenario may ask for: 30 days.
 const MAX_SECONDS: u64 = 30 * 24 * 3600;

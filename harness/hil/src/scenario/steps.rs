@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::raw::{Level, RawDefaults, RawImage, RawStep};
 use super::spec::{Action, ImageSource, Step};
 use crate::rig::{BoardSpec, Rig, Wiring};
-use crate::toml_file::{FileError, KeyPath, Source};
+use tomlfile::{FileError, KeyPath, Source};
 
 /// Main flash of the STM32F746ZG: 1 MiB at 0x08000000 [C] RM0385.
 pub const FLASH_BASE: u32 = 0x0800_0000;

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use super::error::{ConfigError, Location};
-use super::locate;
+use tomlfile::{KeyPath, Source};
+
 use super::sections::BoardConfig;
 use super::validate;
+use super::ConfigError;
 
 /// The built-in healthy board: the same text as `fixtures/boards/healthy-25mhz.toml`.
 const HEALTHY_25MHZ: &str = include_str!("../../../../fixtures/boards/healthy-25mhz.toml");
@@ -13,20 +14,12 @@ const HEALTHY_25MHZ: &str = include_str!("../../../../fixtures/boards/healthy-25
 impl BoardConfig {
     /// Reads and validates a board file.
     pub fn load(path: &Path) -> Result<BoardConfig, ConfigError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            origin: origin.clone(),
-            source,
-        })?;
-        BoardConfig::from_toml_str(&text, &origin)
+        BoardConfig::from_source(&Source::read_as(path, "board file")?)
     }
 
     /// Parses and validates board-file text; `origin` names it in errors (usually the path).
     pub fn from_toml_str(text: &str, origin: &str) -> Result<BoardConfig, ConfigError> {
-        let config: BoardConfig =
-            toml::from_str(text).map_err(|e| parse_error(text, origin, &e))?;
-        config.check(text, origin)?;
-        Ok(config)
+        BoardConfig::from_source(&Source::new(text.to_string(), Path::new(origin)))
     }
 
     /// The built-in healthy 25 MHz board (`fixtures/boards/healthy-25mhz.toml`).
@@ -43,47 +36,17 @@ impl BoardConfig {
 
     /// Re-checks ranges, e.g. after a test changed a field. Errors carry no line (there is no text).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.check("", "(in memory)")
+        self.check(&Source::new(String::new(), Path::new("(in memory)")))
     }
 
-    fn check(&self, text: &str, origin: &str) -> Result<(), ConfigError> {
-        validate::validate(self).map_err(|(key, message)| ConfigError::Invalid {
-            origin: origin.to_string(),
-            location: locate::find_key(text, key),
-            key: key.to_string(),
-            message,
-        })
+    fn from_source(src: &Source) -> Result<BoardConfig, ConfigError> {
+        let config: BoardConfig = src.parse()?;
+        config.check(src)?;
+        Ok(config)
     }
-}
 
-fn parse_error(text: &str, origin: &str, error: &toml::de::Error) -> ConfigError {
-    let span = error.span().unwrap_or(0..0);
-    let whole_document = span.is_empty() || (span.start == 0 && span.end >= text.trim_end().len());
-    let location = if whole_document {
-        Location::default()
-    } else {
-        locate::position(text, span.start)
-    };
-    let section = if whole_document {
-        String::new()
-    } else {
-        locate::key_at(text, span.start)
-    };
-    let key = match missing_field(error.message()) {
-        Some(field) if section.is_empty() => field,
-        Some(field) => format!("{section}.{field}"),
-        None => section,
-    };
-    ConfigError::Parse {
-        origin: origin.to_string(),
-        location,
-        key,
-        message: error.message().trim().to_string(),
+    fn check(&self, src: &Source) -> Result<(), ConfigError> {
+        validate::validate(self)
+            .map_err(|(key, message)| src.invalid(&KeyPath::dotted(key), message))
     }
-}
-
-/// serde names a missing field in its message (`missing field `name``) rather than in the span.
-fn missing_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("missing field `")?;
-    rest.split('`').next().map(str::to_string)
 }

@@ -1,13 +1,13 @@
 //! The board file: one TOML file per virtual board, parsed with `deny_unknown_fields`, validated, and turned into a
-//! [`BoardConfig`]. Owns parsing, validation and error locations; must not hold any run-time board state.
+//! [`BoardConfig`]. Owns parsing and validation (error locations are the `tomlfile` crate's); must not hold any run-time board state.
 
-mod error;
 mod load;
-mod locate;
 mod sections;
 mod validate;
 
-pub use error::{ConfigError, Location};
+/// A board file that cannot be used: the harness's one TOML file error, which names the file, the line, the
+/// column and the dotted key (`boards/bad.toml:8:8: key `hsi.trim`: invalid type: ...`).
+pub type ConfigError = tomlfile::FileError;
 pub use sections::{
     BoardConfig, BootloaderConfig, DescriptorConfig, EnvironmentConfig, FlashTimingConfig,
     HseConfig, HseKind, HsiConfig, LinkConfig, MemoryConfig,

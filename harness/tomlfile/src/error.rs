@@ -1,16 +1,17 @@
-//! [`FileError`]: what went wrong in a rig or scenario file and where, in the board-file error style
-//! (`file:line:column: key `boards[2].usb`: message`).
+//! [`FileError`]: what went wrong in a TOML file and where (`file:line:column: key `boards[2].usb`: message`),
+//! and [`Location`], the line and column.
 
 use std::fmt;
 
-/// A rig or scenario file that cannot be used. Every variant names the file (`origin`); all but `Io` also name
-/// the line and column (1-based, when known) and the dotted key, e.g. `boards[2].usb`.
+/// A TOML file that cannot be used. Every variant names the file (`origin`); all but `Io` also name the line
+/// and column (1-based, when known) and the dotted key, e.g. `boards[2].usb`.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    /// The file could not be read.
-    #[error("{origin}: cannot read file")]
+    /// The file could not be read; `what` says which kind of file (`file`, `board file`).
+    #[error("{origin}: cannot read {what}")]
     Io {
         origin: String,
+        what: &'static str,
         #[source]
         source: std::io::Error,
     },

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use super::error::{FileError, Location};
 use super::locate::{KeyPath, SpanIndex};
 
-/// The text of a rig or scenario file, ready to be parsed and to locate errors.
+/// The text of one TOML file, ready to be parsed and to locate errors.
 #[derive(Debug)]
 pub struct Source {
     origin: String,
@@ -18,10 +18,16 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads `path`.
+    /// Reads `path`; an error says `cannot read file`.
     pub fn read(path: &Path) -> Result<Source, FileError> {
+        Source::read_as(path, "file")
+    }
+
+    /// Reads `path`; an error says `cannot read {what}` (e.g. `board file`).
+    pub fn read_as(path: &Path, what: &'static str) -> Result<Source, FileError> {
         let text = std::fs::read_to_string(path).map_err(|source| FileError::Io {
             origin: path.display().to_string(),
+            what,
             source,
         })?;
         Ok(Source::new(text, path))
@@ -35,6 +41,16 @@ impl Source {
             index: SpanIndex::new(&text),
             text,
         }
+    }
+
+    /// The file's name as errors show it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The file's text.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The file's path as given.
@@ -81,7 +97,8 @@ impl Source {
         dir.join(written)
     }
 
-    fn locate(&self, key: &KeyPath) -> Location {
+    /// Where `key` (or its nearest written parent) is written; no location when neither is.
+    pub fn locate(&self, key: &KeyPath) -> Location {
         self.index
             .span_of(key)
             .map(|span| Location::of_offset(&self.text, span.start))
@@ -90,15 +107,36 @@ impl Source {
 
     fn parse_error(&self, error: &toml::de::Error) -> FileError {
         let span = error.span().unwrap_or(0..0);
-        let whole = span.is_empty() || (span.start == 0 && span.end >= self.text.trim_end().len());
+        let missing = missing_field(error.message());
+        // A missing key's span is the table it belongs to; the root table's span can also be its only key's.
+        let at = missing
+            .as_ref()
+            .and_then(|_| self.index.table_spanning(&span))
+            .unwrap_or_else(|| self.index.path_at(span.start));
+        // serde's span for the document root starts at 0 and is held by no key; it may stop short of the end
+        // (trailing comments), so the end is not compared.
+        let whole =
+            span.is_empty() || (span.start == 0 && (at.is_root() || !self.index.holds(&span)));
         let (location, path) = if whole {
             (Location::default(), KeyPath::root())
         } else {
-            let path = self.refine(self.index.path_at(span.start), error.message());
-            let start = self.index.exact(&path).map_or(span.start, |s| s.start);
+            let path = self.refine(at, error.message());
+            // Point at the error itself (a wrong value) when it lies inside the key's `key = value`; at the key
+            // when the key is a table header or serde's span is wider than the key (inside a tagged enum).
+            let start = match self.index.exact(&path) {
+                Some(s)
+                    if !self.index.is_table(&path)
+                        && s.contains(&span.start)
+                        && span.end <= s.end =>
+                {
+                    span.start
+                }
+                Some(s) => s.start,
+                None => span.start,
+            };
             (Location::of_offset(&self.text, start), path)
         };
-        let key = match missing_field(error.message()) {
+        let key = match missing {
             Some(field) => path.key(&field).to_string(),
             None => path.to_string(),
         };
@@ -109,6 +147,17 @@ impl Source {
             message: error.message().trim().to_string(),
         }
     }
+}
+
+/// Reads `path` (an error says `cannot read {what}`) and deserializes it into `T`, usually a raw struct with
+/// `deny_unknown_fields`; returns the source too, for validation errors and relative paths.
+pub fn load<T: DeserializeOwned>(
+    path: &Path,
+    what: &'static str,
+) -> Result<(Source, T), FileError> {
+    let source = Source::read_as(path, what)?;
+    let value = source.parse()?;
+    Ok((source, value))
 }
 
 impl Source {
