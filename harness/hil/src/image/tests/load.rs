@@ -7,9 +7,12 @@ use super::hex::record;
 use super::seg;
 use crate::image::{to_dfuse_file, DfuseTarget, Format, Image, ImageErrorKind};
 
-/// Write `bytes` to a fresh file called `name` in this test run's directory.
+/// Write `bytes` to a fresh file called `name` in a folder of its own (cases run in parallel and some share
+/// a file name).
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hil-image-tests-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("hil-image-tests-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
