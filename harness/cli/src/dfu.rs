@@ -6,27 +6,27 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dfuse::{AddressMode, Clock};
+use hil::backend::{open_dfu, Backends, BoardDescription};
 use hil::dfu::{self, FlashOptions, OpError};
 use hil::image::Image;
-use hil::target::{open, Opened, TargetSpec};
-use hil::transport::Selector;
+use hil::transport::{Selector, Transport};
 
-use crate::args::{DfuCommand, TargetArgs};
+use crate::args::{BoardArgs, DfuCommand};
 use crate::output::{error_chain, hex_dump, LivePrinter};
 
 pub fn run(cmd: DfuCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        DfuCommand::ReadOptionBytes { target, output } => {
-            read_option_bytes(&target, output.as_deref())
+        DfuCommand::ReadOptionBytes { board, output } => {
+            read_option_bytes(&board, output.as_deref())
         }
         DfuCommand::Upload {
-            target,
+            board,
             address,
             length,
             output,
-        } => upload(&target, address, length, &output),
+        } => upload(&board, address, length, &output),
         DfuCommand::Flash {
-            target,
+            board,
             image,
             address,
             verify,
@@ -45,22 +45,23 @@ pub fn run(cmd: DfuCommand) -> anyhow::Result<ExitCode> {
                 leave,
                 write_option_bytes,
                 mode,
-                timeout: timeout(&target),
+                timeout: timeout(&board),
             };
-            flash(&target, &image, opts)
+            flash(&board, &image, opts)
         }
     }
 }
 
-fn spec(t: &TargetArgs) -> anyhow::Result<TargetSpec> {
+fn description(t: &BoardArgs) -> anyhow::Result<BoardDescription> {
     if let Some(file) = &t.virtual_board {
         let board_file = (!file.is_empty()).then(|| Path::new(file).to_path_buf());
-        return Ok(TargetSpec::Virtual {
+        return Ok(BoardDescription::Virtual {
             board_file,
             seed: t.seed,
+            port: 1,
         });
     }
-    Ok(TargetSpec::Usb(Selector {
+    let usb = Selector {
         vid_pid: t
             .device
             .as_deref()
@@ -68,15 +69,28 @@ fn spec(t: &TargetArgs) -> anyhow::Result<TargetSpec> {
             .transpose()?,
         serial: t.serial.clone(),
         path: t.path.as_deref().map(Selector::parse_path).transpose()?,
-    }))
+    };
+    Ok(BoardDescription::Real { usb, probe: None })
 }
 
-fn timeout(t: &TargetArgs) -> Duration {
+/// A board with its DFU transport open, and the clock the transfers run on.
+struct Opened {
+    transport: Box<dyn Transport>,
+    _backends: Backends,
+    clock: std::sync::Arc<dyn Clock>,
+}
+
+fn timeout(t: &BoardArgs) -> Duration {
     Duration::from_millis(t.timeout_ms)
 }
 
-fn open_target(t: &TargetArgs) -> anyhow::Result<Opened> {
-    let opened = open(&spec(t)?, t.capture.as_deref())?;
+fn open_board(t: &BoardArgs) -> anyhow::Result<Opened> {
+    let (backends, transport) = open_dfu(&description(t)?, t.capture.as_deref())?;
+    let opened = Opened {
+        clock: backends.clock(),
+        transport,
+        _backends: backends,
+    };
     let info = opened.transport.info();
     eprintln!(
         "Device {:04x}:{:04x} ver={:04x} serial={} at {}",
@@ -112,14 +126,14 @@ fn device_failed(e: &OpError) -> ExitCode {
     }
 }
 
-fn finish_capture(t: &TargetArgs) {
+fn finish_capture(t: &BoardArgs) {
     if let Some(path) = &t.capture {
         eprintln!("Capture written to {}", path.display());
     }
 }
 
-fn read_option_bytes(t: &TargetArgs, output: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let mut o = open_target(t)?;
+fn read_option_bytes(t: &BoardArgs, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::read_option_bytes(o.transport.as_mut(), o.clock.clone(), timeout(t), printer);
     drop(o);
@@ -141,8 +155,8 @@ fn read_option_bytes(t: &TargetArgs, output: Option<&Path>) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn upload(t: &TargetArgs, address: u32, length: u32, output: &Path) -> anyhow::Result<ExitCode> {
-    let mut o = open_target(t)?;
+fn upload(t: &BoardArgs, address: u32, length: u32, output: &Path) -> anyhow::Result<ExitCode> {
+    let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::upload(
         o.transport.as_mut(),
@@ -169,8 +183,8 @@ fn upload(t: &TargetArgs, address: u32, length: u32, output: &Path) -> anyhow::R
     }
 }
 
-fn flash(t: &TargetArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<ExitCode> {
-    let mut o = open_target(t)?;
+fn flash(t: &BoardArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<ExitCode> {
+    let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let started = o.clock.now();
     let result = dfu::flash(o.transport.as_mut(), o.clock.clone(), image, opts, printer);

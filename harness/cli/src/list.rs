@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use hil::target::{open, TargetSpec};
+use hil::backend::{open_dfu, BoardDescription};
 use hil::transport::{list_usb, DeviceInfo};
 
 use crate::args::ListArgs;
@@ -18,14 +18,13 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(file) = &args.virtual_board {
         let board_file = (!file.is_empty()).then(|| Path::new(file).to_path_buf());
-        let opened = open(
-            &TargetSpec::Virtual {
-                board_file,
-                seed: args.seed,
-            },
-            None,
-        )?;
-        devices.push(opened.transport.info().clone());
+        let description = BoardDescription::Virtual {
+            board_file,
+            seed: args.seed,
+            port: 1,
+        };
+        let (_board, transport) = open_dfu(&description, None)?;
+        devices.push(transport.info().clone());
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&devices)?);

@@ -35,8 +35,9 @@ pub use options::{OptionBytesCheck, OptionBytesRegs};
 pub use read::{read_snapshot, ClockSnapshot, RawRegisters, TargetFacts};
 pub use records::HseVerdict as Verdict;
 pub use render::render_text;
+pub(crate) use report::chain;
 pub use report::{
-    collect, AttachRecord, ClocksReport, CollectOptions, Collected, ReadPath, UsbSide,
+    collect, read_derived, AttachRecord, ClocksReport, CollectOptions, Collected, ReadPath, UsbSide,
 };
 pub use serial::{expected_serial, SerialCheck};
 pub use target::TargetDescription;
