@@ -91,20 +91,27 @@ fn open_board(t: &BoardArgs) -> anyhow::Result<Opened> {
         transport,
         _backends: backends,
     };
+    let mut opened = opened;
+    let serial = opened.transport.serial();
     let info = opened.transport.info();
     eprintln!(
         "Device {:04x}:{:04x} ver={:04x} serial={} at {}",
         info.vid,
         info.pid,
         info.bcd_device,
-        info.serial.as_deref().unwrap_or("(unreadable)"),
+        serial.as_deref().unwrap_or("(unreadable)"),
         info.port_path
     );
-    let unreadable: Vec<String> = info
-        .alts
+    Ok(opened)
+}
+
+/// After an operation: the alt settings whose name it needed and could not read.
+fn note_unreadable(t: &dyn Transport) {
+    let unreadable: Vec<String> = t
+        .info()
+        .unreadable_alts()
         .iter()
-        .filter(|a| a.name.is_none())
-        .map(|a| a.alt.to_string())
+        .map(u8::to_string)
         .collect();
     if !unreadable.is_empty() {
         eprintln!(
@@ -113,7 +120,6 @@ fn open_board(t: &BoardArgs) -> anyhow::Result<Opened> {
             unreadable.join(", ")
         );
     }
-    Ok(opened)
 }
 
 /// A failed operation: exit 1 when the device or board failed it, 2 when it was refused before the first
@@ -136,6 +142,7 @@ fn read_option_bytes(t: &BoardArgs, output: Option<&Path>) -> anyhow::Result<Exi
     let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::read_option_bytes(o.transport.as_mut(), o.clock.clone(), timeout(t), printer);
+    note_unreadable(o.transport.as_ref());
     drop(o);
     finish_capture(t);
     let ob = match result {
@@ -166,6 +173,7 @@ fn upload(t: &BoardArgs, address: u32, length: u32, output: &Path) -> anyhow::Re
         length as usize,
         printer,
     );
+    note_unreadable(o.transport.as_ref());
     drop(o);
     finish_capture(t);
     match result {
@@ -189,6 +197,7 @@ fn flash(t: &BoardArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<Exi
     let started = o.clock.now();
     let result = dfu::flash(o.transport.as_mut(), o.clock.clone(), image, opts, printer);
     let elapsed = o.clock.now().saturating_sub(started);
+    note_unreadable(o.transport.as_ref());
     drop(o);
     finish_capture(t);
     let report = match result {

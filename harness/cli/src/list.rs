@@ -23,7 +23,8 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
             seed: args.seed,
             port: 1,
         };
-        let (_board, transport) = open_dfu(&description, None)?;
+        let (_board, mut transport) = open_dfu(&description, None)?;
+        transport.read_all_strings();
         devices.push(transport.info().clone());
     }
     if args.json {

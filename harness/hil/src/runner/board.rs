@@ -140,8 +140,11 @@ impl BoardRun {
     /// The open transport, enumerating the device first when needed.
     fn enumerate(&mut self, timeout: Duration) -> Result<&mut Box<dyn Transport>, StepError> {
         if self.transport.is_none() {
-            let t = self.open_transport(timeout)?;
+            let mut t = self.open_transport(timeout)?;
             self.facts.enumerated = true;
+            // The records need only the serial; every string is read, as before strings were read on demand,
+            // so a seeded virtual soak keeps its bus traffic, timing and draws.
+            t.read_all_strings();
             self.facts.serial = t.info().serial.clone();
             self.transport = Some(t);
         }
