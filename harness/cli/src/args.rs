@@ -78,7 +78,7 @@ pub struct ReportArgs {
 
 /// Which device to talk to: a real one selected like dfu-util, or a virtual board.
 #[derive(Args, Debug, Clone)]
-pub struct TargetArgs {
+pub struct BoardArgs {
     /// Real device by USB ids, VID:PID in hex (dfu-util -d); default 0483:df11
     #[arg(short = 'd', long = "device", value_name = "VID:PID")]
     pub device: Option<String>,
@@ -116,7 +116,7 @@ pub enum DfuCommand {
     /// Read the option bytes over DFU (alt setting "Option Bytes"), as STM32CubeProgrammer does on connect
     ReadOptionBytes {
         #[command(flatten)]
-        target: TargetArgs,
+        board: BoardArgs,
         /// Also write the raw bytes to FILE
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -124,7 +124,7 @@ pub enum DfuCommand {
     /// Read LENGTH bytes from ADDRESS into FILE (flash, option bytes, OTP or system memory)
     Upload {
         #[command(flatten)]
-        target: TargetArgs,
+        board: BoardArgs,
         /// Start address (hex with 0x, or decimal)
         #[arg(short, long, value_parser = parse_number)]
         address: u32,
@@ -138,7 +138,7 @@ pub enum DfuCommand {
     /// Erase the sectors an image touches, write it, optionally verify it and leave DFU
     Flash {
         #[command(flatten)]
-        target: TargetArgs,
+        board: BoardArgs,
         /// Image: .bin (needs --address), .hex (Intel HEX), .elf, or .dfu (DfuSe)
         image: PathBuf,
         /// Load address for a raw .bin image

@@ -6,27 +6,27 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dfuse::{AddressMode, Clock};
+use hil::backend::{open_dfu, Backends, BoardDescription};
 use hil::dfu::{self, FlashOptions, OpError};
 use hil::image::Image;
-use hil::target::{open, Opened, TargetSpec};
-use hil::transport::Selector;
+use hil::transport::{Selector, Transport};
 
-use crate::args::{DfuCommand, TargetArgs};
+use crate::args::{BoardArgs, DfuCommand};
 use crate::output::{error_chain, hex_dump, LivePrinter};
 
 pub fn run(cmd: DfuCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        DfuCommand::ReadOptionBytes { target, output } => {
-            read_option_bytes(&target, output.as_deref())
+        DfuCommand::ReadOptionBytes { board, output } => {
+            read_option_bytes(&board, output.as_deref())
         }
         DfuCommand::Upload {
-            target,
+            board,
             address,
             length,
             output,
-        } => upload(&target, address, length, &output),
+        } => upload(&board, address, length, &output),
         DfuCommand::Flash {
-            target,
+            board,
             image,
             address,
             verify,
@@ -45,22 +45,23 @@ pub fn run(cmd: DfuCommand) -> anyhow::Result<ExitCode> {
                 leave,
                 write_option_bytes,
                 mode,
-                timeout: timeout(&target),
+                timeout: timeout(&board),
             };
-            flash(&target, &image, opts)
+            flash(&board, &image, opts)
         }
     }
 }
 
-fn spec(t: &TargetArgs) -> anyhow::Result<TargetSpec> {
+fn description(t: &BoardArgs) -> anyhow::Result<BoardDescription> {
     if let Some(file) = &t.virtual_board {
         let board_file = (!file.is_empty()).then(|| Path::new(file).to_path_buf());
-        return Ok(TargetSpec::Virtual {
+        return Ok(BoardDescription::Virtual {
             board_file,
             seed: t.seed,
+            port: 1,
         });
     }
-    Ok(TargetSpec::Usb(Selector {
+    let usb = Selector {
         vid_pid: t
             .device
             .as_deref()
@@ -68,29 +69,49 @@ fn spec(t: &TargetArgs) -> anyhow::Result<TargetSpec> {
             .transpose()?,
         serial: t.serial.clone(),
         path: t.path.as_deref().map(Selector::parse_path).transpose()?,
-    }))
+    };
+    Ok(BoardDescription::Real { usb, probe: None })
 }
 
-fn timeout(t: &TargetArgs) -> Duration {
+/// A board with its DFU transport open, and the clock the transfers run on.
+struct Opened {
+    transport: Box<dyn Transport>,
+    _backends: Backends,
+    clock: std::sync::Arc<dyn Clock>,
+}
+
+fn timeout(t: &BoardArgs) -> Duration {
     Duration::from_millis(t.timeout_ms)
 }
 
-fn open_target(t: &TargetArgs) -> anyhow::Result<Opened> {
-    let opened = open(&spec(t)?, t.capture.as_deref())?;
+fn open_board(t: &BoardArgs) -> anyhow::Result<Opened> {
+    let (backends, transport) = open_dfu(&description(t)?, t.capture.as_deref())?;
+    let opened = Opened {
+        clock: backends.clock(),
+        transport,
+        _backends: backends,
+    };
+    let mut opened = opened;
+    let serial = opened.transport.serial();
     let info = opened.transport.info();
     eprintln!(
         "Device {:04x}:{:04x} ver={:04x} serial={} at {}",
         info.vid,
         info.pid,
         info.bcd_device,
-        info.serial.as_deref().unwrap_or("(unreadable)"),
+        serial.as_deref().unwrap_or("(unreadable)"),
         info.port_path
     );
-    let unreadable: Vec<String> = info
-        .alts
+    Ok(opened)
+}
+
+/// After an operation: the alt settings whose name it needed and could not read.
+fn note_unreadable(t: &dyn Transport) {
+    let unreadable: Vec<String> = t
+        .info()
+        .unreadable_alts()
         .iter()
-        .filter(|a| a.name.is_none())
-        .map(|a| a.alt.to_string())
+        .map(u8::to_string)
         .collect();
     if !unreadable.is_empty() {
         eprintln!(
@@ -99,7 +120,6 @@ fn open_target(t: &TargetArgs) -> anyhow::Result<Opened> {
             unreadable.join(", ")
         );
     }
-    Ok(opened)
 }
 
 /// A failed operation: exit 1 when the device or board failed it, 2 when it was refused before the first
@@ -112,16 +132,17 @@ fn device_failed(e: &OpError) -> ExitCode {
     }
 }
 
-fn finish_capture(t: &TargetArgs) {
+fn finish_capture(t: &BoardArgs) {
     if let Some(path) = &t.capture {
         eprintln!("Capture written to {}", path.display());
     }
 }
 
-fn read_option_bytes(t: &TargetArgs, output: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let mut o = open_target(t)?;
+fn read_option_bytes(t: &BoardArgs, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::read_option_bytes(o.transport.as_mut(), o.clock.clone(), timeout(t), printer);
+    note_unreadable(o.transport.as_ref());
     drop(o);
     finish_capture(t);
     let ob = match result {
@@ -141,8 +162,8 @@ fn read_option_bytes(t: &TargetArgs, output: Option<&Path>) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn upload(t: &TargetArgs, address: u32, length: u32, output: &Path) -> anyhow::Result<ExitCode> {
-    let mut o = open_target(t)?;
+fn upload(t: &BoardArgs, address: u32, length: u32, output: &Path) -> anyhow::Result<ExitCode> {
+    let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::upload(
         o.transport.as_mut(),
@@ -152,6 +173,7 @@ fn upload(t: &TargetArgs, address: u32, length: u32, output: &Path) -> anyhow::R
         length as usize,
         printer,
     );
+    note_unreadable(o.transport.as_ref());
     drop(o);
     finish_capture(t);
     match result {
@@ -169,12 +191,13 @@ fn upload(t: &TargetArgs, address: u32, length: u32, output: &Path) -> anyhow::R
     }
 }
 
-fn flash(t: &TargetArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<ExitCode> {
-    let mut o = open_target(t)?;
+fn flash(t: &BoardArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<ExitCode> {
+    let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let started = o.clock.now();
     let result = dfu::flash(o.transport.as_mut(), o.clock.clone(), image, opts, printer);
     let elapsed = o.clock.now().saturating_sub(started);
+    note_unreadable(o.transport.as_ref());
     drop(o);
     finish_capture(t);
     let report = match result {

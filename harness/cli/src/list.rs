@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use hil::target::{open, TargetSpec};
+use hil::backend::{open_dfu, BoardDescription};
 use hil::transport::{list_usb, DeviceInfo};
 
 use crate::args::ListArgs;
@@ -19,14 +19,14 @@ pub fn run(args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     };
     if let Some(file) = &args.virtual_board {
         let board_file = (!file.is_empty()).then(|| Path::new(file).to_path_buf());
-        let opened = open(
-            &TargetSpec::Virtual {
-                board_file,
-                seed: args.seed,
-            },
-            None,
-        )?;
-        devices.push(opened.transport.info().clone());
+        let description = BoardDescription::Virtual {
+            board_file,
+            seed: args.seed,
+            port: 1,
+        };
+        let (_board, mut transport) = open_dfu(&description, None)?;
+        transport.read_all_strings();
+        devices.push(transport.info().clone());
     }
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&devices)?)?;

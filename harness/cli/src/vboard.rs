@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use hil::target::board_config;
+use hil::backend::board_config;
 use usbredir::{serve, serve_rig, ListenAddr, Listener, RigBoards, SessionConfig};
 
 #[derive(Subcommand, Debug)]

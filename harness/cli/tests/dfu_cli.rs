@@ -138,15 +138,17 @@ fn flash_verify_with_capture_writes_a_pcap_that_tshark_reads() {
 
 #[test]
 fn the_drifting_board_shows_the_seed_symptom_on_a_misdetected_boot() {
-    // Seed 1 boots the drifting board with PLLM=24 (HSE misdetected): it enumerates, but the option-byte
-    // upload fails, as STM32CubeProgrammer's "Uploading Option Bytes bank: 0 failed".
+    // Seed 7 boots the drifting board with PLLM=24 (HSE misdetected): it enumerates, but the option-byte
+    // upload fails, as STM32CubeProgrammer's "Uploading Option Bytes bank: 0 failed". (Packet losses are
+    // drawn per transfer: since the command reads only the strings it needs, seed 1's misdetected boot
+    // happens to get its 32 bytes through.)
     let o = hil(&[
         "dfu",
         "read-option-bytes",
         "--virtual",
         &fixture("drifting-25mhz.toml"),
         "--seed",
-        "1",
+        "7",
     ]);
     assert_eq!(
         o.status.code(),

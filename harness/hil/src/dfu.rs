@@ -9,7 +9,7 @@ use std::time::Duration;
 use dfuse::{AddressMode, Clock, Dfuse, MemoryLayout, Observer, TransferError};
 
 use crate::image::Image;
-use crate::transport::{Transport, ST_DFU_VID_PID};
+use crate::transport::{StringOf, Transport, ST_DFU_VID_PID};
 
 /// RDP byte value for read protection level 2: irreversible on silicon (the debug port and the bootloader
 /// are disabled for good).
@@ -80,49 +80,83 @@ pub struct Target {
     pub from_device: bool,
 }
 
-/// The alt settings of the device with their DfuSe memory layouts. An ST ROM bootloader (0483:df11) alt
-/// whose name could not be read gets the STM32F74x layout for that alt.
-pub fn targets(t: &dyn Transport) -> Vec<Target> {
-    let info = t.info();
-    let st_rom = (info.vid, info.pid) == ST_DFU_VID_PID;
-    let builtin = |alt: u8| {
-        STM32F74X_LAYOUTS
-            .iter()
-            .find(|(a, _)| *a == alt)
-            .map(|(_, s)| *s)
-    };
-    let layout = |alt: u8, name: Option<&str>| match name.map(MemoryLayout::parse) {
-        Some(Ok(l)) => Some((l, true)),
-        Some(Err(_)) => None,
-        None if st_rom => builtin(alt)
-            .and_then(|s| MemoryLayout::parse(s).ok())
-            .map(|l| (l, false)),
-        None => None,
-    };
-    let found = info
-        .alts
-        .iter()
-        .filter_map(|a| Some((a.alt, layout(a.alt, a.name.as_deref())?)));
-    found
-        .map(|(alt, (layout, from_device))| Target {
-            alt,
-            layout,
-            from_device,
-        })
+/// The alt settings of the device with their DfuSe memory layouts (reading every alt setting's name not read
+/// yet). An ST ROM bootloader (0483:df11) alt whose name could not be read gets the STM32F74x layout for that
+/// alt.
+pub fn targets(t: &mut dyn Transport) -> Vec<Target> {
+    let alts: Vec<u8> = t.info().alts.iter().map(|a| a.alt).collect();
+    alts.into_iter()
+        .filter_map(|alt| target_of(t, alt))
         .collect()
 }
 
-/// The alt setting whose layout contains `len` bytes at `address`.
-pub fn target_for(t: &dyn Transport, address: u32, len: usize) -> Result<Target, OpError> {
-    let all = targets(t);
-    all.iter()
-        .find(|x| x.layout.contains_range(address, len))
-        .cloned()
-        .ok_or_else(|| OpError::NoLayout {
-            address,
-            len,
-            offered: describe_targets(&all),
+/// Alt setting `alt` with its layout, reading its name if not read yet.
+fn target_of(t: &mut dyn Transport, alt: u8) -> Option<Target> {
+    let info = t.info();
+    let st_rom = (info.vid, info.pid) == ST_DFU_VID_PID;
+    let name = t.string(StringOf::Alt(alt));
+    let (layout, from_device) = match name.as_deref().map(MemoryLayout::parse) {
+        Some(Ok(l)) => (l, true),
+        Some(Err(_)) => return None,
+        None if st_rom => (MemoryLayout::parse(builtin_layout(alt)?).ok()?, false),
+        None => return None,
+    };
+    Some(Target {
+        alt,
+        layout,
+        from_device,
+    })
+}
+
+fn builtin_layout(alt: u8) -> Option<&'static str> {
+    STM32F74X_LAYOUTS
+        .iter()
+        .find(|(a, _)| *a == alt)
+        .map(|(_, s)| *s)
+}
+
+/// The first alt setting whose layout is `wanted`, reading names only until it is found: on an ST ROM
+/// bootloader the alt its built-in table says is `wanted` is tried first, so an operation reads the one
+/// name it needs, as dfu-util does with `-a`. `Err` has every alt setting, for the message.
+fn find_target(
+    t: &mut dyn Transport,
+    wanted: impl Fn(&MemoryLayout) -> bool,
+) -> Result<Target, Vec<Target>> {
+    let st_rom = (t.info().vid, t.info().pid) == ST_DFU_VID_PID;
+    let hint = st_rom
+        .then(|| {
+            STM32F74X_LAYOUTS.iter().find_map(|(alt, s)| {
+                MemoryLayout::parse(s)
+                    .ok()
+                    .filter(|l| wanted(l))
+                    .map(|_| *alt)
+            })
         })
+        .flatten();
+    let mut order: Vec<u8> = t.info().alts.iter().map(|a| a.alt).collect();
+    if let Some(pos) = hint.and_then(|h| order.iter().position(|a| *a == h)) {
+        let h = order.remove(pos);
+        order.insert(0, h);
+    }
+    for alt in order {
+        if let Some(x) = target_of(t, alt).filter(|x| wanted(&x.layout)) {
+            return Ok(x);
+        }
+    }
+    Err(targets(t))
+}
+
+fn is_option_bytes(layout: &MemoryLayout) -> bool {
+    layout.trimmed_name().eq_ignore_ascii_case("Option Bytes")
+}
+
+/// The alt setting whose layout contains `len` bytes at `address`.
+pub fn target_for(t: &mut dyn Transport, address: u32, len: usize) -> Result<Target, OpError> {
+    find_target(t, |l| l.contains_range(address, len)).map_err(|all| OpError::NoLayout {
+        address,
+        len,
+        offered: describe_targets(&all),
+    })
 }
 
 fn describe_targets(all: &[Target]) -> String {
@@ -178,15 +212,12 @@ pub fn read_option_bytes<O: Observer>(
     timeout: Duration,
     observer: O,
 ) -> Result<OptionBytes, OpError> {
-    let target = targets(t)
-        .into_iter()
-        .find(|x| x.layout.trimmed_name().eq_ignore_ascii_case("Option Bytes"));
-    let target = target.ok_or_else(|| OpError::NoLayout {
+    let target = find_target(t, is_option_bytes).map_err(|all| OpError::NoLayout {
         address: 0,
         len: 0,
         offered: format!(
             "{} (none is named \"Option Bytes\")",
-            describe_targets(&targets(t))
+            describe_targets(&all)
         ),
     })?;
     let region = target
@@ -254,7 +285,7 @@ pub struct FlashReport {
 
 /// Check every segment against the device's layouts and the safety rules; returns each segment's target.
 pub fn check_image(
-    t: &dyn Transport,
+    t: &mut dyn Transport,
     image: &Image,
     opts: &FlashOptions,
 ) -> Result<Vec<Target>, OpError> {
@@ -267,11 +298,7 @@ pub fn check_image(
                 during: "checking the image against the layout",
                 source: dfuse::Error::Plan(e),
             })?;
-        if target
-            .layout
-            .trimmed_name()
-            .eq_ignore_ascii_case("Option Bytes")
-        {
+        if is_option_bytes(&target.layout) {
             check_option_bytes(&target, seg.address, &seg.data, opts)?;
         }
         out.push(target);

@@ -2,6 +2,7 @@
 //! (probe-rs, virtual), rig control, scenarios and the runner, which records through the `records` crate.
 //! The `hil` binary is a thin layer over this; the report lives in the `report` crate.
 
+pub mod backend;
 pub mod clocks;
 pub mod dfu;
 pub mod image;
@@ -10,5 +11,4 @@ pub mod rig;
 pub mod runner;
 pub mod scenario;
 pub mod soak;
-pub mod target;
 pub mod transport;

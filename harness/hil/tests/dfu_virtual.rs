@@ -33,9 +33,11 @@ impl Rig {
         let mut board = Board::new(config, seed);
         board.power_on(clock.now());
         let board = VirtualBoard::new(board);
-        let transport =
+        let mut transport =
             VirtualTransport::open(board.clone(), clock.clone(), 1, Duration::from_secs(5))
                 .expect("the board enumerates");
+        // Every string up front, so the counts and injected faults below see DFU requests only.
+        transport.read_all_strings();
         Self {
             transport,
             clock,
@@ -98,13 +100,10 @@ fn option_bytes_read_over_dfu_are_the_factory_defaults() {
 }
 
 #[test]
-fn the_serial_read_at_enumeration_is_st_formula_of_the_uid() {
-    let rig = Rig::healthy();
+fn the_serial_is_st_formula_of_the_uid() {
+    let mut rig = Rig::healthy();
     let expected = rig.board.lock().usb_serial_expected();
-    assert_eq!(
-        rig.transport.info().serial.as_deref(),
-        Some(expected.as_str())
-    );
+    assert_eq!(rig.transport.serial().as_deref(), Some(expected.as_str()));
     assert_eq!(rig.transport.info().bcd_device, 0x2200);
     assert_eq!(rig.transport.info().alts.len(), 4);
 }
@@ -397,4 +396,44 @@ fn read_unprotect_erases_and_resets_the_board() {
         0xAA,
         "RDP level 0 after Read Unprotect"
     );
+}
+
+/// What `hil dfu read-option-bytes --virtual` costs on the bus, counted by the board (every control transfer
+/// it served), like the guest test's count of dfu-util's 16 for `-a 1 -U` (the server's `XFERS` around the
+/// command). Counted: from the opened device on — the strings the command reads (the language list, the
+/// serial it prints, the option-byte alt's name for its layout), SET_INTERFACE and the DFU requests. Not
+/// counted, in both: the host stack's enumeration (device and configuration descriptors,
+/// SET_CONFIGURATION), which the guest kernel did before the count started.
+#[test]
+fn an_option_byte_read_costs_no_more_control_transfers_than_dfu_util() {
+    let description = hil::backend::BoardDescription::Virtual {
+        board_file: None,
+        seed: 1,
+        port: 1,
+    };
+    let (backends, mut t) = hil::backend::open_dfu(&description, None).expect("opens");
+    let board = backends.virtual_board().expect("virtual").clone();
+    let before = board.lock().stats().clone();
+    assert!(t.serial().is_some());
+    let ob = dfu::read_option_bytes(t.as_mut(), backends.clock(), TIMEOUT, NullObserver)
+        .expect("reads the option bytes");
+    assert_eq!(ob.data.len(), 32);
+    let after = board.lock().stats().clone();
+    let by_request: Vec<(&str, u64)> = after
+        .by_request
+        .iter()
+        .map(|(name, n)| (*name, n - before.by_request.get(name).unwrap_or(&0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let total = after.transfers - before.transfers;
+    eprintln!("option-byte read: {total} control transfers: {by_request:?}");
+    let strings = by_request
+        .iter()
+        .find(|(name, _)| *name == "GET_DESCRIPTOR")
+        .map_or(0, |(_, n)| *n);
+    assert_eq!(
+        strings, 3,
+        "language list, serial, option-byte alt name: {by_request:?}"
+    );
+    assert!(total <= 16, "{total} transfers: {by_request:?}");
 }

@@ -37,7 +37,7 @@ board_file = "../boards/bench-01.toml"
 "#;
 
 fn check(err: tomlfile::FileError, line: Option<u32>, key: &str, message: &str) {
-    let text = err.chain();
+    let text = dfuse::error_chain(&err);
     assert_eq!(err.key(), key, "{text}");
     assert_eq!(err.line(), line, "{text}");
     let at = match line {

@@ -12,7 +12,7 @@ fn rig_files_load(
     #[files("*.toml")]
     path: PathBuf,
 ) {
-    let rig = Rig::load(&path).unwrap_or_else(|e| panic!("{}", e.chain()));
+    let rig = Rig::load(&path).unwrap_or_else(|e| panic!("{}", dfuse::error_chain(&e)));
     assert!(!rig.boards.is_empty());
 }
 
@@ -22,7 +22,7 @@ fn scenario_files_load(
     #[files("*.toml")]
     path: PathBuf,
 ) {
-    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{}", e.chain()));
+    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{}", dfuse::error_chain(&e)));
     assert!(scenario.boards().count() > 0);
     assert!(!scenario.cycle.is_empty());
 }

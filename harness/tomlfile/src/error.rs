@@ -64,17 +64,6 @@ impl FileError {
             | FileError::Referenced { location, .. } => location.line,
         }
     }
-
-    /// This error and its causes, one per line: what a user should see.
-    pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            text += &format!("\n  caused by: {c}");
-            cause = c.source();
-        }
-        text
-    }
 }
 
 /// A 1-based position in a file; displays as `:line:column` or nothing when unknown.

@@ -34,7 +34,7 @@ pub use measure::{
 pub use options::{OptionBytesCheck, OptionBytesRegs};
 pub use read::{read_snapshot, ClockSnapshot, RawRegisters, TargetFacts};
 pub use readout::{
-    collect, AttachRecord, ClocksReport, CollectOptions, Collected, ReadPath, UsbSide,
+    collect, read_derived, AttachRecord, ClocksReport, CollectOptions, Collected, ReadPath, UsbSide,
 };
 pub use records::HseVerdict as Verdict;
 pub use render::render_text;

@@ -94,7 +94,22 @@ pub struct Collected {
     pub hsi: Option<HsiMeasurement>,
 }
 
-/// Reads the snapshot, derives, then measures what `opts` asks for.
+/// Reads the snapshot and derives from it with the board's true HSE: what `hil clocks` reports and the
+/// soak's clock step records.
+pub fn read_derived<T>(
+    chip: &mut T,
+    target: &TargetDescription,
+    true_hse_hz: f64,
+) -> Result<(ClockSnapshot, Derived), ClockError>
+where
+    T: MemoryInterface + ?Sized,
+{
+    let snapshot = read_snapshot(chip, target)?;
+    let derived = derive(&snapshot, true_hse_hz);
+    Ok((snapshot, derived))
+}
+
+/// Reads the snapshot, derives ([`read_derived`]), then measures what `opts` asks for.
 pub fn collect<T>(
     chip: &mut T,
     clock: &dyn Clock,
@@ -104,8 +119,7 @@ pub fn collect<T>(
 where
     T: MemoryInterface + DebugControl + ?Sized,
 {
-    let snapshot = read_snapshot(chip, target)?;
-    let derived = derive(&snapshot, opts.true_hse_hz);
+    let (snapshot, derived) = read_derived(chip, target, opts.true_hse_hz)?;
     let sysclk = opts
         .sysclk_window
         .map(|w| measure_sysclk(chip, clock, target, &snapshot, w))
@@ -134,6 +148,9 @@ pub struct UsbSide {
 impl UsbSide {
     /// The enumerated serial, and one option-byte upload as STM32CubeProgrammer does on connect.
     pub fn read(t: &mut dyn Transport, clock: Arc<dyn Clock>, timeout: Duration) -> UsbSide {
+        // Only the serial and the option-byte alt's name are needed; every string is read, as before strings
+        // were read on demand, so a seeded virtual board's report keeps its timing and draws.
+        t.read_all_strings();
         let serial = t.info().serial.clone();
         match crate::dfu::read_option_bytes(t, clock, timeout, NullObserver) {
             Ok(ob) => UsbSide {

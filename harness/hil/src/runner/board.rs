@@ -5,22 +5,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dfuse::{Clock, Event, Observer, SystemClock, VirtualClock};
+use dfuse::{Clock, Event, Observer, VirtualClock};
+use probe_rs::probe::DebugProbeSelector;
 
 use super::failure::StepError;
 use super::CycleFacts;
-use crate::clocks::{self, ClockSnapshot, DebugControl, TargetDescription, VirtualMemory};
+use crate::backend::{self, Backends, BoardDescription, ChipError, OpenedChip};
+use crate::clocks::{self, ClockSnapshot, TargetDescription};
 use crate::dfu::{self, FlashOptions};
 use crate::image::Image;
-use crate::probe::{parse_selector, ProbeChip, ProbeOptions};
+use crate::probe::ProbeOptions;
 use crate::rig::{BoardSpec, RigControl, VirtualRig};
 use crate::scenario::{Action, ImageSource};
-use crate::transport::{Transport, UsbTransport, VirtualBoard, VirtualTransport};
+use crate::transport::{Transport, VirtualBoard};
 
 /// SWD clock for rig probes (probe-rs default range; ST-LINK rounds it).
 const PROBE_SPEED_KHZ: u32 = 1800;
-/// How often a real host looks for the device while waiting for enumeration.
-const USB_POLL: Duration = Duration::from_millis(100);
 
 /// Counts the DFU class requests a step sends.
 #[derive(Default)]
@@ -34,25 +34,10 @@ impl Observer for RequestCounter {
     }
 }
 
-/// What the clock steps need of a chip: memory reads and writes, and the resets of the HSI measurement.
-pub(crate) trait Chip: probe_rs::MemoryInterface + DebugControl {}
-
-impl<T: probe_rs::MemoryInterface + DebugControl> Chip for T {}
-
-/// How the board is reached.
-pub(crate) enum Backend {
-    Virtual {
-        board: VirtualBoard,
-        clock: Arc<VirtualClock>,
-        port: u8,
-    },
-    Real,
-}
-
 /// A board under soak.
 pub(crate) struct BoardRun {
     pub spec: BoardSpec,
-    pub backend: Backend,
+    pub backends: Backends,
     pub control: Box<dyn RigControl>,
     pub clock: Arc<dyn Clock>,
     pub transport: Option<Box<dyn Transport>>,
@@ -79,42 +64,31 @@ impl BoardRun {
         let control = rig
             .control(&spec.name)
             .ok_or_else(|| StepError::harness("virtual control missing"))?;
-        Ok(Self::with(
-            spec,
-            Backend::Virtual {
-                board,
-                clock: clock.clone(),
-                port,
-            },
-            Box::new(control),
-            clock,
-            shared,
-        ))
+        let backends = Backends::of_virtual(board, clock, port);
+        Ok(Self::with(spec, backends, Box::new(control), shared))
     }
 
     /// A real board on a serial rig controller, in real time.
     pub fn new_real(spec: &BoardSpec, control: Box<dyn RigControl>, shared: &Shared) -> Self {
-        Self::with(
-            spec,
-            Backend::Real,
-            control,
-            Arc::new(SystemClock::new()),
-            shared,
-        )
+        let description = BoardDescription::Real {
+            usb: spec.usb.clone(),
+            probe: probe_options(spec),
+        };
+        let backends = backend::open(&description).expect("a real board opens nothing yet");
+        Self::with(spec, backends, control, shared)
     }
 
     fn with(
         spec: &BoardSpec,
-        backend: Backend,
+        backends: Backends,
         control: Box<dyn RigControl>,
-        clock: Arc<dyn Clock>,
         shared: &Shared,
     ) -> Self {
         Self {
             spec: spec.clone(),
-            backend,
+            clock: backends.clock(),
+            backends,
             control,
-            clock,
             transport: None,
             facts: CycleFacts::default(),
             requests: RequestCounter::default(),
@@ -125,10 +99,7 @@ impl BoardRun {
 
     /// The virtual board, if this is one.
     pub fn virtual_board(&self) -> Option<&VirtualBoard> {
-        match &self.backend {
-            Backend::Virtual { board, .. } => Some(board),
-            Backend::Real => None,
-        }
+        self.backends.virtual_board()
     }
 
     /// Carry out one step.
@@ -169,8 +140,11 @@ impl BoardRun {
     /// The open transport, enumerating the device first when needed.
     fn enumerate(&mut self, timeout: Duration) -> Result<&mut Box<dyn Transport>, StepError> {
         if self.transport.is_none() {
-            let t = self.open_transport(timeout)?;
+            let mut t = self.open_transport(timeout)?;
             self.facts.enumerated = true;
+            // The records need only the serial; every string is read, as before strings were read on demand,
+            // so a seeded virtual soak keeps its bus traffic, timing and draws.
+            t.read_all_strings();
             self.facts.serial = t.info().serial.clone();
             self.transport = Some(t);
         }
@@ -178,24 +152,7 @@ impl BoardRun {
     }
 
     fn open_transport(&mut self, timeout: Duration) -> Result<Box<dyn Transport>, StepError> {
-        match &self.backend {
-            Backend::Virtual { board, clock, port } => Ok(Box::new(VirtualTransport::open(
-                board.clone(),
-                clock.clone(),
-                *port,
-                timeout,
-            )?)),
-            Backend::Real => {
-                let deadline = self.clock.now() + timeout;
-                loop {
-                    match UsbTransport::open(&self.spec.usb) {
-                        Ok(t) => return Ok(Box::new(t)),
-                        Err(e) if self.clock.now() >= deadline => return Err(e.into()),
-                        Err(_) => self.clock.sleep(USB_POLL),
-                    }
-                }
-            }
-        }
+        Ok(self.backends.transport(timeout)?)
     }
 
     /// Run one DFU operation on the (enumerated) device, counting its requests into the step's.
@@ -262,20 +219,25 @@ impl BoardRun {
         result
     }
 
-    /// The chip's memory and debug control: the virtual board's register file, or a probe-rs session
+    /// The chip's memory and debug control: the virtual board's register file, or a probe-rs attach
     /// (`halting` for the intrusive HSI measurement).
-    fn chip(&self, halting: bool) -> Result<Box<dyn Chip>, StepError> {
-        Ok(match &self.backend {
-            Backend::Virtual { board, clock, .. } => {
-                Box::new(VirtualMemory::new(board.clone(), clock.clone()))
-            }
-            Backend::Real => Box::new(ProbeChip::open(&self.probe_options(halting)?)?),
+    fn chip(&self, halting: bool) -> Result<OpenedChip, StepError> {
+        self.backends.chip(halting).map_err(|e| match e {
+            ChipError::NoProbe => StepError::harness(format!(
+                "board {} has no probe in the rig file",
+                self.spec.name
+            )),
+            ChipError::Probe(e) => e.into(),
         })
     }
 
     fn read_clocks(&mut self) -> Result<&ClockSnapshot, StepError> {
-        let snapshot = clocks::read_snapshot(self.chip(false)?.as_mut(), &self.target)?;
-        self.facts.derived = Some(clocks::derive(&snapshot, f64::from(self.spec.hse_hz)));
+        let (snapshot, derived) = clocks::read_derived(
+            self.chip(false)?.as_chip(),
+            &self.target,
+            f64::from(self.spec.hse_hz),
+        )?;
+        self.facts.derived = Some(derived);
         Ok(self.facts.snapshot.insert(snapshot))
     }
 
@@ -286,7 +248,7 @@ impl BoardRun {
         };
         let mut chip = self.chip(false)?;
         let m = clocks::measure_sysclk(
-            chip.as_mut(),
+            chip.as_chip(),
             self.clock.as_ref(),
             &self.target,
             &snapshot,
@@ -301,34 +263,31 @@ impl BoardRun {
         self.transport = None;
         let mut chip = self.chip(true)?;
         self.facts.hsi = Some(clocks::measure_hsi(
-            chip.as_mut(),
+            chip.as_chip(),
             self.clock.as_ref(),
             &self.target,
             window,
         )?);
         Ok(())
     }
+}
 
-    fn probe_options(&self, halting: bool) -> Result<ProbeOptions, StepError> {
-        let p = self.spec.probe.as_ref().ok_or_else(|| {
-            StepError::harness(format!(
-                "board {} has no probe in the rig file",
-                self.spec.name
-            ))
-        })?;
-        let mut text = format!("{:04x}:{:04x}", p.vid, p.pid);
-        if let Some(serial) = &p.serial {
-            text = format!("{text}:{serial}");
-        }
-        Ok(ProbeOptions {
-            selector: parse_selector(&text)?,
-            chip: self.spec.chip.clone(),
-            speed_khz: PROBE_SPEED_KHZ,
-            connect_under_reset: false,
-            halting_session: halting,
-            access_port: 0,
-        })
-    }
+/// How the soak reaches a real board's chip: its rig file's probe at the rig's SWD clock.
+fn probe_options(spec: &BoardSpec) -> Option<ProbeOptions> {
+    let p = spec.probe.as_ref()?;
+    Some(ProbeOptions {
+        selector: DebugProbeSelector {
+            vendor_id: p.vid,
+            product_id: p.pid,
+            interface: None,
+            serial_number: p.serial.clone(),
+        },
+        chip: spec.chip.clone(),
+        speed_khz: PROBE_SPEED_KHZ,
+        connect_under_reset: false,
+        halting_session: false,
+        access_port: 0,
+    })
 }
 
 /// What every board worker shares: the register map and the prepared flash images.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use dfuse::{Clock, DfuIo, Setup, TransferError};
 use usbredir::pcap::PcapWriter;
 
-use super::{DeviceInfo, Transport};
+use super::{DeviceInfo, StringOf, Transport};
 
 /// Wraps a [`Transport`], recording each transfer, with the time it was submitted and completed.
 pub struct Capturing<T> {
@@ -107,6 +107,26 @@ impl<T: Transport> DfuIo for Capturing<T> {
 impl<T: Transport> Transport for Capturing<T> {
     fn info(&self) -> &DeviceInfo {
         self.inner.info()
+    }
+
+    /// Strings read after the capture started are recorded as the GET_DESCRIPTOR(STRING) that read them
+    /// (the language list and failed reads are not shown).
+    fn string(&mut self, which: StringOf) -> Option<String> {
+        let t0 = self.clock.now();
+        let known = self.inner.info().strings.len();
+        let result = self.inner.string(which);
+        let read: Vec<(u8, String)> = self.inner.info().strings[known..].to_vec();
+        for (index, s) in read {
+            let setup = Setup {
+                request_type: 0x80,
+                request: 0x06,
+                value: 0x0300 | u16::from(index),
+                index: 0x0409,
+                length: 255,
+            };
+            self.record(setup, &[], &Ok(string_descriptor(&s)), t0);
+        }
+        result
     }
 
     fn select_alt(&mut self, alt: u8) -> Result<(), TransferError> {

@@ -14,8 +14,12 @@ pub use virtual_board::{VirtualBoard, VirtualTransport};
 
 use std::time::Duration;
 
-use dfuse::descriptor::FunctionalDescriptor;
+use dfuse::descriptor::{parse_language_ids, parse_string_descriptor, FunctionalDescriptor};
 use dfuse::{DfuIo, TransferError};
+
+/// The language of string reads when string 0 (the language list) cannot be read: US English, the one the
+/// STM32 ROM offers.
+const LANG_EN_US: u16 = 0x0409;
 
 /// One alternate setting of the DFU interface, as the device describes it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -23,7 +27,41 @@ pub struct AltSetting {
     /// bAlternateSetting
     pub alt: u8,
     /// The iInterface string: for DfuSe, the memory-layout string (`@Internal Flash  /0x08000000/...`).
+    /// `None` until read ([`Transport::string`]), or when the read failed.
     pub name: Option<String>,
+    /// iInterface, the index of that string.
+    #[serde(skip)]
+    pub string_index: u8,
+}
+
+/// One of a device's strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringOf {
+    Manufacturer,
+    Product,
+    Serial,
+    /// The name of the alt setting with this bAlternateSetting.
+    Alt(u8),
+}
+
+/// Where a device's strings are and which have been asked for: each is read at most once per enumeration,
+/// and only when something asks for it (every read is a control transfer, one more chance to fail on a
+/// misclocked bootloader).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StringIndexes {
+    pub manufacturer: u8,
+    pub product: u8,
+    pub serial: u8,
+    /// The language of string reads, once the language list (string 0) has been asked for.
+    lang: Option<u16>,
+    /// The strings asked for so far, read or not.
+    asked: Vec<StringOf>,
+}
+
+/// One raw GET_DESCRIPTOR(STRING) (index 0: the language list, asked with language 0); `None` when the
+/// transfer fails. What each backend provides for [`DeviceInfo::read_string`].
+pub(crate) trait ReadString {
+    fn read_string(&mut self, lang: u16, index: u8) -> Option<Vec<u8>>;
 }
 
 /// What a host learns about a DFU device when it enumerates it.
@@ -51,8 +89,11 @@ pub struct DeviceInfo {
     pub device_descriptor: Vec<u8>,
     #[serde(skip)]
     pub config_descriptor: Vec<u8>,
+    /// The strings read so far, by index, so captures can show them.
     #[serde(skip)]
     pub strings: Vec<(u8, String)>,
+    #[serde(skip)]
+    pub string_indexes: StringIndexes,
 }
 
 /// dfuse stays free of serde; the JSON form of the functional descriptor is written here.
@@ -73,6 +114,74 @@ fn serialize_functional<S: serde::Serializer>(
 }
 
 impl DeviceInfo {
+    /// The string `which`, read through `reader` the first time it is asked for; before the first string,
+    /// the language list is read, as dfu-util and the kernel do.
+    pub(crate) fn read_string(
+        &mut self,
+        reader: &mut dyn ReadString,
+        which: StringOf,
+    ) -> Option<String> {
+        let index = match which {
+            StringOf::Manufacturer => self.string_indexes.manufacturer,
+            StringOf::Product => self.string_indexes.product,
+            StringOf::Serial => self.string_indexes.serial,
+            StringOf::Alt(alt) => self.alts.iter().find(|a| a.alt == alt)?.string_index,
+        };
+        if self.string_indexes.asked.contains(&which) {
+            return self.string_value(which);
+        }
+        self.string_indexes.asked.push(which);
+        if index == 0 {
+            return None;
+        }
+        let lang = *self.string_indexes.lang.get_or_insert_with(|| {
+            reader
+                .read_string(0, 0)
+                .and_then(|b| parse_language_ids(&b).ok()?.first().copied())
+                .unwrap_or(LANG_EN_US)
+        });
+        let s = parse_string_descriptor(&reader.read_string(lang, index)?).ok()?;
+        self.strings.push((index, s.clone()));
+        match which {
+            StringOf::Manufacturer => self.manufacturer = Some(s.clone()),
+            StringOf::Product => self.product = Some(s.clone()),
+            StringOf::Serial => self.serial = Some(s.clone()),
+            StringOf::Alt(alt) => {
+                if let Some(a) = self.alts.iter_mut().find(|a| a.alt == alt) {
+                    a.name = Some(s.clone());
+                }
+            }
+        }
+        Some(s)
+    }
+
+    fn string_value(&self, which: StringOf) -> Option<String> {
+        match which {
+            StringOf::Manufacturer => self.manufacturer.clone(),
+            StringOf::Product => self.product.clone(),
+            StringOf::Serial => self.serial.clone(),
+            StringOf::Alt(alt) => self.alts.iter().find(|a| a.alt == alt)?.name.clone(),
+        }
+    }
+
+    /// Every string, in the order a host stack reads them: manufacturer, product, serial, then the alt
+    /// settings' names.
+    pub fn all_strings(&self) -> Vec<StringOf> {
+        let mut all = vec![StringOf::Manufacturer, StringOf::Product, StringOf::Serial];
+        all.extend(self.alts.iter().map(|a| StringOf::Alt(a.alt)));
+        all
+    }
+
+    /// The alt settings whose name was asked for and could not be read.
+    pub fn unreadable_alts(&self) -> Vec<u8> {
+        let asked = |alt| self.string_indexes.asked.contains(&StringOf::Alt(alt));
+        self.alts
+            .iter()
+            .filter(|a| a.name.is_none() && asked(a.alt))
+            .map(|a| a.alt)
+            .collect()
+    }
+
     /// wTransferSize from the functional descriptor, or DFU's conservative default when absent.
     pub fn transfer_size(&self) -> usize {
         self.functional
@@ -88,6 +197,22 @@ pub trait Transport: DfuIo + Send {
     /// What enumeration told us about the device.
     fn info(&self) -> &DeviceInfo;
 
+    /// The string `which`, read from the device the first time it is asked for (once per enumeration);
+    /// `None` when the device has none or the read failed.
+    fn string(&mut self, which: StringOf) -> Option<String>;
+
+    /// The serial number ([`Self::string`]).
+    fn serial(&mut self) -> Option<String> {
+        self.string(StringOf::Serial)
+    }
+
+    /// Read every string not read yet, as `hil list` shows them.
+    fn read_all_strings(&mut self) {
+        for which in self.info().all_strings() {
+            self.string(which);
+        }
+    }
+
     /// SET_INTERFACE to `alt` on the DFU interface.
     fn select_alt(&mut self, alt: u8) -> Result<(), TransferError>;
 
@@ -99,6 +224,9 @@ pub trait Transport: DfuIo + Send {
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn info(&self) -> &DeviceInfo {
         (**self).info()
+    }
+    fn string(&mut self, which: StringOf) -> Option<String> {
+        (**self).string(which)
     }
     fn select_alt(&mut self, alt: u8) -> Result<(), TransferError> {
         (**self).select_alt(alt)

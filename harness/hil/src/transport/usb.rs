@@ -3,23 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-use dfuse::descriptor::{
-    parse_functional_descriptor, parse_language_ids, parse_string_descriptor, FunctionalDescriptor,
-    DESC_STRING,
-};
+use dfuse::descriptor::{parse_functional_descriptor, FunctionalDescriptor, DESC_STRING};
 use dfuse::{DfuIo, Setup, TransferError, TransferErrorKind};
 use rusb::UsbContext;
 
-use super::{AltSetting, DeviceInfo, Selector, Transport};
+use super::{AltSetting, DeviceInfo, ReadString, Selector, StringIndexes, StringOf, Transport};
 
 /// USB interface class/subclass of a DFU interface (DFU 1.1 §4.2.3).
 const DFU_CLASS: u8 = 0xfe;
 const DFU_SUBCLASS: u8 = 0x01;
 /// Timeout for descriptor reads during listing, like the kernel's.
 const DESCRIPTOR_TIMEOUT: Duration = Duration::from_millis(1000);
-/// The language of string reads when string 0 (the language list) cannot be read: US English, the one the
-/// STM32 ROM offers.
-const LANG_EN_US: u16 = 0x0409;
 
 fn map_err(e: rusb::Error) -> TransferError {
     use rusb::Error as E;
@@ -50,23 +44,39 @@ pub fn list_usb() -> Result<Vec<DeviceInfo>, TransferError> {
     let devices = context.devices().map_err(map_err)?;
     Ok(devices
         .iter()
-        .filter_map(|d| describe(&d, Strings::Own))
+        .filter_map(|d| describe(&d, Strings::Own(Wanted::All)))
         .collect())
 }
 
+/// Which strings [`describe`] reads.
+#[derive(Clone, Copy)]
+enum Wanted {
+    All,
+    Serial,
+}
+
 /// Where [`describe`] reads string descriptors from.
-enum Strings<'a> {
-    /// Not at all (every string is `None`): matching by ids or port path needs none, and each read is a
-    /// control transfer, one more chance to fail on a misclocked bootloader.
+enum Strings {
+    /// Not at all (every string is `None`, to be read when asked for through the handle kept): matching by
+    /// ids or port path needs none, and each read is a control transfer, one more chance to fail on a
+    /// misclocked bootloader.
     Skip,
     /// Through a short-lived handle of our own, when we may open the device.
-    Own,
-    Through(&'a rusb::DeviceHandle<rusb::Context>),
+    Own(Wanted),
+}
+
+/// String reads through a device handle.
+struct Handle<'a>(&'a rusb::DeviceHandle<rusb::Context>);
+
+impl ReadString for Handle<'_> {
+    fn read_string(&mut self, lang: u16, index: u8) -> Option<Vec<u8>> {
+        read_string(self.0, lang, index)
+    }
 }
 
 /// Build the [`DeviceInfo`] for `device` if it has a DFU interface. Strings cost one control transfer each
 /// plus one for the language list, as dfu-util's do.
-fn describe(device: &rusb::Device<rusb::Context>, strings: Strings<'_>) -> Option<DeviceInfo> {
+fn describe(device: &rusb::Device<rusb::Context>, strings: Strings) -> Option<DeviceInfo> {
     let dd = device.device_descriptor().ok()?;
     let config = device
         .active_config_descriptor()
@@ -79,24 +89,6 @@ fn describe(device: &rusb::Device<rusb::Context>, strings: Strings<'_>) -> Optio
         .collect();
     let first = dfu_alts.first()?;
     let interface = first.interface_number();
-    let owned;
-    let handle = match strings {
-        Strings::Skip => None,
-        Strings::Through(h) => Some(h),
-        Strings::Own => {
-            owned = device.open().ok();
-            owned.as_ref()
-        }
-    };
-    let lang = handle.map(|h| {
-        read_string(h, LANG_EN_US, 0)
-            .and_then(|b| parse_language_ids(&b).ok()?.first().copied())
-            .unwrap_or(LANG_EN_US)
-    });
-    let string = |idx: Option<u8>| -> Option<String> {
-        let (h, lang, idx) = (handle?, lang?, idx?);
-        parse_string_descriptor(&read_string(h, lang, idx)?).ok()
-    };
     let functional = dfu_alts
         .iter()
         .find_map(|d| find_functional(d.extra()))
@@ -106,12 +98,10 @@ fn describe(device: &rusb::Device<rusb::Context>, strings: Strings<'_>) -> Optio
         .filter(|d| d.interface_number() == interface)
         .map(|d| AltSetting {
             alt: d.setting_number(),
-            name: string(d.description_string_index()),
+            name: None,
+            string_index: d.description_string_index().unwrap_or(0),
         })
         .collect();
-    let manufacturer = string(dd.manufacturer_string_index());
-    let product = string(dd.product_string_index());
-    let serial = string(dd.serial_number_string_index());
     let ports = device.port_numbers().unwrap_or_default();
     let port_path = format!(
         "{}-{}",
@@ -122,23 +112,13 @@ fn describe(device: &rusb::Device<rusb::Context>, strings: Strings<'_>) -> Optio
             .collect::<Vec<_>>()
             .join(".")
     );
-    let mut strings = Vec::new();
-    for (idx, s) in [
-        (dd.manufacturer_string_index(), &manufacturer),
-        (dd.product_string_index(), &product),
-        (dd.serial_number_string_index(), &serial),
-    ] {
-        if let (Some(i), Some(s)) = (idx, s) {
-            strings.push((i, s.clone()));
-        }
-    }
-    Some(DeviceInfo {
+    let mut info = DeviceInfo {
         vid: dd.vendor_id(),
         pid: dd.product_id(),
         bcd_device: bcd(dd.device_version()),
-        manufacturer,
-        product,
-        serial,
+        manufacturer: None,
+        product: None,
+        serial: None,
         bus: device.bus_number(),
         address: device.address(),
         port_path,
@@ -147,8 +127,26 @@ fn describe(device: &rusb::Device<rusb::Context>, strings: Strings<'_>) -> Optio
         functional,
         device_descriptor: Vec::new(),
         config_descriptor: Vec::new(),
-        strings,
-    })
+        strings: Vec::new(),
+        string_indexes: StringIndexes {
+            manufacturer: dd.manufacturer_string_index().unwrap_or(0),
+            product: dd.product_string_index().unwrap_or(0),
+            serial: dd.serial_number_string_index().unwrap_or(0),
+            ..StringIndexes::default()
+        },
+    };
+    if let Strings::Own(wanted) = strings {
+        if let Ok(h) = device.open() {
+            let which = match wanted {
+                Wanted::All => info.all_strings(),
+                Wanted::Serial => vec![StringOf::Serial],
+            };
+            for w in which {
+                info.read_string(&mut Handle(&h), w);
+            }
+        }
+    }
+    Some(info)
 }
 
 /// String descriptor `index` in `lang` (index 0: the language list), raw; `None` if the read fails.
@@ -215,12 +213,12 @@ fn open_matching(
     selector: &Selector,
 ) -> Result<(rusb::DeviceHandle<rusb::Context>, DeviceInfo), TransferError> {
     let devices = context.devices().map_err(map_err)?;
-    // Strings are read to match only when the selector names a serial number (and then kept); otherwise the
-    // chosen device's are read once, through the handle we keep.
+    // The serial is read to match only when the selector names one (and then kept); otherwise no string is
+    // read here: each is read once, when asked for, through the handle we keep.
     let by_serial = selector.serial.is_some();
     let matching = || {
         if by_serial {
-            Strings::Own
+            Strings::Own(Wanted::Serial)
         } else {
             Strings::Skip
         }
@@ -240,12 +238,7 @@ fn open_matching(
             let handle = device.open().map_err(map_err)?;
             // Linux only: let libusb unbind a kernel driver (none is bound to DFU normally).
             let _ = handle.set_auto_detach_kernel_driver(true);
-            let info = match by_serial {
-                true => matched,
-                false => describe(&device, Strings::Through(&handle)).ok_or_else(|| {
-                    TransferError::new(TransferErrorKind::Other, "device lost its DFU interface")
-                })?,
-            };
+            let info = matched;
             handle.claim_interface(info.interface).map_err(map_err)?;
             Ok((handle, info))
         }
@@ -256,12 +249,12 @@ fn open_matching(
                 selector.describe(),
                 found
                     .iter()
-                    .map(
-                        |(d, i)| match describe(d, Strings::Own).and_then(|i| i.serial) {
+                    .map(|(d, i)| {
+                        match describe(d, Strings::Own(Wanted::Serial)).and_then(|i| i.serial) {
                             Some(serial) => format!("{} (serial {serial})", i.port_path),
                             None => i.port_path.clone(),
                         }
-                    )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -309,6 +302,10 @@ impl DfuIo for UsbTransport {
 impl Transport for UsbTransport {
     fn info(&self) -> &DeviceInfo {
         &self.info
+    }
+
+    fn string(&mut self, which: StringOf) -> Option<String> {
+        self.info.read_string(&mut Handle(&self.handle), which)
     }
 
     fn select_alt(&mut self, alt: u8) -> Result<(), TransferError> {

@@ -6,13 +6,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use dfuse::descriptor::{
-    parse_config_descriptor, parse_device_descriptor, parse_string_descriptor,
-};
+use dfuse::descriptor::{parse_config_descriptor, parse_device_descriptor};
 use dfuse::{Clock, DfuIo, Setup, TransferError, TransferErrorKind, VirtualClock};
 use vboard::{Board, UsbError};
 
-use super::{AltSetting, DeviceInfo, Transport};
+use super::{AltSetting, DeviceInfo, ReadString, StringIndexes, StringOf, Transport};
 
 /// A virtual board shared between its transport and the rig that powers and resets it.
 #[derive(Clone)]
@@ -39,8 +37,6 @@ const ENUM_TRIES: usize = 3;
 /// ...and `hub_port_connect` re-initialises the port and starts over up to four times (PORT_INIT_TRIES).
 /// These retries are why a misclocked board still enumerates while a tool's single option-byte read fails.
 const PORT_INIT_TRIES: usize = 4;
-/// US English, the only language the ST ROM offers.
-const LANG_EN_US: u16 = 0x0409;
 
 /// A host's view of one virtual board on a virtual bus.
 pub struct VirtualTransport {
@@ -154,17 +150,6 @@ impl VirtualTransport {
         Err(last.expect("ENUM_TRIES > 0"))
     }
 
-    /// A string descriptor, or `None` when the read fails: a host shows such a device without the string.
-    fn string(&mut self, index: u8) -> Option<String> {
-        if index == 0 {
-            return None;
-        }
-        let raw = self.get_descriptor(0x03, index, LANG_EN_US, 255).ok()?;
-        let s = parse_string_descriptor(&raw).ok()?;
-        self.info.strings.push((index, s.clone()));
-        Some(s)
-    }
-
     /// What a USB host stack does when a device appears, with Linux's retry structure.
     fn enumerate(&mut self, address: u8) -> Result<(), TransferError> {
         let mut last = None;
@@ -178,8 +163,8 @@ impl VirtualTransport {
         Err(last.expect("PORT_INIT_TRIES > 0"))
     }
 
-    /// One enumeration attempt: device descriptor, configuration descriptor, SET_CONFIGURATION, then the
-    /// strings a DFU tool shows (a string that cannot be read is left out, as hosts do).
+    /// One enumeration attempt: device descriptor, configuration descriptor, SET_CONFIGURATION. Strings are
+    /// read when asked for ([`Transport::string`]), through the same code as over real USB.
     fn enumerate_once(&mut self, address: u8) -> Result<(), TransferError> {
         let port = self
             .info
@@ -209,13 +194,15 @@ impl VirtualTransport {
             length: 0,
         };
         self.control_out(set_config, &[], ENUM_TIMEOUT)?;
-        let _langs = self.get_descriptor(0x03, 0, 0, 255);
         self.info.vid = dd.vendor_id;
         self.info.pid = dd.product_id;
         self.info.bcd_device = dd.device_version;
-        self.info.manufacturer = self.string(dd.manufacturer_index);
-        self.info.product = self.string(dd.product_index);
-        self.info.serial = self.string(dd.serial_index);
+        self.info.string_indexes = StringIndexes {
+            manufacturer: dd.manufacturer_index,
+            product: dd.product_index,
+            serial: dd.serial_index,
+            ..StringIndexes::default()
+        };
         let dfu = cfg
             .interfaces
             .iter()
@@ -223,15 +210,12 @@ impl VirtualTransport {
             .collect::<Vec<_>>();
         self.info.interface = dfu.first().map(|i| i.number).unwrap_or(0);
         self.info.functional = cfg.functional;
-        let alt_strings: Vec<(u8, u8)> = dfu
+        self.info.alts = dfu
             .iter()
-            .map(|i| (i.alt_setting, i.string_index))
-            .collect();
-        self.info.alts = alt_strings
-            .into_iter()
-            .map(|(alt, idx)| AltSetting {
-                alt,
-                name: self.string(idx),
+            .map(|i| AltSetting {
+                alt: i.alt_setting,
+                name: None,
+                string_index: i.string_index,
             })
             .collect();
         self.info.device_descriptor = dd_raw;
@@ -257,6 +241,13 @@ fn empty_info(port: u8, address: u8) -> DeviceInfo {
         device_descriptor: Vec::new(),
         config_descriptor: Vec::new(),
         strings: Vec::new(),
+        string_indexes: StringIndexes::default(),
+    }
+}
+
+impl ReadString for VirtualTransport {
+    fn read_string(&mut self, lang: u16, index: u8) -> Option<Vec<u8>> {
+        self.get_descriptor(0x03, index, lang, 255).ok()
     }
 }
 
@@ -278,6 +269,13 @@ impl DfuIo for VirtualTransport {
 impl Transport for VirtualTransport {
     fn info(&self) -> &DeviceInfo {
         &self.info
+    }
+
+    fn string(&mut self, which: StringOf) -> Option<String> {
+        let mut info = std::mem::replace(&mut self.info, empty_info(0, 0));
+        let s = info.read_string(self, which);
+        self.info = info;
+        s
     }
 
     fn select_alt(&mut self, alt: u8) -> Result<(), TransferError> {
