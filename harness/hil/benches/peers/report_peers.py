@@ -76,7 +76,10 @@ def run_polars(dirs):
 
     def scan(path, types, run):
         schema = {k: kinds[v] for k, v in types.items()}
-        return pl.scan_csv(path, schema_overrides=schema).with_columns(run=pl.lit(run))
+        # Only the declared columns: an undeclared one can infer differently per file (a serial that is
+        # all digits in one run, empty in another), and concat needs one schema.
+        frame = pl.scan_csv(path, schema_overrides=schema).select(list(types))
+        return frame.with_columns(run=pl.lit(run))
 
     cycles = pl.concat(
         [scan(p, CYCLE_TYPES, i) for i, p in enumerate(files(dirs, "cycles.csv"))]
