@@ -555,14 +555,16 @@ fn run_bench() -> ExitCode {
         .collect();
     let phases = many_phases_set(&paths);
     let nightly = nightly_set(&paths);
-    let rows: Vec<Row> = sets
-        .iter()
-        .map(|s| measure_set(&paths, s, &peers))
-        .collect();
-    let phases = measure_set(&paths, &phases, &peers);
-    let nightly = measure_set(&paths, &nightly, &peers);
+    // Each row is printed as soon as it is measured: a late failure still leaves the earlier figures.
     print_header();
-    rows.iter().chain([&phases, &nightly]).for_each(print_row);
+    let measured_row = |set: &RunSet| {
+        let row = measure_set(&paths, set, &peers);
+        print_row(&row);
+        row
+    };
+    let rows: Vec<Row> = sets.iter().map(measured_row).collect();
+    let phases = measured_row(&phases);
+    let nightly = measured_row(&nightly);
     print_targets(&rows[rows.len() - 1]);
     print_scaling(&rows, &phases, &nightly);
     ExitCode::SUCCESS

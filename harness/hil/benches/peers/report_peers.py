@@ -74,19 +74,20 @@ def run_polars(dirs):
 
     kinds = {"float": pl.Float64, "int": pl.Int64, "bool": pl.Boolean, "str": pl.String}
 
-    def scan(path, types, run):
-        schema = {k: kinds[v] for k, v in types.items()}
-        # Only the declared columns: an undeclared one can infer differently per file (a serial that is
-        # all digits in one run, empty in another), and concat needs one schema.
-        frame = pl.scan_csv(path, schema_overrides=schema).select(list(types))
-        return frame.with_columns(run=pl.lit(run))
+    run_of = pl.LazyFrame({"dir": [os.path.abspath(d) for d in dirs], "run": range(len(dirs))})
 
-    cycles = pl.concat(
-        [scan(p, CYCLE_TYPES, i) for i, p in enumerate(files(dirs, "cycles.csv"))]
-    )
-    steps = pl.concat(
-        [scan(p, STEP_TYPES, i) for i, p in enumerate(files(dirs, "steps.csv"))]
-    )
+    def scan(name, types):
+        # One scan over every folder's file rather than a concat of one scan per folder (hundreds of
+        # scans hung the engine); undeclared columns stay strings, as they can infer differently per file.
+        schema = {k: kinds[v] for k, v in types.items()}
+        frame = pl.scan_csv(
+            files(dirs, name), infer_schema=False, schema_overrides=schema, include_file_paths="path"
+        )
+        frame = frame.select([*types, pl.col("path").str.strip_suffix("/" + name).alias("dir")])
+        return frame.join(run_of, on="dir").drop("dir")
+
+    cycles = scan("cycles.csv", CYCLE_TYPES)
+    steps = scan("steps.csv", STEP_TYPES)
     usb_bin = pl.lit(None, dtype=pl.Int64)
     for edge in USB_EDGES:
         usb_bin = pl.when(pl.col("usb_clock_error_ppm") >= edge).then(edge).otherwise(usb_bin)
