@@ -26,7 +26,7 @@ impl Measurement {
         format!("measurement {count} {other} {wall_s} {peak_rss_kib}")
     }
 
-    fn parse(line: &str) -> Option<Self> {
+    pub fn parse(line: &str) -> Option<Self> {
         let mut f = line.strip_prefix("measurement ")?.split(' ');
         Some(Self {
             count: f.next()?.parse().ok()?,
