@@ -24,8 +24,8 @@ use std::time::Instant;
 #[allow(dead_code)] // shared with the soak bench, which uses the in-process parts
 mod measure;
 
-use records::{Manifest, RunStatus, CYCLES_CSV, STEPS_CSV};
 use measure::{median, Measurement};
+use records::{Manifest, RunStatus, CYCLES_CSV, STEPS_CSV};
 
 /// The seed-scenario sizes: label and cycles per phase (ten boards, four phases).
 const SIZES: [(&str, u64); 3] = [("100k", 2_500), ("400k", 10_000), ("1M", 25_000)];

@@ -8,9 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{in_process_soak, root};
-
-mod common;
+use crate::common::{in_process_soak, root};
 
 fn serve(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hil"));

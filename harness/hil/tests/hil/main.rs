@@ -1,0 +1,13 @@
+//! The hil library's integration tests in one binary (one link for every test file): clock decoding and
+//! reads, DfuSe operations on the virtual board, scenario and rig files, the serial and virtual rigs, soaks.
+
+mod clocks_decode;
+mod clocks_files;
+mod clocks_probe;
+mod clocks_virtual;
+mod dfu_virtual;
+mod file_errors;
+mod serial_rig;
+mod shipped_files;
+mod soak;
+mod virtual_rig;
