@@ -14,8 +14,6 @@ use crate::transport::{StringOf, Transport, ST_DFU_VID_PID};
 /// RDP byte value for read protection level 2: irreversible on silicon (the debug port and the bootloader
 /// are disabled for good).
 pub const RDP_LEVEL_2: u8 = 0xCC;
-/// Offset of the RDP byte in the STM32F7 option-byte block (reference notes §4.3).
-const RDP_OFFSET: usize = 1;
 /// How long a device gets to leave the bus and come back after a DFU leave.
 pub const REENUMERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -318,14 +316,18 @@ fn check_option_bytes(
         .first()
         .map(|r| r.start)
         .unwrap_or(address);
-    let rdp = (start + RDP_OFFSET as u32)
+    let rdp_at = start
+        + crate::clocks::TargetDescription::stm32f7()
+            .memory
+            .rdp_offset;
+    let rdp = rdp_at
         .checked_sub(address)
         .and_then(|i| data.get(i as usize));
     if rdp == Some(&RDP_LEVEL_2) {
         return Err(OpError::Refused(format!(
             "the image sets the RDP option byte at {:#010x} to 0xCC: read protection level 2 is irreversible \
              on silicon (it disables the bootloader and the debug port for good); no flag allows it",
-            start + RDP_OFFSET as u32
+            rdp_at
         )));
     }
     if !opts.write_option_bytes {

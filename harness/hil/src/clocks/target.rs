@@ -28,7 +28,20 @@ pub struct TargetDescription {
     pub registers: Registers,
     pub identity: IdentityAddresses,
     pub debug: DebugAddresses,
+    pub memory: MemoryMap,
     pub bootloader: BootloaderFacts,
+}
+
+/// Where the memories the harness writes live: flash for images, the option-byte block and its RDP byte
+/// (the one byte a flash step must never set to level 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryMap {
+    pub flash_base: u32,
+    pub flash_size: u32,
+    pub option_bytes_base: u32,
+    /// Offset of the RDP byte in the option-byte block.
+    pub rdp_offset: u32,
 }
 
 /// 32-bit registers read as words.
@@ -134,6 +147,20 @@ impl TargetDescription {
         }
         if !self.identity.flash_size.is_multiple_of(2) {
             return Err(("identity.flash_size", "a u16 needs an even address".into()));
+        }
+        if self.memory.flash_size == 0 {
+            return Err(("memory.flash_size", "must not be 0".into()));
+        }
+        if self
+            .memory
+            .flash_base
+            .checked_add(self.memory.flash_size - 1)
+            .is_none()
+        {
+            return Err((
+                "memory.flash_size",
+                "runs past the end of the address space".into(),
+            ));
         }
         if self.hsi_hz == 0 {
             return Err(("hsi_hz", "must not be 0".into()));

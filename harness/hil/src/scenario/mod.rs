@@ -12,4 +12,3 @@ pub use image::generate_image;
 pub use spec::{
     Action, CycleRetry, ImageSource, Phase, PhaseLength, RetryOn, Scenario, Step, StopRules,
 };
-pub use steps::{FLASH_BASE, FLASH_SIZE};

@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use super::raw::{Level, RawDefaults, RawImage, RawStep};
 use super::spec::{Action, ImageSource, Step};
+use crate::clocks::{MemoryMap, TargetDescription};
 use crate::rig::{BoardSpec, Rig, Wiring};
 use tomlfile::{FileError, KeyPath, Source};
 
-/// Main flash of the STM32F746ZG: 1 MiB at 0x08000000 [C] RM0385.
-pub const FLASH_BASE: u32 = 0x0800_0000;
-pub const FLASH_SIZE: u32 = 0x0010_0000;
 /// The ROM bootloader's write start alignment [C] AN2606 Table 7.
 const WRITE_ALIGNMENT: u32 = 8;
 const MAX_STEP_MS: u64 = 3_600_000;
@@ -107,7 +105,7 @@ fn action(src: &Source, key: &KeyPath, raw: &RawStep) -> Result<Action, FileErro
             ..
         } => {
             let image = image(src, &key.key("image"), img)?;
-            let address = address.unwrap_or(FLASH_BASE);
+            let address = address.unwrap_or(flash().flash_base);
             fits(src, key, &image, address)?;
             Action::Flash {
                 image,
@@ -137,13 +135,19 @@ fn default_timeout_ms(action: &Action) -> u64 {
     }
 }
 
+/// The chip's memory map, from the built-in target description (fixtures/targets/stm32f7.toml).
+fn flash() -> MemoryMap {
+    TargetDescription::stm32f7().memory
+}
+
 fn image(src: &Source, key: &KeyPath, raw: &RawImage) -> Result<ImageSource, FileError> {
     match (raw.generate, &raw.path) {
         (Some(size), None) => {
-            if size == 0 || size > u64::from(FLASH_SIZE) {
+            let flash_size = flash().flash_size;
+            if size == 0 || size > u64::from(flash_size) {
                 return Err(src.invalid(
                     &key.key("generate"),
-                    format!("must be 1..={FLASH_SIZE} bytes"),
+                    format!("must be 1..={flash_size} bytes"),
                 ));
             }
             let size = usize::try_from(size).unwrap_or(usize::MAX);
@@ -171,13 +175,17 @@ fn image(src: &Source, key: &KeyPath, raw: &RawImage) -> Result<ImageSource, Fil
 }
 
 fn fits(src: &Source, key: &KeyPath, image: &ImageSource, address: u32) -> Result<(), FileError> {
-    let end = u64::from(FLASH_BASE) + u64::from(FLASH_SIZE);
-    if !(FLASH_BASE..FLASH_BASE + FLASH_SIZE).contains(&address)
+    let m = flash();
+    let end = u64::from(m.flash_base) + u64::from(m.flash_size);
+    if !(u64::from(address) >= u64::from(m.flash_base) && u64::from(address) < end)
         || !address.is_multiple_of(WRITE_ALIGNMENT)
     {
         return Err(src.invalid(
             &key.key("address"),
-            "must be 8-byte aligned inside main flash 0x08000000..0x08100000",
+            format!(
+                "must be 8-byte aligned inside main flash {:#010x}..{end:#010x}",
+                m.flash_base
+            ),
         ));
     }
     if let ImageSource::Generate { size, .. } = image {

@@ -41,10 +41,16 @@ fn the_shipped_target_file_is_the_built_in_one() {
     "identity.flash_size"
 )]
 #[case::missing_key("hsi_hz = 16_000_000", "", None, "hsi_hz")]
+#[case::no_flash(
+    "flash_size = 0x0010_0000",
+    "flash_size = 0",
+    Some(39),
+    "memory.flash_size"
+)]
 #[case::zero_tolerance(
     "usb_tolerance_ppm = 2500.0",
     "usb_tolerance_ppm = 0.0",
-    Some(39),
+    Some(45),
     "bootloader.usb_tolerance_ppm"
 )]
 fn broken_target_files_are_refused(
