@@ -177,7 +177,7 @@ fn image(src: &Source, key: &KeyPath, raw: &RawImage) -> Result<ImageSource, Fil
 fn fits(src: &Source, key: &KeyPath, image: &ImageSource, address: u32) -> Result<(), FileError> {
     let m = flash();
     let end = u64::from(m.flash_base) + u64::from(m.flash_size);
-    if !(u64::from(address) >= u64::from(m.flash_base) && u64::from(address) < end)
+    if !(u64::from(m.flash_base)..end).contains(&u64::from(address))
         || !address.is_multiple_of(WRITE_ALIGNMENT)
     {
         return Err(src.invalid(
