@@ -15,4 +15,4 @@ mod classify;
 mod select;
 
 pub use chip::{ProbeChip, ProbeOptions};
-pub use select::{find_chip, parse_selector, DEFAULT_CHIP};
+pub use select::{find_chip, parse_selector, probe_rs_selector, DEFAULT_CHIP};

@@ -5,31 +5,29 @@ use probe_rs::config::{Registry, Target};
 use probe_rs::probe::DebugProbeSelector;
 
 use crate::clocks::ClockError;
+use crate::rig::ProbeSelector;
 
 /// probe-rs's name for the chip on the harness's boards.
 pub const DEFAULT_CHIP: &str = "STM32F746ZGTx";
 
-/// Parses `VID:PID[:SERIAL]` (hex ids) with a message that says what is wrong.
+/// Parses `VID:PID[:SERIAL]` (hex ids) with a message that says what is wrong: the rig files' grammar
+/// ([`ProbeSelector::parse`]), as probe-rs's selector.
 pub fn parse_selector(input: &str) -> Result<DebugProbeSelector, ClockError> {
-    let problem = |p: &str| ClockError::Selector {
+    let p = ProbeSelector::parse(input).map_err(|problem| ClockError::Selector {
         input: input.to_string(),
-        problem: p.to_string(),
-    };
-    let mut parts = input.splitn(3, ':');
-    let (vid, pid) = (parts.next().unwrap_or(""), parts.next());
-    let Some(pid) = pid else {
-        return Err(problem("no ':' between VID and PID"));
-    };
-    let hex = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex(vid) {
-        return Err(problem(&format!("VID {vid:?} is not 1 to 4 hex digits")));
+        problem,
+    })?;
+    Ok(probe_rs_selector(&p))
+}
+
+/// probe-rs's selector for a probe the harness names.
+pub fn probe_rs_selector(p: &ProbeSelector) -> DebugProbeSelector {
+    DebugProbeSelector {
+        vendor_id: p.vid,
+        product_id: p.pid,
+        interface: None,
+        serial_number: p.serial.clone(),
     }
-    if !hex(pid.split('-').next().unwrap_or("")) {
-        return Err(problem(&format!("PID {pid:?} is not 1 to 4 hex digits")));
-    }
-    input
-        .parse::<DebugProbeSelector>()
-        .map_err(|e| problem(&e.to_string()))
 }
 
 /// Looks up `name` among probe-rs's built-in targets.

@@ -72,10 +72,10 @@ fn board(src: &Source, i: usize, raw: &RawBoard, rig: &RawRig) -> Result<BoardSp
         .probe
         .as_deref()
         .map(|p| {
-            ProbeSelector::parse(p).ok_or_else(|| {
+            ProbeSelector::parse(p).map_err(|problem| {
                 src.invalid(
                     &key.key("probe"),
-                    format!("{p:?}: expected VID:PID[:SERIAL] in hex, e.g. 0483:374b:066DFF..."),
+                    format!("{p:?}: {problem}; expected VID:PID[:SERIAL] in hex, e.g. 0483:374b:066DFF..."),
                 )
             })
         })

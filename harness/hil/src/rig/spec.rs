@@ -88,20 +88,25 @@ pub struct ProbeSelector {
 }
 
 impl ProbeSelector {
-    /// Parses `VID:PID` or `VID:PID:SERIAL` (hex ids, serial non-empty); `None` if the shape is wrong.
-    pub fn parse(s: &str) -> Option<ProbeSelector> {
+    /// Parses `VID:PID` or `VID:PID:SERIAL` (hex ids of 1 to 4 digits, a non-empty serial that may itself hold
+    /// colons): the one grammar of probe selectors, for rig files and `--probe`. The error says what is wrong.
+    pub fn parse(s: &str) -> Result<ProbeSelector, String> {
         let mut parts = s.splitn(3, ':');
+        let (vid, pid) = (parts.next().unwrap_or(""), parts.next());
+        let Some(pid) = pid else {
+            return Err("no ':' between VID and PID".into());
+        };
         let hex = |x: &str| {
             let ok = (1..=4).contains(&x.len()) && x.bytes().all(|b| b.is_ascii_hexdigit());
             ok.then(|| u16::from_str_radix(x, 16).ok()).flatten()
         };
-        let vid = hex(parts.next()?)?;
-        let pid = hex(parts.next()?)?;
+        let vid = hex(vid).ok_or_else(|| format!("VID {vid:?} is not 1 to 4 hex digits"))?;
+        let pid = hex(pid).ok_or_else(|| format!("PID {pid:?} is not 1 to 4 hex digits"))?;
         let serial = match parts.next() {
-            Some("") => return None,
+            Some("") => return Err("the serial number after the second ':' is empty".into()),
             other => other.map(str::to_string),
         };
-        Some(ProbeSelector { vid, pid, serial })
+        Ok(ProbeSelector { vid, pid, serial })
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dfuse::{Clock, Event, Observer, VirtualClock};
-use probe_rs::probe::DebugProbeSelector;
 
 use super::failure::StepError;
 use super::CycleFacts;
@@ -276,12 +275,7 @@ impl BoardRun {
 fn probe_options(spec: &BoardSpec) -> Option<ProbeOptions> {
     let p = spec.probe.as_ref()?;
     Some(ProbeOptions {
-        selector: DebugProbeSelector {
-            vendor_id: p.vid,
-            product_id: p.pid,
-            interface: None,
-            serial_number: p.serial.clone(),
-        },
+        selector: crate::probe::probe_rs_selector(p),
         chip: spec.chip.clone(),
         speed_khz: PROBE_SPEED_KHZ,
         connect_under_reset: false,
