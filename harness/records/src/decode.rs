@@ -97,6 +97,17 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A time or duration in seconds or milliseconds: finite, not negative, and small enough to be a real one
+    /// (below 1e12), so no later conversion to a `Duration` can overflow.
+    fn duration(&mut self) -> Result<f64, FieldError> {
+        let i = self.column;
+        let x = self.required_float()?;
+        if !(0.0..1e12).contains(&x) {
+            return Self::fail(i, format!("{x} is not a time from 0 to 1e12"));
+        }
+        Ok(x)
+    }
+
     fn required_float(&mut self) -> Result<f64, FieldError> {
         let i = self.column;
         self.float()?
@@ -149,7 +160,7 @@ impl Record for CycleRow {
         let f = &mut Fields::new(record);
         self.schema = f.required("a schema version")?;
         f.string(&mut self.started_utc)?;
-        self.time_s = f.required_float()?;
+        self.time_s = f.duration()?;
         f.string(&mut self.board)?;
         f.string(&mut self.phase)?;
         self.cycle = f.required("a cycle number")?;
@@ -165,7 +176,7 @@ impl Record for CycleRow {
         self.error_kind = kind(f)?;
         self.error_class = class(f)?;
         f.string(&mut self.error_detail)?;
-        self.elapsed_ms = f.required_float()?;
+        self.elapsed_ms = f.duration()?;
         self.step_retries = f.required("a count")?;
         f.string(&mut self.usb_serial)?;
         f.string(&mut self.expected_serial)?;
@@ -198,7 +209,7 @@ impl Record for StepRow {
         let f = &mut Fields::new(record);
         self.schema = f.required("a schema version")?;
         f.string(&mut self.started_utc)?;
-        self.time_s = f.required_float()?;
+        self.time_s = f.duration()?;
         f.string(&mut self.board)?;
         f.string(&mut self.phase)?;
         self.cycle = f.required("a cycle number")?;
@@ -210,7 +221,7 @@ impl Record for StepRow {
         self.error_kind = kind(f)?;
         self.error_class = class(f)?;
         f.string(&mut self.detail)?;
-        self.elapsed_ms = f.required_float()?;
+        self.elapsed_ms = f.duration()?;
         self.dfu_requests = f.required("a count")?;
         Ok(())
     }

@@ -155,6 +155,17 @@ impl<T: Record> Rows<T> {
     }
 
     fn decode_current(&mut self) -> Result<&T, RecordError> {
+        if self.record.len() != T::COLUMNS.len() {
+            return Err(RecordError::Schema {
+                path: self.path.clone(),
+                line: self.line(),
+                message: format!(
+                    "the row has {} fields, the header {}",
+                    self.record.len(),
+                    T::COLUMNS.len()
+                ),
+            });
+        }
         if schema_of(&self.record) != Some(SCHEMA_VERSION) {
             return Err(self.schema_error(self.line()));
         }
@@ -183,10 +194,11 @@ impl<T: Record> Rows<T> {
 
     fn field_error(&self, line: u64, e: FieldError) -> RecordError {
         let offset = self.start + self.record.position().map_or(0, |p| p.byte());
+        let (lines, column) = char_column(&self.path, offset, e.column).unwrap_or((0, 0));
         RecordError::Field {
             path: self.path.clone(),
-            line,
-            column: char_column(&self.path, offset, e.column).unwrap_or(0),
+            line: line + lines,
+            column,
             key: T::COLUMNS.get(e.column).copied().unwrap_or("?"),
             message: e.message,
         }
@@ -318,9 +330,10 @@ pub fn read_all<T: Record + Clone>(path: &Path) -> Result<Vec<T>, RecordError> {
     .map_err(|never| match never {})
 }
 
-/// The 1-based character column where field `field` of the record at byte `offset` starts (error path only:
-/// reads that line again).
-fn char_column(path: &Path, offset: u64, field: usize) -> Option<u64> {
+/// Where field `field` of the record at byte `offset` starts: the lines into the record (a quoted field before
+/// it may hold newlines) and the 1-based character column on that line. Error path only: reads the record
+/// again.
+fn char_column(path: &Path, offset: u64, field: usize) -> Option<(u64, u64)> {
     let mut file = File::open(path).ok()?;
     file.seek(SeekFrom::Start(offset)).ok()?;
     let mut line = Vec::new();
@@ -328,7 +341,7 @@ fn char_column(path: &Path, offset: u64, field: usize) -> Option<u64> {
         .take(1 << 20)
         .read_to_end(&mut line)
         .ok()?;
-    let (mut quoted, mut fields, mut start) = (false, 0, 0);
+    let (mut quoted, mut fields, mut start, mut line_start, mut lines) = (false, 0, 0, 0, 0);
     for (i, &b) in line.iter().enumerate() {
         if fields == field {
             break;
@@ -339,23 +352,30 @@ fn char_column(path: &Path, offset: u64, field: usize) -> Option<u64> {
                 fields += 1;
                 start = i + 1;
             }
-            b'\n' if !quoted => break,
+            b'\n' if quoted => {
+                lines += 1;
+                line_start = i + 1;
+            }
+            b'\n' => break,
             _ => {}
         }
     }
-    let chars = String::from_utf8_lossy(&line[..start]).chars().count();
-    Some(chars as u64 + 1)
+    let chars = String::from_utf8_lossy(&line[line_start..start.max(line_start)])
+        .chars()
+        .count();
+    Some((lines, chars as u64 + 1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CycleRow, Recorder, CYCLES_CSV};
+    use crate::{CycleRow, CYCLES_CSV};
 
-    /// Rows whose details hold quotes, commas and newlines, so a careless split would cut a field.
+    /// Rows whose details hold quotes, commas and newlines (as a hand-edited or foreign file may: the recorder
+    /// itself writes one line per row), so a careless split would cut a field.
     fn awkward_folder(rows: u64) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let mut rec = Recorder::open(dir.path()).unwrap();
+        let mut rec = csv::Writer::from_path(dir.path().join(CYCLES_CSV)).unwrap();
         for cycle in 1..=rows {
             let row = CycleRow {
                 schema: crate::SCHEMA_VERSION,
@@ -365,8 +385,9 @@ mod tests {
                 error_detail: "x\n".repeat((cycle % 7) as usize) + "\"quoted, too\"",
                 ..CycleRow::default()
             };
-            rec.cycle(&row).unwrap();
+            rec.serialize(&row).unwrap();
         }
+        rec.flush().unwrap();
         dir
     }
 
@@ -387,6 +408,45 @@ mod tests {
             }
             assert_eq!(rows, whole, "{parts} parts");
         }
+    }
+
+    #[test]
+    fn a_short_first_row_of_a_later_chunk_is_refused() {
+        let dir = awkward_folder(200);
+        let path = dir.path().join(CYCLES_CSV);
+        let chunks = split(&path, 2, 1).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let at = chunks[1].start as usize;
+        let end = at + text[at..].find('\n').unwrap();
+        let row = &text[at..end];
+        let short = &row[..row.rfind(',').unwrap()];
+        std::fs::write(&path, format!("{}{short}{}", &text[..at], &text[end..])).unwrap();
+        let line = text[..at].matches('\n').count() + 1;
+        let mut r = Rows::<CycleRow>::open_chunk(&path, &chunks[1]).unwrap();
+        let err = r.next_row().unwrap_err().to_string();
+        assert!(err.contains(&format!(":{line}: the row has ")), "{err}");
+        assert!(err.ends_with("fields, the header 36"), "{err}");
+    }
+
+    #[test]
+    fn a_column_after_a_field_with_newlines_is_counted_on_its_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CYCLES_CSV);
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        let row = CycleRow {
+            schema: crate::SCHEMA_VERSION,
+            error_detail: "a\nbbbb".into(),
+            ..CycleRow::default()
+        };
+        w.serialize(&row).unwrap();
+        w.flush().unwrap();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(",0.0,0,,,", ",abc,0,,,");
+        std::fs::write(&path, &text).unwrap();
+        let err = read_all::<CycleRow>(&path).unwrap_err().to_string();
+        // Line 2 starts the row; the field after the detail is on line 3, right after `bbbb",`.
+        assert!(err.contains(":3:7: elapsed_ms: "), "{err}\n{text}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The torn last line: a run killed inside a row leaves a partial line at the end of a CSV file. Readers
 //! stop before it and the writer cuts it off before appending; both use [`complete_len`], the one place that
-//! decides where the complete rows end.
+//! decides where the complete rows end. The recorder writes every row on one line (line breaks in details
+//! become spaces), so the last newline is a row boundary.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

@@ -54,6 +54,13 @@ impl Table {
     }
 }
 
+/// `text` on one line, when it has line breaks: every row the recorder writes is one line, so the last newline
+/// in a file is always a row boundary and a row torn by a kill is always the text after it.
+fn one_line(text: &str) -> Option<String> {
+    text.contains(['\n', '\r'])
+        .then(|| text.replace("\r\n", " ").replace(['\n', '\r'], " "))
+}
+
 /// Appends cycle and step rows to a run folder.
 pub struct Recorder {
     cycles: Table,
@@ -71,12 +78,24 @@ impl Recorder {
 
     /// Write and flush one cycles.csv row.
     pub fn cycle(&mut self, row: &CycleRow) -> Result<(), RecordError> {
-        self.cycles.append(row)
+        match one_line(&row.error_detail) {
+            None => self.cycles.append(row),
+            Some(detail) => self.cycles.append(&CycleRow {
+                error_detail: detail,
+                ..row.clone()
+            }),
+        }
     }
 
     /// Write and flush one steps.csv row.
     pub fn step(&mut self, row: &StepRow) -> Result<(), RecordError> {
-        self.steps.append(row)
+        match one_line(&row.detail) {
+            None => self.steps.append(row),
+            Some(detail) => self.steps.append(&StepRow {
+                detail,
+                ..row.clone()
+            }),
+        }
     }
 }
 

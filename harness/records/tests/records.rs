@@ -73,9 +73,25 @@ fn every_column_round_trips_and_appending_keeps_one_header() {
         .cycle(&row("b", 2))
         .unwrap();
     let back: Vec<CycleRow> = read_all(&cycles(dir.path())).unwrap();
-    assert_eq!(back, vec![row("a", 1), full_row(), row("b", 2)]);
+    let one_line = CycleRow {
+        error_detail: "uploading, \"the option bytes\": lost on two lines".into(),
+        ..full_row()
+    };
+    assert_eq!(back, vec![row("a", 1), one_line, row("b", 2)]);
+    assert_eq!(
+        text_lines(dir.path()),
+        4,
+        "one line per row, header included"
+    );
     let text = std::fs::read_to_string(cycles(dir.path())).unwrap();
     assert_eq!(text.matches("schema,started_utc").count(), 1);
+}
+
+fn text_lines(dir: &Path) -> usize {
+    std::fs::read_to_string(cycles(dir))
+        .unwrap()
+        .lines()
+        .count()
 }
 
 #[test]
@@ -135,6 +151,8 @@ fn damage(column: usize, value: &str) -> (tempfile::TempDir, RecordError) {
 #[case::infinite_time(2, "inf", "time_s", "not a finite number")]
 #[case::huge_time(2, "1e400", "time_s", "not a finite number")]
 #[case::nan_elapsed(14, "NaN", "elapsed_ms", "not a finite number")]
+#[case::huge_elapsed(14, "1e300", "elapsed_ms", "is not a time from 0 to 1e12")]
+#[case::negative_time(2, "-1", "time_s", "is not a time from 0 to 1e12")]
 #[case::unknown_kind(11, "hse_misdetected", "error_kind", "is not one of timeout")]
 #[case::bad_outcome(9, "maybe", "outcome", "is not one of pass, fail")]
 #[case::negative_cycle(5, "-3", "cycle", "is not a cycle number")]
