@@ -1,8 +1,7 @@
 //! Descriptors and standard requests as a host enumerates the ROM bootloader.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use rstest::rstest;
 use vboard::descriptors::{serial_number, Descriptors};
 use vboard::{BoardConfig, UsbError};

@@ -1,9 +1,8 @@
 //! Leaving DFU (AN3156 §5.5): manifestation, detach, then a jump to valid user code or a reset back into the
 //! bootloader.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use vboard::{DfuState, RunMode, UsbError};
 
 fn vector_table(msp: u32, reset: u32) -> Vec<u8> {

@@ -1,10 +1,9 @@
 //! Erase, write, read, option bytes, OTP, read protection and the time each takes.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rstest::rstest;
 use vboard::{DfuState, DfuStatus, Rule, UsbError};
 

@@ -1,8 +1,7 @@
 //! Upload, download, verify and leave against the simulated F7 ROM.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use dfuse::{AddressMode, Error, ErrorKind, Left, MemoryLayout, Request, State, TransferErrorKind};
 use rstest::rstest;
 

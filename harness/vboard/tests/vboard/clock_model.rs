@@ -1,8 +1,7 @@
 //! The HSE detection model against the band table of reference §2.3, and the seed's misdetection numbers.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use rstest::rstest;
 use std::time::Duration;
 use vboard::clock::{measured_hse_hz, pll_m, timer_count_true};

@@ -1,10 +1,9 @@
 //! Property tests: no input reaches a panic.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use vboard::{Board, BoardConfig, Fault};
 

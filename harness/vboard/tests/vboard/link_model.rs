@@ -1,9 +1,8 @@
 //! The USB failure model through whole transfers: nothing fails at the right clock, long transfers fail at the
 //! wrong one, and the device has or has not acted depending on which packet was lost.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use vboard::{DfuState, UsbError};
 
 /// Runs `n` copies of a request; returns how many failed with a protocol error.

@@ -1,9 +1,8 @@
 //! The debugger's intrusive reset (`Board::reset_halt_run_from`): the ROM does not run, the clocks stay at
 //! their reset values, CYCCNT counts at HSI, and the next pin reset brings the bootloader back.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 use vboard::registers::*;
 use vboard::RunMode;

@@ -1,8 +1,7 @@
 //! The rendered trace of a whole session is stable: a snapshot of every request, reply and sleep.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use dfuse::{AddressMode, MemoryLayout};
 
 #[test]

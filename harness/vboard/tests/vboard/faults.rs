@@ -1,10 +1,9 @@
 //! Fault injection: each fault fires when asked, does what it says, and nothing else.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use vboard::{DfuState, Fault, ResetCause, UsbError, NO_RESPONSE_HOLD};
 
 #[test]

@@ -1,11 +1,10 @@
 //! The session's basic requests, start-up recovery and bounded polling, against simulated and scripted devices.
 
-mod common;
 
 use std::error::Error as _;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dfuse::{
     Clock, Error, ErrorKind, Event, PollPolicy, SleepReason, State, Status, StuckReason,
     TransferErrorKind,

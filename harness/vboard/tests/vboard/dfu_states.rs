@@ -1,8 +1,7 @@
 //! The DfuSe state machine, request by request and state by state (AN3156 §4–5; MW-derived [I] transitions).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use rstest::rstest;
 use vboard::{DfuState, DfuStatus, Rule, UsbError};
 use DfuState::*;

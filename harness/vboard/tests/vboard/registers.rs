@@ -1,8 +1,7 @@
 //! The SWD register file for a correct and a misdetected boot.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use rstest::rstest;
 use std::time::Duration;
 use vboard::registers::*;
