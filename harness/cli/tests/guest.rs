@@ -502,9 +502,7 @@ fn misdetected_power_ons(server: &[String]) -> Vec<u64> {
 #[test]
 fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
     let Some(_guest) = guest_lock() else { return };
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-soak");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch("guest-soak");
     let in_process = in_process_soak(&dir.join("reports"));
 
     let mut g = Guest::new("tests/soak.sh");

@@ -26,9 +26,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dfu_cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    crate::common::scratch("dfu_cli").join(name)
 }
 
 #[test]

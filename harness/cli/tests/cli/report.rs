@@ -21,11 +21,7 @@ fn soak(name: &str, body: &str) -> PathBuf {
 }
 
 fn soak_with(name: &str, body: &str, prepare: hil::runner::PrepareBoard<'_>) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("report")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch(&format!("report-{name}"));
     let scenario = dir.join("scenario.toml");
     std::fs::write(&scenario, format!("rig = {:?}\n{body}", rig())).unwrap();
     let soak = Soak::start(&scenario, &dir.join("reports")).unwrap();
@@ -243,10 +239,7 @@ fn a_missing_run_folder_is_an_error_naming_it() {
 #[test]
 fn the_shipped_seed_scenario_report_names_hse_misdetection_first() {
     let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/seed-f746.toml");
-    let reports = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("report")
-        .join("shipped-seed");
-    let _ = std::fs::remove_dir_all(&reports);
+    let reports = crate::common::scratch("report-shipped-seed");
     let (run, _) = Soak::start(&scenario, &reports)
         .unwrap()
         .run(&StopSignal::new(), |_| {})

@@ -24,11 +24,7 @@ fn soak(scenario: &Path, reports: &Path, extra: &[&str]) -> Command {
 }
 
 fn workdir(name: &str, scenario_body: &str) -> (PathBuf, PathBuf) {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("soak_cli")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch(&format!("soak_cli-{name}"));
     let rig = std::fs::canonicalize(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/virtual-bench.toml"),
     )

@@ -19,10 +19,7 @@ fn serve(args: &[&str]) -> Command {
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("vboard_cli-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::common::scratch(&format!("vboard_cli-{name}"))
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! The session's basic requests, start-up recovery and bounded polling, against simulated and scripted devices.
 
-
 use std::error::Error as _;
 use std::time::Duration;
 

@@ -1,6 +1,5 @@
 //! Upload, download, verify and leave against the simulated F7 ROM.
 
-
 use crate::common::*;
 use dfuse::{AddressMode, Error, ErrorKind, Left, MemoryLayout, Request, State, TransferErrorKind};
 use rstest::rstest;

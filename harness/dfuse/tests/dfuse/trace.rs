@@ -1,6 +1,5 @@
 //! The rendered trace of a whole session is stable: a snapshot of every request, reply and sleep.
 
-
 use crate::common::*;
 use dfuse::{AddressMode, MemoryLayout};
 

@@ -5,6 +5,7 @@ mod clocks_decode;
 mod clocks_files;
 mod clocks_probe;
 mod clocks_virtual;
+mod common;
 mod dfu_virtual;
 mod file_errors;
 mod serial_rig;

@@ -19,11 +19,7 @@ fn rig() -> String {
 
 /// A fresh directory with `scenario.toml` holding `body` (the rig line is added) and a reports folder.
 fn setup(name: &str, body: &str) -> (PathBuf, PathBuf) {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("soak")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch(&format!("soak-{name}"));
     let scenario = dir.join("scenario.toml");
     std::fs::write(&scenario, format!("rig = {:?}\n{body}", rig())).unwrap();
     (scenario, dir.join("reports"))

@@ -1,6 +1,5 @@
 //! The HSE detection model against the band table of reference §2.3, and the seed's misdetection numbers.
 
-
 use crate::common::*;
 use rstest::rstest;
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! The debugger's intrusive reset (`Board::reset_halt_run_from`): the ROM does not run, the clocks stay at
 //! their reset values, CYCCNT counts at HSI, and the next pin reset brings the bootloader back.
 
-
 use crate::common::*;
 use std::time::Duration;
 use vboard::registers::*;

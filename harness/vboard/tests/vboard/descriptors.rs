@@ -1,6 +1,5 @@
 //! Descriptors and standard requests as a host enumerates the ROM bootloader.
 
-
 use crate::common::*;
 use rstest::rstest;
 use vboard::descriptors::{serial_number, Descriptors};

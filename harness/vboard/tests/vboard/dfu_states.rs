@@ -1,6 +1,5 @@
 //! The DfuSe state machine, request by request and state by state (AN3156 §4–5; MW-derived [I] transitions).
 
-
 use crate::common::*;
 use rstest::rstest;
 use vboard::{DfuState, DfuStatus, Rule, UsbError};

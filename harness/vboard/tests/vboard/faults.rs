@@ -1,6 +1,5 @@
 //! Fault injection: each fault fires when asked, does what it says, and nothing else.
 
-
 use std::time::Duration;
 
 use crate::common::*;

@@ -1,7 +1,6 @@
 //! Leaving DFU (AN3156 §5.5): manifestation, detach, then a jump to valid user code or a reset back into the
 //! bootloader.
 
-
 use crate::common::*;
 use vboard::{DfuState, RunMode, UsbError};
 

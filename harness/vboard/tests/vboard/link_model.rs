@@ -1,7 +1,6 @@
 //! The USB failure model through whole transfers: nothing fails at the right clock, long transfers fail at the
 //! wrong one, and the device has or has not acted depending on which packet was lost.
 
-
 use crate::common::*;
 use vboard::{DfuState, UsbError};
 

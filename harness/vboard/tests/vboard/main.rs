@@ -1,8 +1,8 @@
 //! The virtual board's tests in one binary (one link for every test file): descriptors, DFU states, memory,
 //! the clock and link models, faults, leave, registers, debug resets, and inputs that must never panic.
 
-mod common;
 mod clock_model;
+mod common;
 mod config_files;
 mod debug_reset;
 mod descriptors;

@@ -1,6 +1,5 @@
 //! Erase, write, read, option bytes, OTP, read protection and the time each takes.
 
-
 use std::time::Duration;
 
 use crate::common::*;

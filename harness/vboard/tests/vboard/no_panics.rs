@@ -1,6 +1,5 @@
 //! Property tests: no input reaches a panic.
 
-
 use std::time::Duration;
 
 use crate::common::*;

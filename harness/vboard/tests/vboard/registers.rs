@@ -1,6 +1,5 @@
 //! The SWD register file for a correct and a misdetected boot.
 
-
 use crate::common::*;
 use rstest::rstest;
 use std::time::Duration;
