@@ -148,10 +148,8 @@ pub struct UsbSide {
 impl UsbSide {
     /// The enumerated serial, and one option-byte upload as STM32CubeProgrammer does on connect.
     pub fn read(t: &mut dyn Transport, clock: Arc<dyn Clock>, timeout: Duration) -> UsbSide {
-        // Only the serial and the option-byte alt's name are needed; every string is read, as before strings
-        // were read on demand, so a seeded virtual board's report keeps its timing and draws.
-        t.read_all_strings();
-        let serial = t.info().serial.clone();
+        // Only the serial and the option-byte alt's name are needed: the upload reads the name itself.
+        let serial = t.serial();
         match crate::dfu::read_option_bytes(t, clock, timeout, NullObserver) {
             Ok(ob) => UsbSide {
                 serial,

@@ -141,10 +141,8 @@ impl BoardRun {
         if self.transport.is_none() {
             let mut t = self.open_transport(timeout)?;
             self.facts.enumerated = true;
-            // The records need only the serial; every string is read, as before strings were read on demand,
-            // so a seeded virtual soak keeps its bus traffic, timing and draws.
-            t.read_all_strings();
-            self.facts.serial = t.info().serial.clone();
+            // The records need the serial; the DFU steps read the alt-setting names they need themselves.
+            self.facts.serial = t.serial();
             self.transport = Some(t);
         }
         Ok(self.transport.as_mut().expect("just opened"))

@@ -164,7 +164,7 @@ fn no_power_cycle(body: &str) -> String {
 #[case::disconnect(Fault::DisconnectAfter(30), "disconnected")]
 #[case::corrupt_status(Fault::CorruptStatus(3), "protocol")]
 #[case::stuck_busy(Fault::StuckBusy { poll_timeout_ms: 0 }, "stuck")]
-#[case::re_enumerate(Fault::ReEnumerate(30), "disconnected")]
+#[case::re_enumerate(Fault::ReEnumerate(27), "disconnected")]
 fn an_injected_fault_is_recorded_and_classified(#[case] fault: Fault, #[case] kind: &str) {
     let name = format!("fault-{kind}-{fault:?}").replace([' ', '{', '}', ':', '(', ')'], "");
     let (scenario, reports) = setup(&name, &no_power_cycle(ONE_BOARD));
