@@ -1,6 +1,7 @@
 //! `hil clocks`: read the STM32's clock registers over SWD (probe-rs) or from a virtual board, decode them,
 //! derive the USB clock error, optionally measure SYSCLK and (intrusively) HSI, and print it all.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -61,7 +62,7 @@ pub struct ClocksArgs {
     pub json: bool,
 }
 
-pub fn run(a: &ClocksArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: &ClocksArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let target = match &a.target_file {
         Some(path) => TargetDescription::load(path)?,
         None => TargetDescription::stm32f7(),
@@ -91,12 +92,11 @@ pub fn run(a: &ClocksArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let mut out = std::io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        println!();
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
     } else {
-        render_text(&mut out, &report)?;
+        render_text(&mut &mut *out, &report)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `hil dfu ...`: read option bytes, upload, flash — on a real device or a virtual board.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,17 +15,17 @@ use hil::transport::{Selector, Transport};
 use crate::args::{BoardArgs, DfuCommand};
 use crate::output::{error_chain, hex_dump, LivePrinter};
 
-pub fn run(cmd: DfuCommand) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: DfuCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cmd {
         DfuCommand::ReadOptionBytes { board, output } => {
-            read_option_bytes(&board, output.as_deref())
+            read_option_bytes(out, &board, output.as_deref())
         }
         DfuCommand::Upload {
             board,
             address,
             length,
             output,
-        } => upload(&board, address, length, &output),
+        } => upload(out, &board, address, length, &output),
         DfuCommand::Flash {
             board,
             image,
@@ -47,7 +48,7 @@ pub fn run(cmd: DfuCommand) -> anyhow::Result<ExitCode> {
                 mode,
                 timeout: timeout(&board),
             };
-            flash(&board, &image, opts)
+            flash(out, &board, &image, opts)
         }
     }
 }
@@ -138,7 +139,11 @@ fn finish_capture(t: &BoardArgs) {
     }
 }
 
-fn read_option_bytes(t: &BoardArgs, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn read_option_bytes(
+    out: &mut dyn Write,
+    t: &BoardArgs,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::read_option_bytes(o.transport.as_mut(), o.clock.clone(), timeout(t), printer);
@@ -149,20 +154,27 @@ fn read_option_bytes(t: &BoardArgs, output: Option<&Path>) -> anyhow::Result<Exi
         Ok(ob) => ob,
         Err(e) => return Ok(device_failed(&e)),
     };
-    println!(
+    writeln!(
+        out,
         "Option bytes: {} bytes at 0x{:08X} (alt {})",
         ob.data.len(),
         ob.address,
         ob.alt
-    );
-    hex_dump(&mut std::io::stdout().lock(), ob.address, &ob.data)?;
+    )?;
+    hex_dump(out, ob.address, &ob.data)?;
     if let Some(path) = output {
         std::fs::write(path, &ob.data).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn upload(t: &BoardArgs, address: u32, length: u32, output: &Path) -> anyhow::Result<ExitCode> {
+fn upload(
+    out: &mut dyn Write,
+    t: &BoardArgs,
+    address: u32,
+    length: u32,
+    output: &Path,
+) -> anyhow::Result<ExitCode> {
     let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::upload(
@@ -180,18 +192,24 @@ fn upload(t: &BoardArgs, address: u32, length: u32, output: &Path) -> anyhow::Re
         Ok(data) => {
             std::fs::write(output, &data)
                 .with_context(|| format!("writing {}", output.display()))?;
-            println!(
+            writeln!(
+                out,
                 "Read {} bytes from 0x{address:08X} into {}",
                 data.len(),
                 output.display()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Ok(device_failed(&e)),
     }
 }
 
-fn flash(t: &BoardArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<ExitCode> {
+fn flash(
+    out: &mut dyn Write,
+    t: &BoardArgs,
+    image: &Image,
+    opts: FlashOptions,
+) -> anyhow::Result<ExitCode> {
     let mut o = open_board(t)?;
     let printer = LivePrinter { enabled: t.verbose };
     let started = o.clock.now();
@@ -204,7 +222,8 @@ fn flash(t: &BoardArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<Exi
         Ok(r) => r,
         Err(e) => return Ok(device_failed(&e)),
     };
-    println!(
+    writeln!(
+        out,
         "Flashed {} bytes in {} segment(s), {} sector(s) erased, in {:.2} s{}{}",
         report.bytes,
         image.segments().len(),
@@ -216,6 +235,6 @@ fn flash(t: &BoardArgs, image: &Image, opts: FlashOptions) -> anyhow::Result<Exi
             Some(false) => ", left DFU (device did not come back as DFU: running the image?)",
             None => "",
         }
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

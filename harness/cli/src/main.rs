@@ -19,10 +19,10 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout();
     let result = match cli.command {
         args::Command::List(a) => list::run(&a, &mut out),
-        args::Command::Dfu(a) => dfu::run(a),
+        args::Command::Dfu(a) => dfu::run(a, &mut out),
         args::Command::Soak(a) => soak::run(&a, &mut out),
         args::Command::Report(a) => report::run(&a, &mut out),
-        args::Command::Clocks(a) => clocks::run(&a),
+        args::Command::Clocks(a) => clocks::run(&a, &mut out),
         args::Command::Vboard(a) => vboard::run(&a),
     };
     match result {

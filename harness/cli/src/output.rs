@@ -6,7 +6,7 @@ pub use dfuse::error_chain;
 use dfuse::{render_event, Event, Observer};
 
 /// A classic hex dump: address, 16 bytes split 8+8.
-pub fn hex_dump(out: &mut impl Write, address: u32, data: &[u8]) -> std::io::Result<()> {
+pub fn hex_dump(out: &mut dyn Write, address: u32, data: &[u8]) -> std::io::Result<()> {
     for (i, row) in data.chunks(16).enumerate() {
         let bytes: Vec<String> = row.iter().map(|b| format!("{b:02X}")).collect();
         let (left, right) = bytes.split_at(bytes.len().min(8));
