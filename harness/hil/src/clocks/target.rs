@@ -32,15 +32,14 @@ pub struct TargetDescription {
     pub bootloader: BootloaderFacts,
 }
 
-/// Where the memories the harness writes live: flash for images, the option-byte block and its RDP byte
+/// Where the memories the harness writes live: flash for images, and the RDP byte of the option-byte block
 /// (the one byte a flash step must never set to level 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryMap {
     pub flash_base: u32,
     pub flash_size: u32,
-    pub option_bytes_base: u32,
-    /// Offset of the RDP byte in the option-byte block.
+    /// Offset of the RDP byte in the option-byte block (whose address the device's layout gives).
     pub rdp_offset: u32,
 }
 
