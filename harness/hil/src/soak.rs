@@ -23,7 +23,7 @@ pub enum SoakError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Run(#[from] runner::RunError),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]

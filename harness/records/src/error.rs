@@ -7,14 +7,14 @@ use std::path::PathBuf;
 /// A record file that cannot be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
     /// Not CSV: unequal field counts, unbalanced quotes.
-    #[error("{path}:{line}: {source}")]
+    #[error("{path}:{line}")]
     Csv {
         path: PathBuf,
         line: u64,
@@ -38,7 +38,7 @@ pub enum RecordError {
         message: String,
     },
     /// manifest.json is not JSON of the expected shape.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Json {
         path: PathBuf,
         #[source]

@@ -216,7 +216,7 @@ fn unequal_field_counts_name_the_line() {
     std::fs::write(&path, text).unwrap();
     let err = read_all::<CycleRow>(&path).unwrap_err();
     assert!(
-        err.to_string().contains(&format!("{}:3:", path.display())),
+        err.to_string().ends_with(&format!("{}:3", path.display())),
         "{err}"
     );
 }
