@@ -1,5 +1,7 @@
 //! Statistics for the failure report: Wilson intervals for failure rates, Fisher's exact test with odds ratio
-//! and phi for a candidate cause, and a failure rate now against a baseline. Pure functions over counts: no
+//! and phi for a candidate cause, a failure rate now against a baseline, and the tests a diagnosis that
+//! explains symptoms away needs: Cochran–Mantel–Haenszel within strata, the Cochran–Armitage trend, and Holm and
+//! Benjamini–Hochberg adjustment across candidates. Pure functions over counts: no
 //! I/O, no CSV rows, no knowledge of what a cause is.
 //!
 //! Fisher's test is our own log-space sum over the hypergeometric support. statrs has `fishers_exact`, but it
@@ -7,13 +9,20 @@
 //! underflows to 0 with no logarithm to fall back on; no crate we know of gives both for large tables.
 
 mod association;
+mod chisq;
 mod hypergeometric;
+mod multiple;
 mod proportion;
+mod strata;
 #[cfg(test)]
 mod tests;
+mod trend;
 
 pub use association::{compare_rates, fisher, Association, RateComparison, Table2x2};
+pub use multiple::{benjamini_hochberg, holm};
 pub use proportion::{wilson, wilson_at, Proportion};
+pub use strata::{cochran_mantel_haenszel, Stratified};
+pub use trend::{cochran_armitage, Trend};
 
 /// Confidence of the intervals that `wilson`, `fisher` and `compare_rates` report.
 pub(super) const CONFIDENCE: f64 = 0.95;

@@ -1,4 +1,5 @@
-//! The statistics checked against R's fisher.test and published Wilson intervals.
+//! The statistics checked against R's fisher.test, published Wilson intervals, and statsmodels, scipy and R
+//! for the stratified, trend and multiple-comparison tests.
 use super::*;
 use rstest::rstest;
 
@@ -158,4 +159,73 @@ fn no_baseline_failures_and_no_cycles_are_handled() {
     let c = compare_rates(0, 0, 0, 0);
     assert_eq!((c.p_two_sided, c.p_worse, c.regression), (1.0, 1.0, false));
     assert_eq!((c.now.low, c.now.high), (0.0, 1.0));
+}
+
+fn close(got: f64, want: f64, rel: f64) -> bool {
+    (got - want).abs() <= rel * want.abs().max(1e-300)
+}
+
+/// statsmodels 0.15.0 `StratifiedTable([...]).test_null_odds(correction=True)` and `.oddsratio_pooled`.
+#[rstest]
+#[case(&[(20, 80, 10, 90), (5, 95, 2, 98), (30, 20, 25, 25)], 5.033345002625591, 0.02486383258150615, 1.9045226130653268)]
+#[case(&[(3, 7, 1, 9), (0, 10, 0, 10), (4, 1, 2, 3)], 1.491279069767442, 0.2220181109666426, 4.636363636363636)]
+fn cmh_matches_statsmodels(
+    #[case] strata: &[(u64, u64, u64, u64)],
+    #[case] statistic: f64,
+    #[case] p: f64,
+    #[case] odds_ratio: f64,
+) {
+    let tables: Vec<Table2x2> = strata
+        .iter()
+        .map(|&(a, b, c, d)| table(a, b, c, d))
+        .collect();
+    let r = cochran_mantel_haenszel(&tables);
+    assert!(close(r.statistic, statistic, 1e-9), "{r:?}");
+    assert!(close(r.p_value, p, 1e-6), "{r:?}");
+    assert!(close(r.odds_ratio, odds_ratio, 1e-9), "{r:?}");
+    assert!(r.excess_failures > 0.0);
+}
+
+#[test]
+fn cmh_keeps_a_log_p_when_the_p_value_underflows() {
+    let r = cochran_mantel_haenszel(&[table(50_000, 0, 0, 50_000)]);
+    assert_eq!(r.p_value, 0.0);
+    assert!(r.log10_p < -1000.0 && r.log10_p.is_finite(), "{r:?}");
+}
+
+/// statsmodels 0.15.0 `multipletests([0.01, 0.04, 0.03, 0.005, 0.2], method=...)` (as R's `p.adjust`).
+#[test]
+fn holm_and_bh_match_statsmodels() {
+    let p = [0.01, 0.04, 0.03, 0.005, 0.2];
+    let want_holm = [0.04, 0.09, 0.09, 0.025, 0.2];
+    let want_bh = [0.025, 0.05, 0.05, 0.025, 0.2];
+    for (got, want) in holm(&p).iter().zip(want_holm) {
+        assert!(close(*got, want, 1e-12), "holm {got} vs {want}");
+    }
+    for (got, want) in benjamini_hochberg(&p).iter().zip(want_bh) {
+        assert!(close(*got, want, 1e-12), "bh {got} vs {want}");
+    }
+}
+
+/// R's `prop.trend.test(x, n, score)`: the weighted least-squares regression sum of squares of the rates on
+/// the scores, here computed with numpy (1.x) from R's definition, and scipy 1.17.1's `chi2.sf(stat, 1)`.
+#[rstest]
+#[case(&[5, 10, 20, 35], &[100, 100, 100, 100], &[20.0, 25.0, 30.0, 35.0], 34.63203463203456, 3.982974753023014e-09, 1)]
+#[case(&[30, 12, 6, 3], &[200, 200, 200, 200], &[20.0, 25.0, 30.0, 35.0], 31.703447734233745, 1.7960307357766215e-08, -1)]
+#[case(&[2, 3, 1, 4, 2], &[50, 50, 50, 50, 50], &[1.0, 2.0, 3.0, 4.0, 5.0], 0.04376750700280174, 0.8342867635089168, 1)]
+fn cochran_armitage_matches_r(
+    #[case] x: &[u64],
+    #[case] n: &[u64],
+    #[case] scores: &[f64],
+    #[case] statistic: f64,
+    #[case] p: f64,
+    #[case] direction: i8,
+) {
+    let t = cochran_armitage(x, n, scores);
+    assert!(close(t.statistic, statistic, 1e-9), "{t:?}");
+    assert!(close(t.p_value, p, 1e-6), "{t:?}");
+    assert_eq!(
+        t.direction, direction,
+        "failures rise (+1) or fall (-1) with the level"
+    );
 }
