@@ -65,7 +65,11 @@ impl<T: Record> Rows<T> {
 
     /// The 1-based line in the file of the current record.
     fn line(&self) -> u64 {
-        let in_chunk = self.record.position().map_or(0, |p| p.line());
+        self.file_line(self.record.position().map_or(0, |p| p.line()))
+    }
+
+    /// The line in the file of line `in_chunk` of this chunk (counting the lines before it on an error path).
+    fn file_line(&self, in_chunk: u64) -> u64 {
         match self.start {
             0 => in_chunk,
             start => lines_before(&self.path, start) + in_chunk,
@@ -117,19 +121,11 @@ impl<T: Record> Rows<T> {
     fn read_record(&mut self) -> Result<bool, RecordError> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(more) => Ok(more),
-            Err(source) => {
-                let in_chunk = source.position().map_or(0, |p| p.line());
-                let before = if self.start == 0 {
-                    0
-                } else {
-                    lines_before(&self.path, self.start)
-                };
-                Err(RecordError::Csv {
-                    path: self.path.clone(),
-                    line: before + in_chunk,
-                    source,
-                })
-            }
+            Err(source) => Err(RecordError::Csv {
+                path: self.path.clone(),
+                line: self.file_line(source.position().map_or(0, |p| p.line())),
+                source,
+            }),
         }
     }
 
