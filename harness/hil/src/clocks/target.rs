@@ -92,9 +92,15 @@ pub struct BootloaderFacts {
 impl TargetDescription {
     /// The built-in STM32F74x/75x description.
     pub fn stm32f7() -> TargetDescription {
-        // Compiled in and covered by a test; failing here is a build defect, not an input error.
-        Self::from_toml_str(STM32F7, "stm32f7.toml (built in)")
-            .expect("the built-in target description is valid")
+        // Parsed once: the soak, the scenario loader and the DFU safety check all ask for it.
+        static BUILT_IN: std::sync::OnceLock<TargetDescription> = std::sync::OnceLock::new();
+        BUILT_IN
+            .get_or_init(|| {
+                // Compiled in and covered by a test; failing here is a build defect, not an input error.
+                Self::from_toml_str(STM32F7, "stm32f7.toml (built in)")
+                    .expect("the built-in target description is valid")
+            })
+            .clone()
     }
 
     /// Reads and checks a target description file.
