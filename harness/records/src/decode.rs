@@ -153,45 +153,18 @@ fn boolean(f: &mut Fields<'_>) -> Result<Option<bool>, FieldError> {
     f.parsed("true or false")
 }
 
-/// The columns both files start with: schema, when, which board, phase, cycle and attempt.
-struct Head<'r> {
-    schema: &'r mut u32,
-    started_utc: &'r mut String,
-    time_s: &'r mut f64,
-    board: &'r mut String,
-    phase: &'r mut String,
-    cycle: &'r mut u64,
-    attempt: &'r mut u32,
-}
-
-impl Head<'_> {
-    fn decode(self, f: &mut Fields<'_>) -> Result<(), FieldError> {
-        *self.schema = f.required("a schema version")?;
-        f.string(self.started_utc)?;
-        *self.time_s = f.duration()?;
-        f.string(self.board)?;
-        f.string(self.phase)?;
-        *self.cycle = f.required("a cycle number")?;
-        *self.attempt = f.required("an attempt number")?;
-        Ok(())
-    }
-}
-
 impl Record for CycleRow {
     const COLUMNS: &'static [&'static str] = &CYCLE_COLUMNS;
 
     fn decode(&mut self, record: &ByteRecord) -> Result<(), FieldError> {
         let f = &mut Fields::new(record);
-        let head = Head {
-            schema: &mut self.schema,
-            started_utc: &mut self.started_utc,
-            time_s: &mut self.time_s,
-            board: &mut self.board,
-            phase: &mut self.phase,
-            cycle: &mut self.cycle,
-            attempt: &mut self.attempt,
-        };
-        head.decode(f)?;
+        self.schema = f.required("a schema version")?;
+        f.string(&mut self.started_utc)?;
+        self.time_s = f.duration()?;
+        f.string(&mut self.board)?;
+        f.string(&mut self.phase)?;
+        self.cycle = f.required("a cycle number")?;
+        self.attempt = f.required("an attempt number")?;
         let i = f.column;
         self.final_attempt = boolean(f)?.map_or_else(
             || Fields::fail(i, "is empty; expected true or false".into()),
@@ -234,16 +207,13 @@ impl Record for StepRow {
 
     fn decode(&mut self, record: &ByteRecord) -> Result<(), FieldError> {
         let f = &mut Fields::new(record);
-        let head = Head {
-            schema: &mut self.schema,
-            started_utc: &mut self.started_utc,
-            time_s: &mut self.time_s,
-            board: &mut self.board,
-            phase: &mut self.phase,
-            cycle: &mut self.cycle,
-            attempt: &mut self.attempt,
-        };
-        head.decode(f)?;
+        self.schema = f.required("a schema version")?;
+        f.string(&mut self.started_utc)?;
+        self.time_s = f.duration()?;
+        f.string(&mut self.board)?;
+        f.string(&mut self.phase)?;
+        self.cycle = f.required("a cycle number")?;
+        self.attempt = f.required("an attempt number")?;
         self.index = f.required("a step index")?;
         f.string(&mut self.step)?;
         self.try_number = f.required("a try number")?;
