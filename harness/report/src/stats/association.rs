@@ -41,8 +41,9 @@ pub struct Association {
     /// The sample odds ratio ad/bc (not R's conditional maximum-likelihood estimate): +inf when bc = 0 < ad,
     /// 0 when ad = 0 < bc, NaN when a margin is 0. serde_json writes non-finite numbers as null.
     pub odds_ratio: f64,
-    /// 95 % Woolf (logit) interval of the odds ratio. When any cell is 0, 0.5 is added to every cell for the
-    /// interval only (Haldane–Anscombe), so it is finite, and `odds_ratio` may lie outside it.
+    /// 95 % interval of the odds ratio: Woolf's (logit), or the exact conditional one (R's `fisher.test`)
+    /// when a cell is 0. Always contains `odds_ratio`; `or_high` is infinite when nothing failed without the
+    /// factor, `or_low` 0 when nothing failed with it.
     pub or_low: f64,
     pub or_high: f64,
     /// The phi coefficient (Matthews correlation) of exposure and failure, -1..1: 1 when exactly the exposed
@@ -59,8 +60,15 @@ pub struct Association {
 /// Fisher's exact test and the effect sizes of a 2x2 table.
 pub fn fisher(table: Table2x2) -> Association {
     let [a, b, c, d] = table.cells();
-    let ln_p = Hypergeometric::of(&table).ln_two_sided(a);
-    let (or_low, or_high) = woolf(&table, z_two_sided(CONFIDENCE));
+    let hyper = Hypergeometric::of(&table);
+    let ln_p = hyper.ln_two_sided(a);
+    // Woolf's interval is the usual one; with a zero cell the sample odds ratio is 0 or infinite and a
+    // Haldane-corrected Woolf interval would not contain it, so the exact conditional one is given instead.
+    let (or_low, or_high) = if table.cells().contains(&0) {
+        hyper.odds_ratio_interval(a, 1.0 - CONFIDENCE)
+    } else {
+        woolf(&table, z_two_sided(CONFIDENCE))
+    };
     Association {
         table,
         p_value: ln_p.exp(),
@@ -79,10 +87,9 @@ pub fn fisher(table: Table2x2) -> Association {
     }
 }
 
-/// The Woolf interval of the odds ratio, Haldane–Anscombe corrected when a cell is 0.
+/// The Woolf (logit) interval of the odds ratio; no cell may be 0.
 fn woolf(table: &Table2x2, z: f64) -> (f64, f64) {
-    let correction = if table.cells().contains(&0) { 0.5 } else { 0.0 };
-    let [a, b, c, d] = table.cells().map(|x| x as f64 + correction);
+    let [a, b, c, d] = table.cells().map(|x| x as f64);
     let ln_or = a.ln() + d.ln() - b.ln() - c.ln();
     let se = (1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d).sqrt();
     ((ln_or - z * se).exp(), (ln_or + z * se).exp())

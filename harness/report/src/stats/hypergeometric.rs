@@ -228,3 +228,63 @@ pub(super) fn ln_one_minus_exp(a: f64) -> f64 {
 pub(super) fn clamp_ln_p(ln_p: f64) -> f64 {
     ln_p.min(0.0) + 0.0
 }
+
+impl Hypergeometric {
+    /// The exact conditional confidence interval of the odds ratio at `alpha` (two-sided), as R's
+    /// `fisher.test` and scipy's `odds_ratio(kind="conditional")` give it: the odds ratios psi at which the
+    /// observed first cell `x` sits on an alpha/2 tail of Fisher's noncentral hypergeometric distribution.
+    /// 0 when `x` is the least value the margins allow, infinite when it is the greatest, so the interval
+    /// always contains the sample odds ratio, zero cells included.
+    pub(super) fn odds_ratio_interval(&self, x: u64, alpha: f64) -> (f64, f64) {
+        if self.lo == self.hi {
+            return (0.0, f64::INFINITY);
+        }
+        // ln of the central pmf over the support, the weights' common part; terms below e^-40 of the
+        // largest change nothing at any psi that matters here and are kept anyway (the support is at most
+        // the failure count, so this is cheap).
+        let ln_pmf: Vec<f64> = (self.lo..=self.hi).map(|y| self.ln_pmf(y)).collect();
+        let at = (x - self.lo) as usize;
+        let target = (alpha / 2.0).ln();
+        // ln P(X >= x) (upper) or ln P(X <= x) under odds ratio e^ln_psi.
+        let tail = |ln_psi: f64, upper: bool| {
+            let w: Vec<f64> = ln_pmf
+                .iter()
+                .enumerate()
+                .map(|(i, l)| l + (self.lo + i as u64) as f64 * ln_psi)
+                .collect();
+            let all = ln_sum(&w);
+            let part = if upper { ln_sum(&w[at..]) } else { ln_sum(&w[..=at]) };
+            part - all
+        };
+        let solve = |upper: bool| {
+            // P(X >= x) rises with psi, P(X <= x) falls: bisect ln psi on a range wide enough for any count.
+            let (mut lo, mut hi) = (-200.0_f64, 200.0_f64);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                let above = tail(mid, upper) > target;
+                if above == upper {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            (0.5 * (lo + hi)).exp()
+        };
+        let low = if x == self.lo { 0.0 } else { solve(true) };
+        let high = if x == self.hi {
+            f64::INFINITY
+        } else {
+            solve(false)
+        };
+        (low, high)
+    }
+}
+
+/// ln of the sum of e^w.
+fn ln_sum(w: &[f64]) -> f64 {
+    let max = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return max;
+    }
+    max + w.iter().map(|l| (l - max).exp()).sum::<f64>().ln()
+}

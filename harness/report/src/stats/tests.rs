@@ -77,10 +77,12 @@ fn tea_tasting_reports_the_sample_odds_ratio_not_rs_conditional_mle() {
 }
 
 #[test]
-fn zero_cells_give_infinite_odds_and_a_corrected_finite_interval() {
+fn zero_cells_give_infinite_odds_and_an_interval_that_contains_them() {
     let a = fisher(table(10, 0, 0, 10));
     assert_eq!((a.odds_ratio, a.phi), (f64::INFINITY, 1.0));
-    assert!(a.or_low > 1.0 && a.or_high.is_finite());
+    // scipy's conditional interval of this table: 11.135840592560513 to inf.
+    assert_rel(a.or_low, 11.135_840_592_560_513, 1e-6);
+    assert!(a.or_high.is_infinite());
 }
 
 #[test]
@@ -228,4 +230,31 @@ fn cochran_armitage_matches_r(
         t.direction, direction,
         "failures rise (+1) or fall (-1) with the level"
     );
+}
+
+// scipy 1.x `scipy.stats.contingency.odds_ratio(t, kind="conditional").confidence_interval(0.95)` (the
+// interval R's fisher.test prints), for tables with a zero cell and one without (where Woolf's is used, so
+// only containment is checked).
+#[rstest]
+#[case::no_failure_without_it(table(5, 0, 10, 100), 7.577_483_178_024_619, f64::INFINITY)]
+#[case::no_failure_without_it_large(table(12, 3, 0, 200), 107.114_979_932_055_83, f64::INFINITY)]
+#[case::no_failure_with_it(table(0, 20, 7, 40), 0.0, 1.557_367_657_134_046)]
+#[case::share_of_a_thousand(table(40, 60, 0, 900), 148.384_426_055_107, f64::INFINITY)]
+fn zero_cell_odds_ratio_interval_is_the_exact_conditional_one(
+    #[case] t: Table2x2,
+    #[case] low: f64,
+    #[case] high: f64,
+) {
+    let a = fisher(t);
+    if low == 0.0 {
+        assert_eq!(a.or_low, 0.0);
+    } else {
+        assert_rel(a.or_low, low, 1e-6);
+    }
+    if high.is_infinite() {
+        assert!(a.or_high.is_infinite(), "{a:?}");
+    } else {
+        assert_rel(a.or_high, high, 1e-6);
+    }
+    assert!(a.or_low <= a.odds_ratio && a.odds_ratio <= a.or_high);
 }
