@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use records::{Counts, CycleRow, ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, SerialMatch};
 
 use crate::drilldown::Earliest;
+use crate::evidence::Evidence;
 use crate::sample::Sample;
 
 /// A board's totals.
@@ -68,6 +69,8 @@ pub struct Aggregate {
     /// (board, USB clock error ppm, failed).
     scatter: Sample<(usize, f64, bool)>,
     pub drilldown: Earliest,
+    /// What the diagnosis reasons over.
+    pub evidence: Evidence,
     usb_edges: [i64; 6],
 }
 
@@ -153,6 +156,7 @@ impl Aggregate {
             self.timeline.push((bi, row.time_s));
             self.drilldown.offer(run, row);
         }
+        self.evidence.add(bi, run, row);
         let pi = self.phase(&row.phase);
         self.phases[pi].1.add(failed);
         self.board_phases.entry((bi, pi)).or_default().add(failed);
@@ -265,12 +269,25 @@ impl Aggregate {
         self.timeline = std::mem::take(&mut self.timeline).append(timeline);
         self.scatter = std::mem::take(&mut self.scatter).append(scatter);
         self.drilldown.absorb(later.drilldown);
+        self.evidence.append(later.evidence, &boards);
         self
     }
 
     /// The USB clock error bin edges in use.
     pub fn usb_edges(&self) -> &[i64; 6] {
         &self.usb_edges
+    }
+
+    /// The interned index of each board, in [`Aggregate::boards`]' order (by name).
+    pub fn board_indices(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.boards.len()).collect();
+        v.sort_by(|&a, &b| self.boards[a].name.cmp(&self.boards[b].name));
+        v
+    }
+
+    /// A board by its interned index.
+    pub fn board_at(&self, index: usize) -> &BoardAgg {
+        &self.boards[index]
     }
 
     /// Boards sorted by name.

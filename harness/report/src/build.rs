@@ -97,7 +97,12 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         &first.thresholds,
         boards.iter().map(|b| (b.name.as_str(), b.counts)),
     );
-    let causes = diagnosis::causes(&agg, tolerance);
+    let run_names: Vec<String> = runs
+        .iter()
+        .zip(&manifests)
+        .map(|(d, m)| format!("{} ({})", name_of(d), m.host))
+        .collect();
+    let diagnosis = diagnosis::diagnose(&agg, tolerance, &run_names);
     Ok(Report {
         harness_version: env!("CARGO_PKG_VERSION").into(),
         runs: runs
@@ -110,8 +115,9 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         thresholds_met: judgement.met(),
         thresholds: judgement.checks,
         usb_tolerance_ppm: tolerance,
-        diagnosis: diagnosis::paragraph(&agg, &causes),
-        causes,
+        diagnosis: diagnosis.paragraph,
+        causes: diagnosis.findings,
+        candidates: diagnosis.candidates,
         boards: board_rows(&agg),
         phases: agg.phases.iter().map(|(p, c)| row(p.clone(), *c)).collect(),
         board_phases: agg

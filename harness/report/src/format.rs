@@ -17,11 +17,6 @@ pub fn thousands(x: f64) -> String {
     }
 }
 
-/// A share as a whole percentage: 0.254 -> "25 %".
-pub fn pct(x: f64) -> String {
-    format!("{:.0} %", 100.0 * x)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,15 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
             format!("1e{:.0}", log10.floor())
         }
     });
+    env.add_filter("ptext", |log10: f64| {
+        crate::diagnosis::wording::p_text(log10)
+    });
+    env.add_filter("ratio", |x: Option<f64>| {
+        x.map_or("—".to_string(), crate::diagnosis::wording::ratio)
+    });
+    env.add_filter("rate_of", |k: u64, n: u64| {
+        crate::diagnosis::wording::of(k, n)
+    });
     let charts = context! {
         boards => Value::from_safe_string(r.charts.boards.clone()),
         timeline => Value::from_safe_string(r.charts.timeline.clone()),

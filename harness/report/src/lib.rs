@@ -8,6 +8,7 @@ mod build;
 pub mod charts;
 mod diagnosis;
 mod drilldown;
+mod evidence;
 mod format;
 mod html;
 mod junit;
@@ -16,7 +17,7 @@ mod sample;
 pub mod stats;
 
 pub use build::build;
-pub use diagnosis::Cause;
+pub use diagnosis::{Cause, Diagnosis, Kind, Link, Test};
 pub use model::{BoardRow, FailedCycle, Report, ReportError, Row, RunInfo};
 
 use std::path::Path;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use records::{CycleRow, StepRow, ThresholdCheck};
 use serde::Serialize;
 
-use crate::diagnosis::Cause;
+use crate::diagnosis::{Cause, Test};
 use crate::stats::{Proportion, RateComparison};
 
 /// Why a report could not be built or written (a harness error: the records are missing or unreadable).
@@ -105,8 +105,12 @@ pub struct Report {
     pub thresholds: Vec<ThresholdCheck>,
     pub thresholds_met: bool,
     pub usb_tolerance_ppm: f64,
+    /// The diagnosis paragraph: every cause with its boards, then the anomalies.
     pub diagnosis: String,
+    /// The named findings, causes first, strongest first.
     pub causes: Vec<Cause>,
+    /// Every contrast the diagnosis tested, named ones first.
+    pub candidates: Vec<Test>,
     pub boards: Vec<BoardRow>,
     pub phases: Vec<Row>,
     pub board_phases: Vec<BoardPhase>,

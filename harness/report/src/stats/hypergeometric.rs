@@ -253,7 +253,11 @@ impl Hypergeometric {
                 .map(|(i, l)| l + (self.lo + i as u64) as f64 * ln_psi)
                 .collect();
             let all = ln_sum(&w);
-            let part = if upper { ln_sum(&w[at..]) } else { ln_sum(&w[..=at]) };
+            let part = if upper {
+                ln_sum(&w[at..])
+            } else {
+                ln_sum(&w[..=at])
+            };
             part - all
         };
         let solve = |upper: bool| {

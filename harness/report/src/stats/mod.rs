@@ -19,7 +19,7 @@ mod tests;
 mod trend;
 
 pub use association::{compare_rates, fisher, Association, RateComparison, Table2x2};
-pub use multiple::{benjamini_hochberg, holm};
+pub use multiple::{benjamini_hochberg, holm, holm_log10};
 pub use proportion::{wilson, wilson_at, Proportion};
 pub use strata::{cochran_mantel_haenszel, Stratified};
 pub use trend::{cochran_armitage, Trend};

@@ -15,6 +15,19 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     adjusted
 }
 
+/// Holm's adjustment in log10 space: the same values as [`holm`], finite where a p-value underflows to 0.
+pub fn holm_log10(log10_p: &[f64]) -> Vec<f64> {
+    let m = log10_p.len();
+    let order = ascending(log10_p);
+    let mut adjusted = vec![0.0; m];
+    let mut running = f64::NEG_INFINITY;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max((log10_p[i] + ((m - rank) as f64).log10()).min(0.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
 /// Benjamini–Hochberg-adjusted p-values, in the order of `p`.
 pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let m = p.len();

@@ -207,6 +207,21 @@ fn holm_and_bh_match_statsmodels() {
     for (got, want) in benjamini_hochberg(&p).iter().zip(want_bh) {
         assert!(close(*got, want, 1e-12), "bh {got} vs {want}");
     }
+    let logs: Vec<f64> = p.iter().map(|x| x.log10()).collect();
+    for (got, want) in holm_log10(&logs).iter().zip(want_holm) {
+        assert!(
+            close(10f64.powf(*got), want, 1e-12),
+            "holm log10 {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn holm_in_log_space_stays_finite_where_p_underflows() {
+    let adjusted = holm_log10(&[-700.0, -2.0, -800.0]);
+    assert_eq!(adjusted[2], -800.0 + 3f64.log10());
+    assert_eq!(adjusted[0], -700.0 + 2f64.log10());
+    assert!((adjusted[1] - (-2.0)).abs() < 1e-12);
 }
 
 /// R's `prop.trend.test(x, n, score)`: the weighted least-squares regression sum of squares of the rates on

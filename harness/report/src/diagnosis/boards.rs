@@ -1,0 +1,344 @@
+//! The second link: boards and their USB links, tested within the clock states so that a board is named
+//! only for what its clocks do not explain; failures on in-spec boots shared by the boards alike; and the
+//! infrastructure's failures, which are never a board's.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use records::ErrorKind;
+
+use super::context::Context;
+use super::wording::{list, of, p_text, ratio};
+use super::{Cause, Kind, Link, Test, MIN_FAILURES};
+use crate::evidence::{ClockState, Tally};
+use crate::format::thousands;
+use crate::stats::{cochran_mantel_haenszel, Table2x2};
+
+const STATES: [ClockState; 5] = [
+    ClockState::Misdetected,
+    ClockState::UsbOff,
+    ClockState::InSpec,
+    ClockState::NotConfigured,
+    ClockState::NotRead,
+];
+
+/// Errors of a transfer on the bus: what a bad cable, hub port or connector produces.
+fn transfer_error(kind: ErrorKind) -> bool {
+    use ErrorKind::*;
+    matches!(kind, Timeout | Stall | Disconnected | Io | Other | Protocol)
+}
+
+fn stratum(exposed: Tally, all: Tally) -> Table2x2 {
+    super::context::table(exposed, all)
+}
+
+/// Every board against the other boards within the clock states (CMH), when there are other boards.
+pub fn tests(ctx: &Context) -> Vec<Test> {
+    if ctx.order.len() < 2 || ctx.total.board_failures == 0 {
+        return Vec::new();
+    }
+    ctx.order
+        .iter()
+        .map(|&b| {
+            let strata: Vec<Table2x2> = STATES
+                .iter()
+                .map(|&s| {
+                    let all = ctx.clock.get(&s).copied().unwrap_or_default();
+                    stratum(ctx.at(b, s), all)
+                })
+                .collect();
+            let cmh = cochran_mantel_haenszel(&strata);
+            let mine = ctx.of_board(b);
+            let rest_failures = ctx.total.board_failures - mine.board_failures;
+            let rest_cycles = ctx.total.judged() - mine.judged();
+            Test {
+                id: format!("board:{}", ctx.name(b)),
+                title: format!("Board {} against the other boards", ctx.name(b)),
+                boards: vec![ctx.name(b).to_string()],
+                method: "Cochran–Mantel–Haenszel within the clock states".into(),
+                exposed_failures: mine.board_failures,
+                exposed_cycles: mine.judged(),
+                unexposed_failures: rest_failures,
+                unexposed_cycles: rest_cycles,
+                odds_ratio: (!cmh.odds_ratio.is_nan()).then_some(cmh.odds_ratio),
+                or_low: None,
+                or_high: None,
+                p_value: cmh.p_value,
+                log10_p: cmh.log10_p,
+                p_adjusted: 1.0,
+                log10_p_adjusted: 0.0,
+                direction: if cmh.excess_failures > 0.0 { 1 } else { -1 },
+                excess_failures: cmh.excess_failures,
+                significant: false,
+            }
+        })
+        .collect()
+}
+
+/// The named boards and links, the common cause on in-spec boots; returns the named boards' indices.
+pub fn findings<'t>(
+    ctx: &Context,
+    tested: &dyn Fn(&str) -> Option<&'t Test>,
+    out: &mut Vec<Cause>,
+) -> BTreeSet<usize> {
+    let mut named = BTreeSet::new();
+    for &b in &ctx.order {
+        let Some(t) = tested(&format!("board:{}", ctx.name(b))) else {
+            continue;
+        };
+        if !t.significant {
+            continue;
+        }
+        named.insert(b);
+        out.push(board_cause(ctx, b, t));
+    }
+    out.extend(common(ctx, &named));
+    named
+}
+
+/// A board that fails beyond its clocks: its link, its read protection, or the board itself.
+fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
+    let e = ctx.board(b);
+    let name = ctx.name(b);
+    // Its errors on boots whose clocks do not explain them.
+    let mut kinds: BTreeMap<ErrorKind, u64> = BTreeMap::new();
+    for (&(c, k), &n) in &e.errors {
+        if !c.misclocked() {
+            *kinds.entry(k).or_default() += n;
+        }
+    }
+    let unexplained: u64 = kinds.values().sum();
+    let transfer: u64 = kinds
+        .iter()
+        .filter(|(k, _)| transfer_error(**k))
+        .map(|(_, n)| n)
+        .sum();
+    let vendor = kinds.iter().any(|(k, _)| {
+        e.first_detail
+            .get(k)
+            .is_some_and(|d| d.contains("errVENDOR"))
+    });
+    let (id, title, remedy) = if vendor {
+        (
+            "rdp",
+            format!("Read protection on {name}"),
+            "The bootloader refuses reads with errVENDOR while RDP is at level 1. Only a Read Unprotect (mass \
+             erase) lifts it, and the harness never does that unasked."
+                .to_string(),
+        )
+    } else if transfer * 2 > unexplained {
+        (
+            "link",
+            format!("{name}'s USB link (cable, hub port or connector)"),
+            format!(
+                "Swap {name}'s USB cable and hub port with a good board's and re-run: if the failures move with \
+                 the cable or port, it is the link; if they stay, the board's USB (connector, D+/D− routing, \
+                 ESD parts)."
+            ),
+        )
+    } else {
+        (
+            "board",
+            format!("Board {name}"),
+            format!(
+                "Compare {name}'s bootloader (version, descriptors, layout) and option bytes with a good board's."
+            ),
+        )
+    };
+    let errors: Vec<String> = {
+        let mut v: Vec<(&ErrorKind, &u64)> = kinds.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        v.iter()
+            .take(3)
+            .map(|(k, n)| {
+                let detail = e
+                    .first_detail
+                    .get(k)
+                    .map(|d| format!(": \"{}\"", truncate(d, 100)))
+                    .unwrap_or_default();
+                format!("{} ×{n}{detail}", k.name())
+            })
+            .collect()
+    };
+    let in_spec = ctx.at(b, ClockState::InSpec);
+    let others_in_spec = {
+        let mut all = ctx
+            .clock
+            .get(&ClockState::InSpec)
+            .copied()
+            .unwrap_or_default();
+        all.board_failures -= in_spec.board_failures;
+        all.cycles -= in_spec.cycles;
+        all.infra_failures -= in_spec.infra_failures;
+        all
+    };
+    let odds = match t.odds_ratio {
+        Some(or) if or.is_infinite() => {
+            "no failure on the other boards in the same clock states".into()
+        }
+        Some(or) => format!("Mantel–Haenszel odds ratio {}", ratio(or)),
+        None => "no odds ratio".to_string(),
+    };
+    let finding = format!(
+        "{title}: it fails beyond what its clocks explain — {} of its boots with in-spec clocks failed, against \
+         {} on the other boards; {:.0} more failures than its clock states predict ({odds}, {}, \
+         Holm-adjusted {}). Its errors: {}.",
+        of(in_spec.board_failures, in_spec.judged()),
+        of(others_in_spec.board_failures, others_in_spec.judged()),
+        t.excess_failures,
+        p_text(t.log10_p),
+        p_text(t.log10_p_adjusted).replace("p = ", "").replace("p < ", "< "),
+        list(&errors)
+    );
+    Cause {
+        id: id.into(),
+        kind: Kind::Cause,
+        link: Link::Board,
+        title,
+        boards: vec![name.to_string()],
+        cycles: ctx.of_board(b).cycles,
+        failures: unexplained,
+        direction: None,
+        finding,
+        remedy,
+        symptoms: Vec::new(),
+        test: Some(t.clone()),
+    }
+}
+
+/// Failures on boots whose clocks were in spec, on boards none of which stands out: a cause they share
+/// (the hub, the host controller, the cabling, a shared supply).
+fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
+    let boards: Vec<usize> = ctx
+        .order
+        .iter()
+        .copied()
+        .filter(|b| !named.contains(b))
+        .collect();
+    let mut failures = 0;
+    let mut cycles = 0;
+    let mut failing = Vec::new();
+    let mut kinds: BTreeMap<ErrorKind, u64> = BTreeMap::new();
+    for &b in &boards {
+        let t = ctx.at(b, ClockState::InSpec);
+        cycles += t.judged();
+        failures += t.board_failures;
+        if t.board_failures > 0 {
+            failing.push(b);
+        }
+        for (&(c, k), &n) in &ctx.board(b).errors {
+            if c == ClockState::InSpec {
+                *kinds.entry(k).or_default() += n;
+            }
+        }
+    }
+    if failures < MIN_FAILURES {
+        return None;
+    }
+    let transfer: u64 = kinds
+        .iter()
+        .filter(|(k, _)| transfer_error(**k))
+        .map(|(_, n)| n)
+        .sum();
+    let errors: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{} ×{n}", k.name()))
+        .collect();
+    let shared = if transfer * 2 > failures {
+        "transfer errors on the bus: suspect what the boards share — the hub, the host controller, the \
+         cabling or the supply"
+    } else {
+        "errors of the boards themselves: compare their bootloader and option bytes with the specification"
+    };
+    Some(Cause {
+        id: "link".into(),
+        kind: Kind::Cause,
+        link: Link::Board,
+        title: "A cause the boards share, with their clocks in spec".into(),
+        boards: ctx.names(failing.iter().copied()),
+        cycles,
+        failures,
+        direction: None,
+        finding: format!(
+            "Failures with the clocks in spec on {} of {} boards alike, none of which stands out from the others \
+             (every board was tested against the rest within the clock states): {} boots with in-spec clocks \
+             failed ({}): {shared}.",
+            failing.len(),
+            boards.len(),
+            of(failures, cycles),
+            list(&errors)
+        ),
+        remedy: "Move the boards to another hub and host port, or run one board alone, and compare the rate."
+            .into(),
+        symptoms: Vec::new(),
+        test: None,
+    })
+}
+
+/// The rig's, the probe's and the host's failures, by board and kind.
+pub fn infrastructure(ctx: &Context) -> Option<Cause> {
+    let total = ctx.total.infra_failures;
+    if total == 0 {
+        return None;
+    }
+    let mut kinds: BTreeMap<ErrorKind, u64> = BTreeMap::new();
+    let mut boards = Vec::new();
+    let mut first = None;
+    for &b in &ctx.order {
+        let e = ctx.board(b);
+        let n: u64 = e.infra_errors.values().sum();
+        if n > 0 {
+            boards.push((b, n));
+        }
+        for (k, m) in &e.infra_errors {
+            *kinds.entry(*k).or_default() += m;
+            if first.is_none() {
+                first = e.first_detail.get(k).map(|d| (*k, d.clone()));
+            }
+        }
+    }
+    let per_board: Vec<String> = boards
+        .iter()
+        .map(|(b, n)| format!("{} {n}", ctx.name(*b)))
+        .collect();
+    let errors: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{} ×{n}", k.name()))
+        .collect();
+    let example = first
+        .map(|(k, d)| format!(" First {}: \"{}\".", k.name(), truncate(&d, 100)))
+        .unwrap_or_default();
+    Some(Cause {
+        id: "infrastructure".into(),
+        kind: if total >= MIN_FAILURES {
+            Kind::Cause
+        } else {
+            Kind::Anomaly
+        },
+        link: Link::Infrastructure,
+        title: "Rig, probe or host (infrastructure)".into(),
+        boards: ctx.names(boards.iter().map(|(b, _)| *b)),
+        cycles: total,
+        failures: total,
+        direction: None,
+        finding: format!(
+            "{} cycles failed because of the rig, the probe or the host, not the board ({}; by board: {}): \
+             they are not counted against the boards.{example}",
+            thousands(total as f64),
+            list(&errors),
+            list(&per_board)
+        ),
+        remedy: "Check the rig controller, its port and the probe before the boards; `retry.on = \"rig\"` \
+                 retries such cycles."
+            .into(),
+        symptoms: Vec::new(),
+        test: None,
+    })
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}

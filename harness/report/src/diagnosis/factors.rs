@@ -1,0 +1,279 @@
+//! Temperature beyond the clocks, and every other recorded column: "what differs in the failing cycles".
+//!
+//! Each value of each generic factor ([`crate::evidence::COLUMNS`] says which column is which) is tested
+//! against the rest within the strata of (board × clock state), so what a board or its clocks already
+//! explain cannot be found again as a factor; a board-level property (its HSICAL, its HSE) has no variation
+//! within a board and is left to the board's own test. Values with fewer than [`MIN_FAILURES`] failures are
+//! not tested: they could never be named, so leaving them out of the Holm family only avoids diluting it
+//! (Tarone's argument for discrete tests).
+
+use std::collections::BTreeMap;
+
+use super::context::{table, Context};
+use super::wording::{list, of, p_text, rate, ratio};
+use super::{Cause, Kind, Link, Test, MIN_FAILURES};
+use crate::evidence::{ClockState, Factor, Tally};
+use crate::stats::{cochran_armitage, cochran_mantel_haenszel, Table2x2};
+
+/// Boots whose clocks do not explain a failure: in spec, or not read.
+fn clean(c: ClockState) -> bool {
+    matches!(c, ClockState::InSpec | ClockState::NotRead)
+}
+
+/// Board failures per °C among boots whose clocks were in spec (or not read).
+fn temperature_levels(ctx: &Context) -> BTreeMap<i64, Tally> {
+    let mut levels: BTreeMap<i64, Tally> = BTreeMap::new();
+    for (&(_, c, t), n) in &ctx.ev.cells {
+        if let (Some(t), true) = (t, clean(c)) {
+            *levels.entry(t).or_default() += *n;
+        }
+    }
+    levels
+}
+
+/// The Cochran–Armitage trend of failure across temperatures among boots the clocks do not explain.
+pub fn temperature_test(ctx: &Context) -> Option<Test> {
+    if !ctx.temperature_varies() {
+        return None;
+    }
+    let levels = temperature_levels(ctx);
+    if levels.len() < 2 {
+        return None;
+    }
+    let x: Vec<u64> = levels.values().map(|t| t.board_failures).collect();
+    let n: Vec<u64> = levels.values().map(|t| t.judged()).collect();
+    let s: Vec<f64> = levels.keys().map(|&t| t as f64).collect();
+    let failures: u64 = x.iter().sum();
+    if failures < MIN_FAILURES {
+        return None;
+    }
+    let trend = cochran_armitage(&x, &n, &s);
+    let cycles: u64 = n.iter().sum();
+    Some(Test {
+        id: "temperature".into(),
+        title: "Temperature, with the clocks in spec".into(),
+        boards: Vec::new(),
+        method: "Cochran–Armitage trend across the temperatures, boots with in-spec clocks".into(),
+        exposed_failures: failures,
+        exposed_cycles: cycles,
+        unexposed_failures: 0,
+        unexposed_cycles: 0,
+        odds_ratio: None,
+        or_low: None,
+        or_high: None,
+        p_value: trend.p_value,
+        log10_p: trend.log10_p,
+        p_adjusted: 1.0,
+        log10_p_adjusted: 0.0,
+        direction: trend.direction,
+        excess_failures: failures as f64,
+        significant: false,
+    })
+}
+
+/// The temperature cause, when its trend is named.
+pub fn temperature_finding<'t>(
+    ctx: &Context,
+    tested: &dyn Fn(&str) -> Option<&'t Test>,
+) -> Option<Cause> {
+    let t = tested("temperature")?;
+    if !t.significant {
+        return None;
+    }
+    let levels = temperature_levels(ctx);
+    let at = |(c, n): (&i64, &Tally)| {
+        format!(
+            "{} at {c} °C",
+            rate(n.board_failures as f64 / n.judged().max(1) as f64)
+        )
+    };
+    let (first, last) = (levels.iter().next()?, levels.iter().next_back()?);
+    let (dir, from, to) = if t.direction > 0 {
+        ("hotter", at(first), at(last))
+    } else {
+        ("colder", at(last), at(first))
+    };
+    let mut boards: Vec<usize> = Vec::new();
+    for (&(b, c, temp), n) in &ctx.ev.cells {
+        if temp.is_some() && clean(c) && n.board_failures > 0 {
+            boards.push(b);
+        }
+    }
+    Some(Cause {
+        id: "temperature".into(),
+        kind: Kind::Cause,
+        link: Link::Temperature,
+        title: format!("Temperature: failures rise as it gets {dir}"),
+        boards: ctx.names(boards),
+        cycles: t.exposed_cycles,
+        failures: t.exposed_failures,
+        direction: Some(dir.into()),
+        finding: format!(
+            "Failures rise as it gets {dir}, on boots whose clocks were in spec (so not through the HSE \
+             detection): from {from} to {to} (Cochran–Armitage trend, {}, Holm-adjusted {}).",
+            p_text(t.log10_p),
+            adjusted(t)
+        ),
+        remedy: format!(
+            "Look for what else changes with temperature on the {dir} side: connectors, the supply, the cable."
+        ),
+        symptoms: Vec::new(),
+        test: Some(t.clone()),
+    })
+}
+
+pub fn adjusted(t: &Test) -> String {
+    p_text(t.log10_p_adjusted)
+        .replace("p = ", "")
+        .replace("p < ", "< ")
+}
+
+/// A value of a factor for people.
+fn value_text(ctx: &Context, f: Factor, v: &str) -> String {
+    match f {
+        Factor::Run => v
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| ctx.runs.get(i))
+            .cloned()
+            .unwrap_or_else(|| v.to_string()),
+        _ => v.to_string(),
+    }
+}
+
+/// Every value of every generic factor against the rest, within (board × clock state).
+pub fn tests(ctx: &Context) -> Vec<Test> {
+    let mut out = Vec::new();
+    if ctx.total.board_failures == 0 {
+        return out;
+    }
+    for (&f, values) in &ctx.ev.factors {
+        if values.too_many || values.values.len() < 2 {
+            continue;
+        }
+        for (vi, v) in values.values.iter().enumerate() {
+            let mut strata: Vec<Table2x2> = Vec::new();
+            let mut exposed_total = Tally::default();
+            for (&(b, c), &all) in &ctx.board_clock {
+                let exposed = ctx
+                    .ev
+                    .factor_cells
+                    .get(&(f, vi, b, c))
+                    .copied()
+                    .unwrap_or_default();
+                exposed_total += exposed;
+                strata.push(table(exposed, all));
+            }
+            if exposed_total.board_failures < MIN_FAILURES {
+                continue;
+            }
+            let informative = strata.iter().any(|t| {
+                t.exposed_failed + t.exposed_passed > 0
+                    && t.unexposed_failed + t.unexposed_passed > 0
+            });
+            if !informative {
+                continue;
+            }
+            let cmh = cochran_mantel_haenszel(&strata);
+            let shown = value_text(ctx, f, v);
+            let boards: Vec<usize> = ctx
+                .board_clock
+                .keys()
+                .filter(|(b, c)| {
+                    ctx.ev
+                        .factor_cells
+                        .get(&(f, vi, *b, *c))
+                        .is_some_and(|t| t.board_failures > 0)
+                })
+                .map(|(b, _)| *b)
+                .collect();
+            out.push(Test {
+                id: format!("factor:{}={shown}", column(f)),
+                title: format!("{} = {shown}", f.name()),
+                boards: ctx.names(boards),
+                method: "Cochran–Mantel–Haenszel within board × clock state".into(),
+                exposed_failures: exposed_total.board_failures,
+                exposed_cycles: exposed_total.judged(),
+                unexposed_failures: ctx.total.board_failures - exposed_total.board_failures,
+                unexposed_cycles: ctx.total.judged() - exposed_total.judged(),
+                odds_ratio: (!cmh.odds_ratio.is_nan()).then_some(cmh.odds_ratio),
+                or_low: None,
+                or_high: None,
+                p_value: cmh.p_value,
+                log10_p: cmh.log10_p,
+                p_adjusted: 1.0,
+                log10_p_adjusted: 0.0,
+                direction: if cmh.excess_failures > 0.0 { 1 } else { -1 },
+                excess_failures: cmh.excess_failures,
+                significant: false,
+            });
+        }
+    }
+    out
+}
+
+/// The cycles.csv column a factor comes from.
+fn column(f: Factor) -> &'static str {
+    crate::evidence::COLUMNS
+        .iter()
+        .find(|(_, r)| *r == crate::evidence::Role::Generic(f))
+        .map_or("run", |(c, _)| c)
+}
+
+/// The named factor values, one cause per column.
+pub fn findings(tests: &[Test]) -> Vec<Cause> {
+    let mut by_column: BTreeMap<String, Vec<&Test>> = BTreeMap::new();
+    for t in tests.iter().filter(|t| t.significant) {
+        if let Some(rest) = t.id.strip_prefix("factor:") {
+            let col = rest.split('=').next().unwrap_or(rest).to_string();
+            by_column.entry(col).or_default().push(t);
+        }
+    }
+    by_column
+        .into_iter()
+        .map(|(col, ts)| {
+            let parts: Vec<String> = ts
+                .iter()
+                .map(|t| {
+                    let odds = match t.odds_ratio {
+                        Some(or) if or.is_infinite() => {
+                            "no failure without it in the same board and clock state".to_string()
+                        }
+                        Some(or) => format!("Mantel–Haenszel odds ratio {}", ratio(or)),
+                        None => "no odds ratio".into(),
+                    };
+                    format!(
+                        "{}: {} failed against {} otherwise, {:.0} more failures than the boards and their clocks \
+                         predict ({odds}, {}, Holm-adjusted {})",
+                        t.title,
+                        of(t.exposed_failures, t.exposed_cycles),
+                        of(t.unexposed_failures, t.unexposed_cycles),
+                        t.excess_failures,
+                        p_text(t.log10_p),
+                        adjusted(t)
+                    )
+                })
+                .collect();
+            let mut boards: Vec<String> = ts.iter().flat_map(|t| t.boards.clone()).collect();
+            boards.sort();
+            boards.dedup();
+            Cause {
+                id: format!("factor:{col}"),
+                kind: Kind::Cause,
+                link: Link::Factor,
+                title: format!("Recorded column {col}"),
+                boards,
+                cycles: ts.iter().map(|t| t.exposed_cycles).sum(),
+                failures: ts.iter().map(|t| t.excess_failures.max(0.0).round() as u64).sum(),
+                direction: None,
+                finding: format!(
+                    "A recorded factor nobody named differs in the failing cycles — {}.",
+                    list(&parts)
+                ),
+                remedy: format!("Find out what changes with {col} on the rig."),
+                symptoms: Vec::new(),
+                test: ts.first().map(|t| (*t).clone()),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,433 @@
+//! The last links: what the host saw of the serial number and the option bytes. On misclocked boots these
+//! are symptoms of the clock cause and are stated with it; on a board named for its link, symptoms of the
+//! link; otherwise anomalies of their own — a consistent serial variant (a different bootloader formula,
+//! benign), a serial that changes or fails intermittently (a link symptom with no failures to show for
+//! it), option bytes that disagree with FLASH_OPTCR/OPTCR1, that are not factory, that do not boot the
+//! system memory or that read-protect the chip.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use records::{OptionBytesCheck, SerialMatch};
+
+use super::context::Context;
+use super::wording::{list, of};
+use super::{Cause, Kind, Link};
+
+/// Factory option bytes of the F74x as read over DFU: USER 0xFF, RDP 0xAA (level 0), nWRP 0xFF, the IWDG
+/// byte 0xFF, BOOT_ADD0 0x0080 (ITCM flash), BOOT_ADD1 0x0040 (system memory) — reference §4.3 [C3].
+const FACTORY_USER: u8 = 0xFF;
+const RDP_LEVEL0: u8 = 0xAA;
+const RDP_LEVEL2: u8 = 0xCC;
+const FACTORY_NWRP: u8 = 0xFF;
+const FACTORY_WDG: u8 = 0xFF;
+const FACTORY_BOOT_ADD0: u16 = 0x0080;
+const SYSTEM_MEMORY_BOOT_ADD: u16 = 0x0040;
+
+/// The option-byte fields a reader cares about, decoded from the 32 bytes read over DFU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OptionBytes {
+    user: u8,
+    rdp: u8,
+    nwrp: u8,
+    wdg: u8,
+    boot_add0: u16,
+    boot_add1: u16,
+    complements_ok: bool,
+}
+
+fn decode(hex: &str) -> Option<OptionBytes> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let b: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let complements_ok = [0usize, 8, 16, 24]
+        .iter()
+        .all(|&o| b[o + 2] == !b[o] && b[o + 3] == !b[o + 1]);
+    Some(OptionBytes {
+        user: b[0],
+        rdp: b[1],
+        nwrp: b[8],
+        wdg: b[9],
+        boot_add0: u16::from_le_bytes([b[16], b[17]]),
+        boot_add1: u16::from_le_bytes([b[24], b[25]]),
+        complements_ok,
+    })
+}
+
+/// The fields that differ from the factory values, in words.
+fn not_factory(ob: &OptionBytes) -> Vec<String> {
+    let mut v = Vec::new();
+    if ob.user != FACTORY_USER {
+        v.push(format!("USER 0x{:02X} (factory 0xFF)", ob.user));
+    }
+    if ob.rdp != RDP_LEVEL0 {
+        v.push(format!("RDP 0x{:02X} (factory 0xAA, level 0)", ob.rdp));
+    }
+    if ob.nwrp != FACTORY_NWRP {
+        v.push(format!(
+            "nWRP 0x{:02X}: write protection on (factory 0xFF)",
+            ob.nwrp
+        ));
+    }
+    if ob.wdg != FACTORY_WDG {
+        v.push(format!(
+            "IWDG_STDBY/IWDG_STOP byte 0x{:02X} (factory 0xFF)",
+            ob.wdg
+        ));
+    }
+    if ob.boot_add0 != FACTORY_BOOT_ADD0 {
+        v.push(format!(
+            "BOOT_ADD0 0x{:04X} → 0x{:08X} (factory 0x0080 → 0x00200000)",
+            ob.boot_add0,
+            u32::from(ob.boot_add0) << 14
+        ));
+    }
+    if ob.boot_add1 != SYSTEM_MEMORY_BOOT_ADD {
+        v.push(format!(
+            "BOOT_ADD1 0x{:04X} → 0x{:08X} (factory 0x0040 → 0x00100000)",
+            ob.boot_add1,
+            u32::from(ob.boot_add1) << 14
+        ));
+    }
+    if !ob.complements_ok {
+        v.push("complement bytes that do not match their values".into());
+    }
+    v
+}
+
+/// Grouped anomaly text per id: (board, sentence).
+type Found = BTreeMap<&'static str, Vec<(usize, String, u64)>>;
+
+/// Attach the symptoms to their causes and add the anomalies that stand alone.
+pub fn attach(ctx: &Context, findings: &mut Vec<Cause>, named_boards: &BTreeSet<usize>) {
+    clock_symptoms(ctx, findings);
+    let mut found: Found = BTreeMap::new();
+    for &b in &ctx.order {
+        serial(ctx, b, findings, named_boards, &mut found);
+        option_bytes(ctx, b, findings, named_boards, &mut found);
+    }
+    for (id, items) in found {
+        let (title, remedy) = describe(id);
+        findings.push(Cause {
+            id: id.into(),
+            kind: Kind::Anomaly,
+            link: Link::Observation,
+            title: title.into(),
+            boards: ctx.names(items.iter().map(|(b, _, _)| *b)),
+            cycles: items.iter().map(|(_, _, n)| n).sum(),
+            failures: 0,
+            direction: None,
+            finding: format!(
+                "{}: {}.",
+                title,
+                items
+                    .iter()
+                    .map(|(_, s, _)| s.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            remedy: remedy.into(),
+            symptoms: Vec::new(),
+            test: None,
+        });
+    }
+}
+
+fn describe(id: &str) -> (&'static str, &'static str) {
+    match id {
+        "serial_variant" => (
+            "A consistent serial-number variant (benign)",
+            "Nothing to fix: the board's bootloader derives its serial by another formula than ST's \
+             documented one (an F765 is known to do so). Match boards by this serial, not by the formula.",
+        ),
+        "serial_varies" => (
+            "A serial number that changes between boots",
+            "Do not select this board by its serial number; use its USB port path.",
+        ),
+        "serial_intermittent" => (
+            "An intermittently unreadable or wrong serial number",
+            "A link symptom without failures to show for it yet: check the board's cable and hub port.",
+        ),
+        "option_bytes_mismatch" => (
+            "Option bytes over DFU that disagree with FLASH_OPTCR/OPTCR1",
+            "Option bytes programmed but not yet reloaded (no reset since), or a corrupted read: power-cycle \
+             the board and compare again.",
+        ),
+        "rdp" => (
+            "Read protection set (RDP not at level 0)",
+            "Level 1 refuses reads until a Read Unprotect (mass erase); the harness never does that unasked.",
+        ),
+        "boot_address" => (
+            "A boot address that does not select the system memory",
+            "With BOOT0 high the chip boots from BOOT_ADD1; 0x0040 selects the bootloader.",
+        ),
+        _ => (
+            "Option bytes that are not factory",
+            "Compare with the intended production option bytes.",
+        ),
+    }
+}
+
+/// Serial and option-byte trouble on misclocked boots, stated with the clock cause that explains it.
+fn clock_symptoms(ctx: &Context, findings: &mut [Cause]) {
+    let mut serial_bad = (0u64, 0u64);
+    let mut serial_bad_rest = (0u64, 0u64);
+    let mut ob_failed = 0;
+    let mut ob_mismatch = 0;
+    for &b in &ctx.order {
+        let e = ctx.board(b);
+        for (&(c, s), &n) in &e.serial {
+            let target = if c.misclocked() {
+                &mut serial_bad
+            } else {
+                &mut serial_bad_rest
+            };
+            target.1 += n;
+            if s != SerialMatch::Match {
+                target.0 += n;
+            }
+        }
+        for (&c, &n) in &e.option_bytes_failed {
+            if c.misclocked() {
+                ob_failed += n;
+            }
+        }
+        for (&(c, k), &n) in &e.option_bytes {
+            if c.misclocked() && k == OptionBytesCheck::Mismatch {
+                ob_mismatch += n;
+            }
+        }
+    }
+    let mut symptoms = Vec::new();
+    if serial_bad.0 > 0 {
+        symptoms.push(format!(
+            "the serial number was unreadable or wrong on {} misclocked boots that enumerated, against {} of the others",
+            of(serial_bad.0, serial_bad.1),
+            of(serial_bad_rest.0, serial_bad_rest.1)
+        ));
+    }
+    if ob_failed > 0 {
+        symptoms.push(format!(
+            "the option-byte read failed on {ob_failed} misclocked boots"
+        ));
+    }
+    if ob_mismatch > 0 {
+        symptoms.push(format!(
+            "the option bytes read over DFU disagreed with FLASH_OPTCR/OPTCR1 on {ob_mismatch} misclocked boots"
+        ));
+    }
+    if symptoms.is_empty() {
+        return;
+    }
+    // The strongest clock finding takes them.
+    let target = findings
+        .iter_mut()
+        .filter(|c| c.id == "hse_misdetection" || c.id == "pll_factors")
+        .max_by_key(|c| c.cycles);
+    if let Some(c) = target {
+        c.symptoms.extend(symptoms);
+    }
+}
+
+/// A board's link cause, if it has one.
+fn link_of<'a>(findings: &'a mut [Cause], name: &str) -> Option<&'a mut Cause> {
+    findings
+        .iter_mut()
+        .find(|c| (c.id == "link" || c.id == "board") && c.boards.iter().any(|b| b == name))
+}
+
+fn serial(
+    ctx: &Context,
+    b: usize,
+    findings: &mut [Cause],
+    named: &BTreeSet<usize>,
+    found: &mut Found,
+) {
+    let e = ctx.board(b);
+    let mut counts: BTreeMap<SerialMatch, u64> = BTreeMap::new();
+    for (&(c, s), &n) in &e.serial {
+        if !c.misclocked() {
+            *counts.entry(s).or_default() += n;
+        }
+    }
+    let get = |s| counts.get(&s).copied().unwrap_or(0);
+    let (matching, wrong, unreadable) = (
+        get(SerialMatch::Match),
+        get(SerialMatch::Mismatch),
+        get(SerialMatch::Unreadable),
+    );
+    let readable = matching + wrong;
+    let boots = readable + unreadable;
+    if wrong + unreadable == 0 {
+        return;
+    }
+    let name = ctx.name(b);
+    let values: Vec<String> = e
+        .wrong_serials
+        .values
+        .iter()
+        .map(|(v, _)| v.clone())
+        .collect();
+    if wrong * 10 >= readable * 9 && wrong > 0 {
+        if e.wrong_serials.count() == 1 {
+            found.entry("serial_variant").or_default().push((
+                b,
+                format!(
+                    "{name} reports {} on {} readable boots where ST's formula over its UID gives {}",
+                    values[0],
+                    of(wrong, readable),
+                    if e.expected_serial.is_empty() {
+                        "another value".into()
+                    } else {
+                        e.expected_serial.clone()
+                    }
+                ),
+                wrong,
+            ));
+        } else {
+            found.entry("serial_varies").or_default().push((
+                b,
+                format!(
+                    "{name} reported {} different serial numbers on {} readable boots ({}{})",
+                    e.wrong_serials.count(),
+                    thousands(readable),
+                    list(&values.iter().take(3).cloned().collect::<Vec<_>>()),
+                    if values.len() > 3 { ", …" } else { "" }
+                ),
+                wrong,
+            ));
+        }
+        if unreadable == 0 {
+            return;
+        }
+    }
+    let text = format!(
+        "{name}: serial unreadable on {} and differing from ST's formula on {} of its boots with clocks not \
+         misclocked",
+        of(unreadable, boots),
+        of(
+            if wrong * 10 >= readable * 9 { 0 } else { wrong },
+            boots
+        )
+    );
+    if named.contains(&b) {
+        if let Some(c) = link_of(findings, name) {
+            c.symptoms.push(text);
+            return;
+        }
+    }
+    found
+        .entry("serial_intermittent")
+        .or_default()
+        .push((b, text, wrong + unreadable));
+}
+
+fn thousands(n: u64) -> String {
+    crate::format::thousands(n as f64)
+}
+
+fn option_bytes(
+    ctx: &Context,
+    b: usize,
+    findings: &mut [Cause],
+    named: &BTreeSet<usize>,
+    found: &mut Found,
+) {
+    let e = ctx.board(b);
+    let name = ctx.name(b);
+    let (mut mismatch, mut compared) = (0, 0);
+    for (&(c, k), &n) in &e.option_bytes {
+        if c.misclocked() || k == OptionBytesCheck::DfuOnly {
+            continue;
+        }
+        compared += n;
+        if k == OptionBytesCheck::Mismatch {
+            mismatch += n;
+        }
+    }
+    if mismatch > 0 {
+        let text = format!(
+            "{name}: on {} boots the option bytes read over DFU disagreed with FLASH_OPTCR/OPTCR1 read over SWD",
+            of(mismatch, compared)
+        );
+        match named
+            .contains(&b)
+            .then(|| link_of(findings, name))
+            .flatten()
+        {
+            Some(c) => c.symptoms.push(text),
+            None => found
+                .entry("option_bytes_mismatch")
+                .or_default()
+                .push((b, text, mismatch)),
+        }
+    }
+    // The option bytes as read (the most common block, when it decodes).
+    let Some((hex, n)) = e.option_bytes_hex.values.iter().max_by_key(|(_, n)| *n) else {
+        return;
+    };
+    let Some(ob) = decode(hex) else {
+        return;
+    };
+    let rdp_cause = findings
+        .iter()
+        .any(|c| c.id == "rdp" && c.boards.iter().any(|x| x == name));
+    if ob.rdp != RDP_LEVEL0 && !rdp_cause {
+        let level = if ob.rdp == RDP_LEVEL2 { 2 } else { 1 };
+        found.entry("rdp").or_default().push((
+            b,
+            format!("{name}: RDP 0x{:02X}, level {level}, on {n} reads", ob.rdp),
+            *n,
+        ));
+    }
+    if ob.boot_add1 != SYSTEM_MEMORY_BOOT_ADD {
+        found.entry("boot_address").or_default().push((
+            b,
+            format!(
+                "{name}: BOOT_ADD1 0x{:04X} boots 0x{:08X}, not the system memory (0x0040 → 0x00100000)",
+                ob.boot_add1,
+                u32::from(ob.boot_add1) << 14
+            ),
+            *n,
+        ));
+    }
+    let odd: Vec<String> = not_factory(&ob)
+        .into_iter()
+        .filter(|s| !s.starts_with("RDP") && !s.starts_with("BOOT_ADD1"))
+        .collect();
+    if !odd.is_empty() {
+        found.entry("option_bytes_not_factory").or_default().push((
+            b,
+            format!("{name}: {}", list(&odd)),
+            *n,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factory_option_bytes_decode_as_factory() {
+        let hex = "FFAA0055FFFFFFFFFFFF0000FFFFFFFF80007FFFFFFFFFFF4000BFFFFFFFFFFF";
+        let ob = decode(hex).unwrap();
+        assert_eq!((ob.rdp, ob.boot_add0, ob.boot_add1), (0xAA, 0x0080, 0x0040));
+        assert!(ob.complements_ok);
+        assert!(not_factory(&ob).is_empty());
+    }
+
+    #[test]
+    fn a_boot_address_off_the_system_memory_is_named_with_its_address() {
+        let hex = "FFAA0055FFFFFFFFFFFF0000FFFFFFFF80007FFFFFFFFFFF80007FFFFFFFFFFF";
+        let ob = decode(hex).unwrap();
+        let odd = not_factory(&ob);
+        assert_eq!(
+            odd,
+            vec!["BOOT_ADD1 0x0080 → 0x00200000 (factory 0x0040 → 0x00100000)".to_string()]
+        );
+    }
+}

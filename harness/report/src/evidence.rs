@@ -1,0 +1,567 @@
+//! The counts the diagnosis reasons over, kept beside the report's breakdowns: every cycle's outcome by
+//! (board, clock state, temperature), so each candidate can be tested within the strata of the stronger
+//! causes; what each board's serial number, option bytes and errors looked like; and every other recorded
+//! column (the generic factors) by value within (board, clock state). Bounded memory: boards, temperatures
+//! and factor values are few; a factor with more than [`MAX_VALUES`] values is marked and left out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use records::{
+    CycleRow, ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, Outcome, SerialMatch,
+};
+use serde::Serialize;
+
+/// What the clocks were doing on a boot: the first link of the causal chain (clock state → link errors →
+/// failed transfers → failed steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockState {
+    /// The bootloader measured the HSE wrongly: PLLM is not the HSE in MHz.
+    Misdetected,
+    /// The HSE was detected right but the USB clock is outside the tolerance: other PLL factors.
+    UsbOff,
+    /// Detection right and the USB clock within tolerance.
+    InSpec,
+    /// The PLL does not run from the HSE: the bootloader did not configure it (did it run at all?).
+    NotConfigured,
+    /// The clocks were not read on this cycle.
+    NotRead,
+}
+
+impl ClockState {
+    pub fn of(row: &CycleRow) -> ClockState {
+        match row.hse_verdict {
+            Some(HseVerdict::Misdetected) => ClockState::Misdetected,
+            Some(HseVerdict::NotConfigured) => ClockState::NotConfigured,
+            Some(HseVerdict::Correct) if row.usb_in_tolerance == Some(false) => ClockState::UsbOff,
+            Some(HseVerdict::Correct) => ClockState::InSpec,
+            None => ClockState::NotRead,
+        }
+    }
+
+    /// A clock state that is itself a defect (the USB clock is wrong or the bootloader did not set it).
+    pub fn misclocked(self) -> bool {
+        matches!(self, ClockState::Misdetected | ClockState::UsbOff)
+    }
+}
+
+/// Cycles and how they ended. Infrastructure failures say nothing about the board: the diagnosis of board
+/// causes leaves them out (`judged`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub cycles: u64,
+    pub board_failures: u64,
+    pub infra_failures: u64,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: Verdict) {
+        self.cycles += 1;
+        match outcome {
+            Verdict::Pass => {}
+            Verdict::Board => self.board_failures += 1,
+            Verdict::Infra => self.infra_failures += 1,
+        }
+    }
+
+    /// Cycles whose outcome says something about the board (all but the infrastructure's failures).
+    pub fn judged(&self) -> u64 {
+        self.cycles - self.infra_failures
+    }
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, o: Tally) {
+        self.cycles += o.cycles;
+        self.board_failures += o.board_failures;
+        self.infra_failures += o.infra_failures;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Board,
+    Infra,
+}
+
+fn verdict(row: &CycleRow) -> Verdict {
+    match (row.outcome, row.error_class) {
+        (Outcome::Pass, _) => Verdict::Pass,
+        (Outcome::Fail, Some(ErrorClass::Infrastructure)) => Verdict::Infra,
+        (Outcome::Fail, _) => Verdict::Board,
+    }
+}
+
+/// Distinct values of something per board, the first few of them with their counts.
+#[derive(Debug, Clone, Default)]
+pub struct Distinct {
+    pub values: Vec<(String, u64)>,
+    /// Occurrences of values beyond the first [`MAX_DISTINCT`].
+    pub others: u64,
+}
+
+/// How many distinct serial numbers or option-byte blocks are kept per board.
+const MAX_DISTINCT: usize = 8;
+
+impl Distinct {
+    fn add(&mut self, value: &str, n: u64) {
+        if let Some(v) = self.values.iter_mut().find(|(s, _)| s == value) {
+            v.1 += n;
+        } else if self.values.len() < MAX_DISTINCT {
+            self.values.push((value.to_string(), n));
+        } else {
+            self.others += n;
+        }
+    }
+
+    fn absorb(&mut self, o: Distinct) {
+        for (v, n) in o.values {
+            self.add(&v, n);
+        }
+        self.others += o.others;
+    }
+
+    /// How many values were seen (at least; `others` may hide more).
+    pub fn count(&self) -> usize {
+        self.values.len() + usize::from(self.others > 0)
+    }
+}
+
+/// Running sum for a mean.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mean {
+    pub sum: f64,
+    pub n: u64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Mean {
+    fn add(&mut self, x: f64) {
+        if self.n == 0 {
+            (self.min, self.max) = (x, x);
+        } else {
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+        self.sum += x;
+        self.n += 1;
+    }
+
+    fn absorb(&mut self, o: Mean) {
+        if o.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = o;
+            return;
+        }
+        self.sum += o.sum;
+        self.n += o.n;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
+}
+
+/// One board's evidence beyond its counts.
+#[derive(Debug, Clone, Default)]
+pub struct BoardEvidence {
+    pub true_hse_hz: u32,
+    /// Board failures by (clock state, error kind), and the first detail of each kind.
+    pub errors: BTreeMap<(ClockState, ErrorKind), u64>,
+    pub first_detail: BTreeMap<ErrorKind, String>,
+    /// Infrastructure failures by error kind.
+    pub infra_errors: BTreeMap<ErrorKind, u64>,
+    /// Failed steps of board failures.
+    pub failed_steps: BTreeMap<String, u64>,
+    /// Serial checks by clock state.
+    pub serial: BTreeMap<(ClockState, SerialMatch), u64>,
+    /// The serial numbers that differed from ST's formula, and the expected one.
+    pub wrong_serials: Distinct,
+    pub expected_serial: String,
+    pub option_bytes: BTreeMap<(ClockState, OptionBytesCheck), u64>,
+    /// The option-byte blocks read over DFU.
+    pub option_bytes_hex: Distinct,
+    /// Boots that read the option bytes (or tried to): by clock state, with a failed read.
+    pub option_bytes_failed: BTreeMap<ClockState, u64>,
+    /// Misdetected boots by PLLM, and their mean USB clock error.
+    pub pllm: BTreeMap<u8, (u64, Mean)>,
+    /// USB clock error, SYSCLK on boots whose HSE was detected right.
+    pub usb_ppm_detected_right: Mean,
+    pub sysclk_detected_right: Distinct,
+    /// HSI error (measured, else the virtual model's) over all boots and over misdetected ones.
+    pub hsi_ppm: Mean,
+    pub hsi_ppm_misdetected: Mean,
+    pub hsi_measured: bool,
+}
+
+impl BoardEvidence {
+    fn absorb(&mut self, o: BoardEvidence) {
+        self.true_hse_hz = o.true_hse_hz;
+        merge(&mut self.errors, o.errors);
+        for (k, d) in o.first_detail {
+            self.first_detail.entry(k).or_insert(d);
+        }
+        merge(&mut self.infra_errors, o.infra_errors);
+        merge(&mut self.failed_steps, o.failed_steps);
+        merge(&mut self.serial, o.serial);
+        self.wrong_serials.absorb(o.wrong_serials);
+        if self.expected_serial.is_empty() {
+            self.expected_serial = o.expected_serial;
+        }
+        merge(&mut self.option_bytes, o.option_bytes);
+        self.option_bytes_hex.absorb(o.option_bytes_hex);
+        merge(&mut self.option_bytes_failed, o.option_bytes_failed);
+        for (k, (n, m)) in o.pllm {
+            let e = self.pllm.entry(k).or_default();
+            e.0 += n;
+            e.1.absorb(m);
+        }
+        self.usb_ppm_detected_right.absorb(o.usb_ppm_detected_right);
+        self.sysclk_detected_right.absorb(o.sysclk_detected_right);
+        self.hsi_ppm.absorb(o.hsi_ppm);
+        self.hsi_ppm_misdetected.absorb(o.hsi_ppm_misdetected);
+        self.hsi_measured |= o.hsi_measured;
+    }
+}
+
+fn merge<K: Ord, V: std::ops::AddAssign>(into: &mut BTreeMap<K, V>, from: BTreeMap<K, V>) {
+    for (k, v) in from {
+        match into.get_mut(&k) {
+            Some(x) => *x += v,
+            None => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The generic factors: every cycles.csv column that is not the outcome, bookkeeping or one of the named
+/// causes, compared between failed and passed cycles within (board, clock state) — "what differs in the
+/// failing cycles". [`COLUMNS`] says what each column is; a test keeps it complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    Phase,
+    /// Hour of the day (UTC) the cycle started.
+    HourUtc,
+    /// Which run folder (and so which rig host) recorded it.
+    Run,
+    /// The cycle's number within its phase, in bands (wear-out or warm-up).
+    CycleBand,
+    HsiTrim,
+    HsiCal,
+    TrueHse,
+    Pllm,
+    DetectedHse,
+    SysclkMhz,
+    OptionBytes,
+}
+
+impl Factor {
+    pub const ALL: [Factor; 11] = [
+        Factor::Phase,
+        Factor::HourUtc,
+        Factor::Run,
+        Factor::CycleBand,
+        Factor::HsiTrim,
+        Factor::HsiCal,
+        Factor::TrueHse,
+        Factor::Pllm,
+        Factor::DetectedHse,
+        Factor::SysclkMhz,
+        Factor::OptionBytes,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Factor::Phase => "phase",
+            Factor::HourUtc => "hour of day (UTC)",
+            Factor::Run => "run folder",
+            Factor::CycleBand => "cycle number",
+            Factor::HsiTrim => "HSITRIM",
+            Factor::HsiCal => "HSICAL",
+            Factor::TrueHse => "HSE fitted",
+            Factor::Pllm => "PLLM",
+            Factor::DetectedHse => "detected HSE",
+            Factor::SysclkMhz => "SYSCLK",
+            Factor::OptionBytes => "option bytes",
+        }
+    }
+
+    /// The value of this factor on a row, if recorded.
+    fn value(self, run: usize, row: &CycleRow) -> Option<String> {
+        match self {
+            Factor::Phase => Some(row.phase.clone()),
+            Factor::HourUtc => row.started_utc.get(11..13).map(|h| format!("{h} h")),
+            Factor::Run => Some(run.to_string()),
+            Factor::CycleBand => Some(cycle_band(row.cycle).into()),
+            Factor::HsiTrim => row.hsitrim.map(|t| t.to_string()),
+            Factor::HsiCal => row.hsical.map(|c| format!("0x{c:02X}")),
+            Factor::TrueHse => Some(mhz(f64::from(row.true_hse_hz))),
+            Factor::Pllm => row.pllm.map(|m| m.to_string()),
+            Factor::DetectedHse => row.detected_hse_hz.map(|h| mhz(f64::from(h))),
+            Factor::SysclkMhz => row.sysclk_hz.map(mhz),
+            Factor::OptionBytes => {
+                (!row.option_bytes_hex.is_empty()).then(|| row.option_bytes_hex.clone())
+            }
+        }
+    }
+}
+
+fn mhz(hz: f64) -> String {
+    let m = hz / 1e6;
+    if (m - m.round()).abs() < 1e-9 {
+        format!("{m:.0} MHz")
+    } else {
+        format!("{m:.2} MHz")
+    }
+}
+
+/// Bands of the cycle number, in the order a wear-out would show.
+fn cycle_band(cycle: u64) -> &'static str {
+    match cycle {
+        0..=1 => "cycle 1",
+        2..=3 => "cycles 2–3",
+        4..=10 => "cycles 4–10",
+        11..=30 => "cycles 11–30",
+        31..=100 => "cycles 31–100",
+        101..=300 => "cycles 101–300",
+        301..=1000 => "cycles 301–1,000",
+        _ => "cycles above 1,000",
+    }
+}
+
+/// What each cycles.csv column is to the diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The outcome itself or what follows from it (the failed step, the error, the time it took).
+    Outcome,
+    /// Bookkeeping: the schema, the attempt, the run's clock.
+    Bookkeeping,
+    /// A named candidate or its mechanism (board, clock state, temperature, serial, option bytes).
+    Named,
+    /// Compared generically as this factor.
+    Generic(Factor),
+}
+
+/// Every cycles.csv column and what the diagnosis does with it.
+pub const COLUMNS: [(&str, Role); 36] = [
+    ("schema", Role::Bookkeeping),
+    ("started_utc", Role::Generic(Factor::HourUtc)),
+    ("time_s", Role::Bookkeeping),
+    ("board", Role::Named),
+    ("phase", Role::Generic(Factor::Phase)),
+    ("cycle", Role::Generic(Factor::CycleBand)),
+    ("attempt", Role::Bookkeeping),
+    ("final_attempt", Role::Bookkeeping),
+    ("temperature_c", Role::Named),
+    ("outcome", Role::Outcome),
+    ("failed_step", Role::Outcome),
+    ("error_kind", Role::Outcome),
+    ("error_class", Role::Outcome),
+    ("error_detail", Role::Outcome),
+    ("elapsed_ms", Role::Outcome),
+    ("step_retries", Role::Outcome),
+    ("usb_serial", Role::Named),
+    ("expected_serial", Role::Named),
+    ("serial_match", Role::Named),
+    ("option_bytes_check", Role::Named),
+    ("option_bytes_hex", Role::Generic(Factor::OptionBytes)),
+    ("pllm", Role::Generic(Factor::Pllm)),
+    ("detected_hse_hz", Role::Generic(Factor::DetectedHse)),
+    ("true_hse_hz", Role::Generic(Factor::TrueHse)),
+    ("hse_verdict", Role::Named),
+    ("hse_error_mhz", Role::Named),
+    ("sysclk_hz", Role::Generic(Factor::SysclkMhz)),
+    ("sysclk_measured_hz", Role::Named),
+    ("sysclk_measured_uncertainty_hz", Role::Bookkeeping),
+    ("usb_clock_hz", Role::Named),
+    ("usb_clock_error_ppm", Role::Named),
+    ("usb_in_tolerance", Role::Named),
+    ("hsitrim", Role::Generic(Factor::HsiTrim)),
+    ("hsical", Role::Generic(Factor::HsiCal)),
+    ("hsi_measured_error_ppm", Role::Named),
+    ("model_hsi_error_ppm", Role::Named),
+];
+
+/// More values than this and a factor is not compared (it is an identifier, not a condition).
+pub const MAX_VALUES: usize = 48;
+
+/// Interned values of one factor.
+#[derive(Debug, Clone, Default)]
+pub struct FactorValues {
+    pub values: Vec<String>,
+    index: HashMap<String, usize>,
+    /// More than [`MAX_VALUES`] distinct values were seen.
+    pub too_many: bool,
+}
+
+impl FactorValues {
+    fn intern(&mut self, v: String) -> Option<usize> {
+        if let Some(&i) = self.index.get(&v) {
+            return Some(i);
+        }
+        if self.values.len() >= MAX_VALUES {
+            self.too_many = true;
+            return None;
+        }
+        self.values.push(v.clone());
+        self.index.insert(v, self.values.len() - 1);
+        Some(self.values.len() - 1)
+    }
+}
+
+/// Everything the diagnosis needs, per board by the aggregate's interned board index.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// (board, clock state, °C rounded, or None) -> cycles.
+    pub cells: HashMap<(usize, ClockState, Option<i64>), Tally>,
+    pub boards: Vec<BoardEvidence>,
+    pub factors: BTreeMap<Factor, FactorValues>,
+    /// (factor, value, board, clock state) -> cycles.
+    pub factor_cells: HashMap<(Factor, usize, usize, ClockState), Tally>,
+}
+
+impl Evidence {
+    /// Count one deciding row of board `board` (the aggregate's index) of run `run`.
+    pub fn add(&mut self, board: usize, run: usize, row: &CycleRow) {
+        let v = verdict(row);
+        let clock = ClockState::of(row);
+        let temp = row.temperature_c.map(|t| t.round() as i64);
+        self.cells.entry((board, clock, temp)).or_default().add(v);
+        for f in Factor::ALL {
+            let Some(value) = f.value(run, row) else {
+                continue;
+            };
+            let values = self.factors.entry(f).or_default();
+            if let Some(i) = values.intern(value) {
+                self.factor_cells
+                    .entry((f, i, board, clock))
+                    .or_default()
+                    .add(v);
+            }
+        }
+        if self.boards.len() <= board {
+            self.boards.resize_with(board + 1, BoardEvidence::default);
+        }
+        let b = &mut self.boards[board];
+        b.true_hse_hz = row.true_hse_hz;
+        match v {
+            Verdict::Board => {
+                if let Some(kind) = row.error_kind {
+                    *b.errors.entry((clock, kind)).or_default() += 1;
+                    b.first_detail
+                        .entry(kind)
+                        .or_insert_with(|| row.error_detail.clone());
+                }
+                *b.failed_steps.entry(row.failed_step.clone()).or_default() += 1;
+            }
+            Verdict::Infra => {
+                if let Some(kind) = row.error_kind {
+                    *b.infra_errors.entry(kind).or_default() += 1;
+                    b.first_detail
+                        .entry(kind)
+                        .or_insert_with(|| row.error_detail.clone());
+                }
+            }
+            Verdict::Pass => {}
+        }
+        if let Some(s) = row.serial_match {
+            *b.serial.entry((clock, s)).or_default() += 1;
+            if s == SerialMatch::Mismatch {
+                b.wrong_serials.add(&row.usb_serial, 1);
+            }
+        }
+        if b.expected_serial.is_empty() && !row.expected_serial.is_empty() {
+            b.expected_serial.clone_from(&row.expected_serial);
+        }
+        if let Some(c) = row.option_bytes_check {
+            *b.option_bytes.entry((clock, c)).or_default() += 1;
+        }
+        if !row.option_bytes_hex.is_empty() {
+            b.option_bytes_hex.add(&row.option_bytes_hex, 1);
+        }
+        if v == Verdict::Board && row.failed_step.contains("option_bytes") {
+            *b.option_bytes_failed.entry(clock).or_default() += 1;
+        }
+        let hsi = row.hsi_measured_error_ppm.or(row.model_hsi_error_ppm);
+        b.hsi_measured |= row.hsi_measured_error_ppm.is_some();
+        if let Some(h) = hsi {
+            b.hsi_ppm.add(h);
+        }
+        match row.hse_verdict {
+            Some(HseVerdict::Misdetected) => {
+                let e = b.pllm.entry(row.pllm.unwrap_or(0)).or_default();
+                e.0 += 1;
+                if let Some(p) = row.usb_clock_error_ppm {
+                    e.1.add(p);
+                }
+                if let Some(h) = hsi {
+                    b.hsi_ppm_misdetected.add(h);
+                }
+            }
+            Some(HseVerdict::Correct) => {
+                if let Some(p) = row.usb_clock_error_ppm {
+                    b.usb_ppm_detected_right.add(p);
+                }
+                if let Some(s) = row.sysclk_hz {
+                    b.sysclk_detected_right.add(&mhz(s), 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// This evidence followed by `later`'s, whose boards are renumbered by `boards` (later index -> ours).
+    pub fn append(&mut self, later: Evidence, boards: &[usize]) {
+        for ((b, c, t), n) in later.cells {
+            *self.cells.entry((boards[b], c, t)).or_default() += n;
+        }
+        // Factor values are renumbered into ours; a value we have no room for drops out as it would have
+        // in one pass.
+        let mut renumber: BTreeMap<Factor, Vec<Option<usize>>> = BTreeMap::new();
+        for (f, values) in later.factors {
+            let ours = self.factors.entry(f).or_default();
+            ours.too_many |= values.too_many;
+            renumber.insert(
+                f,
+                values.values.into_iter().map(|v| ours.intern(v)).collect(),
+            );
+        }
+        for ((f, v, b, c), n) in later.factor_cells {
+            if let Some(v) = renumber[&f][v] {
+                *self.factor_cells.entry((f, v, boards[b], c)).or_default() += n;
+            }
+        }
+        for (i, e) in later.boards.into_iter().enumerate() {
+            let b = boards[i];
+            if self.boards.len() <= b {
+                self.boards.resize_with(b + 1, BoardEvidence::default);
+            }
+            self.boards[b].absorb(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cycles_column_has_a_role_in_the_diagnosis() {
+        let named: Vec<&str> = COLUMNS.iter().map(|(c, _)| *c).collect();
+        assert_eq!(named, records::CYCLE_COLUMNS.to_vec());
+        for f in Factor::ALL {
+            assert!(
+                COLUMNS.iter().any(|(_, r)| *r == Role::Generic(f)) || f == Factor::Run,
+                "{f:?} compares no column"
+            );
+        }
+    }
+}
