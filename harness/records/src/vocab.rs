@@ -104,10 +104,11 @@ impl ErrorKind {
     pub fn class(self) -> ErrorClass {
         use ErrorKind::*;
         match self {
+            // A memory layout the host cannot use is the board's ROM or descriptors differing, not the rig.
             Timeout | Stall | Disconnected | Io | Other | Protocol | DeviceStatus | Stuck
-            | Verify | ClockRead => ErrorClass::Board,
-            Access | Busy | Layout | Usage | Refused | RigTimeout | RigGarbled | RigIo
-            | RigConfig | Probe | Harness => ErrorClass::Infrastructure,
+            | Verify | ClockRead | Layout => ErrorClass::Board,
+            Access | Busy | Usage | Refused | RigTimeout | RigGarbled | RigIo | RigConfig
+            | Probe | Harness => ErrorClass::Infrastructure,
         }
     }
 }
@@ -184,6 +185,8 @@ mod tests {
     fn board_failures_are_the_boards_and_rig_failures_the_rigs() {
         assert_eq!(ErrorKind::Io.class(), ErrorClass::Board);
         assert_eq!(ErrorKind::Verify.class(), ErrorClass::Board);
+        // The board's own ROM difference (an alt-setting layout the host cannot use) is the board's.
+        assert_eq!(ErrorKind::Layout.class(), ErrorClass::Board);
         assert_eq!(ErrorKind::RigTimeout.class(), ErrorClass::Infrastructure);
         assert_eq!(ErrorKind::Probe.class(), ErrorClass::Infrastructure);
     }
