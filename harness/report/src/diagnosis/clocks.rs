@@ -283,9 +283,9 @@ fn misdetection_remedy(ctx: &Context, boards: &[usize]) -> String {
         .collect();
     let eight = band(8_000_000).expect("the table has 8 MHz");
     format!(
-        "Fit a lower-frequency HSE (8 MHz is detected right for HSI errors of at least {}), or keep the HSI \
-         within the band at every temperature the boards see: {}.",
-        range_text(eight.always),
+        "Fit a lower-frequency HSE (8 MHz is detected right for HSI errors of ±{:.0} % and beyond), or keep \
+         the HSI within the band at every temperature the boards see: {}.",
+        eight.always.1,
         list(&keep)
     )
 }

@@ -211,12 +211,14 @@ fn clock_symptoms(ctx: &Context, findings: &mut [Cause]) {
     }
     if ob_failed > 0 {
         symptoms.push(format!(
-            "the option-byte read failed on {ob_failed} misclocked boots"
+            "the option-byte read failed on {ob_failed} misclocked {}",
+            boots(ob_failed)
         ));
     }
     if ob_mismatch > 0 {
         symptoms.push(format!(
-            "the option bytes read over DFU disagreed with FLASH_OPTCR/OPTCR1 on {ob_mismatch} misclocked boots"
+            "the option bytes read over DFU disagreed with FLASH_OPTCR/OPTCR1 on {ob_mismatch} misclocked {}",
+            boots(ob_mismatch)
         ));
     }
     if symptoms.is_empty() {
@@ -323,6 +325,14 @@ fn serial(
         .entry("serial_intermittent")
         .or_default()
         .push((b, text, wrong + unreadable));
+}
+
+fn boots(n: u64) -> &'static str {
+    if n == 1 {
+        "boot"
+    } else {
+        "boots"
+    }
 }
 
 fn thousands(n: u64) -> String {
