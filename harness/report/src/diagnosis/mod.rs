@@ -33,6 +33,8 @@ mod clocks;
 mod context;
 mod factors;
 mod symptoms;
+#[cfg(test)]
+mod tests;
 pub(crate) mod wording;
 
 use serde::Serialize;
