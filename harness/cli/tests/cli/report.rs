@@ -270,3 +270,24 @@ fn the_shipped_seed_scenario_report_names_hse_misdetection_first() {
         "the healthy boards are clean"
     );
 }
+
+#[test]
+fn the_shipped_quick_scenario_report_names_hse_misdetection_first() {
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quick.toml");
+    let reports = crate::common::scratch("report-shipped-quick");
+    let (run, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    let r = build(&[run], &[]);
+    assert!(r.total.failures > 0);
+    assert_eq!(r.causes[0].id, "hse_misdetection", "{}", r.diagnosis);
+    assert_eq!(r.causes[0].kind, report::Kind::Cause);
+    let causes: Vec<&str> = r
+        .causes
+        .iter()
+        .filter(|c| c.kind == report::Kind::Cause)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(causes, ["hse_misdetection"], "{}", r.diagnosis);
+}
