@@ -149,7 +149,8 @@ impl Mean {
         self.n += 1;
     }
 
-    fn absorb(&mut self, o: Mean) {
+    /// Add another running sum into this one.
+    pub fn merge(&mut self, o: Mean) {
         if o.n == 0 {
             return;
         }
@@ -220,12 +221,12 @@ impl BoardEvidence {
         for (k, (n, m)) in o.pllm {
             let e = self.pllm.entry(k).or_default();
             e.0 += n;
-            e.1.absorb(m);
+            e.1.merge(m);
         }
-        self.usb_ppm_detected_right.absorb(o.usb_ppm_detected_right);
+        self.usb_ppm_detected_right.merge(o.usb_ppm_detected_right);
         self.sysclk_detected_right.absorb(o.sysclk_detected_right);
-        self.hsi_ppm.absorb(o.hsi_ppm);
-        self.hsi_ppm_misdetected.absorb(o.hsi_ppm_misdetected);
+        self.hsi_ppm.merge(o.hsi_ppm);
+        self.hsi_ppm_misdetected.merge(o.hsi_ppm_misdetected);
         self.hsi_measured |= o.hsi_measured;
     }
 }

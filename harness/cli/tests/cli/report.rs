@@ -118,13 +118,16 @@ fn the_seed_situation_is_diagnosed_as_hse_misdetection_first() {
     );
     assert_eq!(r.causes[0].kind, report::Kind::Cause);
     assert!(
-        r.diagnosis.contains("misdetected the HSE")
-            && r.diagnosis.contains("(25 MHz): misdetected on")
-            && r.diagnosis.contains("PLLM=24"),
+        r.diagnosis.contains("HSE misdetected by the bootloader on"),
         "{}",
         r.diagnosis
     );
-    assert!(r.diagnosis.contains("+41,667 ppm"), "{}", r.diagnosis);
+    let finding = &r.causes[0].finding;
+    assert!(
+        finding.contains("(25 MHz): misdetected on") && finding.contains("PLLM=24"),
+        "{finding}"
+    );
+    assert!(finding.contains("+41,667 ppm"), "{finding}");
     assert!(!r.thresholds_met);
 }
 
@@ -247,13 +250,15 @@ fn the_shipped_seed_scenario_report_names_hse_misdetection_first() {
     assert_eq!(r.total.cycles, 8000);
     assert_eq!(r.causes[0].id, "hse_misdetection");
     assert!(
-        r.diagnosis
-            .starts_with("724 failures in 8000 cycles, one cause: HSE misdetection on"),
+        r.diagnosis.starts_with(
+            "724 failures in 8000 cycles, one cause: HSE misdetected by the bootloader on"
+        ),
         "{}",
         r.diagnosis
     );
     assert!(
-        r.diagnosis.contains("Misdetection rises as it gets hotter"),
+        r.diagnosis.contains("it rises as it gets hotter")
+            && r.causes[0].direction.as_deref() == Some("hotter"),
         "the sweep shows the drift: {}",
         r.diagnosis
     );

@@ -200,6 +200,7 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
         direction: None,
         finding,
         remedy,
+        summary: String::new(),
         symptoms: Vec::new(),
         test: Some(t.clone()),
     }
@@ -269,6 +270,7 @@ fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
         ),
         remedy: "Move the boards to another hub and host port, or run one board alone, and compare the rate."
             .into(),
+        summary: String::new(),
         symptoms: Vec::new(),
         test: None,
     })
@@ -330,6 +332,7 @@ pub fn infrastructure(ctx: &Context) -> Option<Cause> {
         remedy: "Check the rig controller, its port and the probe before the boards; `retry.on = \"rig\"` \
                  retries such cycles."
             .into(),
+        summary: String::new(),
         symptoms: Vec::new(),
         test: None,
     })

@@ -121,6 +121,7 @@ pub fn findings<'t>(ctx: &Context, tested: &dyn Fn(&str) -> Option<&'t Test>) ->
             cycles: exposed.cycles,
             failures: exposed.board_failures,
             direction: temperature_driver(ctx, state, &boards).map(|(d, _)| d),
+            summary: summary(ctx, state, exposed, &boards, test.as_ref()),
             finding,
             remedy,
             symptoms: Vec::new(),
@@ -130,6 +131,72 @@ pub fn findings<'t>(ctx: &Context, tested: &dyn Fn(&str) -> Option<&'t Test>) ->
     out.extend(sysclk_anomaly(ctx, &out));
     out.extend(hse_out_of_range(ctx));
     out
+}
+
+/// The headline's sentence: what, on which boards, how often it failed against the rest, the trend.
+fn summary(
+    ctx: &Context,
+    state: ClockState,
+    exposed: Tally,
+    boards: &[usize],
+    test: Option<&Test>,
+) -> String {
+    let what = match state {
+        ClockState::Misdetected => "HSE misdetected by the bootloader",
+        ClockState::UsbOff => {
+            "USB clock out of tolerance with the HSE detected right (other PLL factors)"
+        }
+        _ => "clocks not configured by the bootloader (it did not run)",
+    };
+    let per_board: Vec<String> = boards
+        .iter()
+        .map(|&b| {
+            let n = ctx.at(b, state);
+            format!("{} {}", ctx.name(b), of(n.cycles, ctx.of_board(b).cycles))
+        })
+        .collect();
+    let numbers = match test {
+        Some(t) => format!(
+            "{} of these boots failed, against {} of the others ({})",
+            of(t.exposed_failures, t.exposed_cycles),
+            of(t.unexposed_failures, t.unexposed_cycles),
+            p_text(t.log10_p)
+        ),
+        None if exposed.judged() == ctx.total.judged() => format!(
+            "on every boot ({} of {}); {} of them failed",
+            thousands(exposed.cycles as f64),
+            thousands(ctx.total.cycles as f64),
+            of(exposed.board_failures, exposed.judged())
+        ),
+        None => format!("{} failed", of(exposed.board_failures, exposed.judged())),
+    };
+    let driver = temperature_driver(ctx, state, boards)
+        .map(|(d, _)| format!("; it rises as it gets {d}"))
+        .unwrap_or_default();
+    let usb = match state {
+        ClockState::Misdetected | ClockState::UsbOff => {
+            let mut m = crate::evidence::Mean::default();
+            for &b in boards {
+                let e = ctx.board(b);
+                if state == ClockState::Misdetected {
+                    for (_, u) in e.pllm.values() {
+                        m.merge(*u);
+                    }
+                } else {
+                    m.merge(e.usb_ppm_detected_right);
+                }
+            }
+            m.mean()
+                .map(|u| format!(", USB clock {} on average", ppm(u)))
+                .unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    format!(
+        "{what} on {} boots ({}{usb}): {numbers}{driver}.",
+        thousands(exposed.cycles as f64),
+        per_board.join(", ")
+    )
 }
 
 /// "on 45 of 400 boots, and 40 of them failed, against 2 of 1,600 other boots (odds, p)", or "on every boot".
@@ -394,6 +461,7 @@ fn sysclk_anomaly(ctx: &Context, found: &[Cause]) -> Option<Cause> {
             text.join("; ")
         ),
         remedy: "Read RCC_PLLCFGR (0x40023804) while in DFU mode.".into(),
+        summary: String::new(),
         symptoms: Vec::new(),
         test: None,
     })
@@ -434,6 +502,7 @@ fn hse_out_of_range(ctx: &Context) -> Option<Cause> {
             list(&freqs)
         ),
         remedy: "Fit an HSE of a whole MHz within 4–26 MHz (8 MHz is the most robust).".into(),
+        summary: String::new(),
         symptoms: Vec::new(),
         test: None,
     })

@@ -117,6 +117,7 @@ pub fn temperature_finding<'t>(
         remedy: format!(
             "Look for what else changes with temperature on the {dir} side: connectors, the supply, the cable."
         ),
+        summary: String::new(),
         symptoms: Vec::new(),
         test: Some(t.clone()),
     })
@@ -271,6 +272,7 @@ pub fn findings(tests: &[Test]) -> Vec<Cause> {
                     list(&parts)
                 ),
                 remedy: format!("Find out what changes with {col} on the rig."),
+                summary: String::new(),
                 symptoms: Vec::new(),
                 test: ts.first().map(|t| (*t).clone()),
             }

@@ -128,12 +128,25 @@ pub struct Cause {
     pub direction: Option<String>,
     /// What the data says, every number from the data.
     pub finding: String,
+    /// The finding in one sentence, for the headline paragraph (the finding itself when that is short).
+    pub summary: String,
     /// What to do about it.
     pub remedy: String,
     /// What follows from it, explained away.
     pub symptoms: Vec<String>,
     /// The contrast behind it, when there is one.
     pub test: Option<Test>,
+}
+
+impl Cause {
+    /// What the headline paragraph says of it.
+    pub fn headline(&self) -> &str {
+        if self.summary.is_empty() {
+            &self.finding
+        } else {
+            &self.summary
+        }
+    }
 }
 
 /// The diagnosis: the paragraph, the named findings strongest first, every contrast tested.
@@ -233,7 +246,7 @@ fn paragraph(ctx: &Context, findings: &[Cause]) -> String {
         } else {
             String::new()
         };
-        text.push_str(&format!(" {number}{}", c.finding));
+        text.push_str(&format!(" {number}{}", c.headline()));
         if !c.symptoms.is_empty() {
             text.push_str(&format!(" Symptoms of it: {}.", c.symptoms.join("; ")));
         }
@@ -246,7 +259,7 @@ fn paragraph(ctx: &Context, findings: &[Cause]) -> String {
         };
         text.push_str(lead);
         for a in &anomalies {
-            text.push_str(&format!(" {}", a.finding));
+            text.push_str(&format!(" {}", a.headline()));
         }
     } else if total.failures == 0 {
         text.push_str(" No anomaly either: nothing to name.");

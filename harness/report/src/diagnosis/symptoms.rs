@@ -130,6 +130,7 @@ pub fn attach(ctx: &Context, findings: &mut Vec<Cause>, named_boards: &BTreeSet<
                     .join("; ")
             ),
             remedy: remedy.into(),
+            summary: String::new(),
             symptoms: Vec::new(),
             test: None,
         });

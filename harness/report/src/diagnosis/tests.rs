@@ -182,7 +182,7 @@ fn identical_boards_failing_alike_name_a_shared_cause_and_no_single_board() {
     for (i, b) in boards(10).iter().enumerate() {
         for c in 1..=100u64 {
             let mut r = row(b, "room", c, 25.0);
-            if (c + i as u64 * 7) % 50 == 0 {
+            if (c + i as u64 * 7).is_multiple_of(50) {
                 r = fail(r, ErrorKind::Io);
             }
             rows.push(r);
