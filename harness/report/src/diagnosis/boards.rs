@@ -251,7 +251,7 @@ fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
         "errors of the boards themselves: compare their bootloader and option bytes with the specification"
     };
     Some(Cause {
-        id: "link".into(),
+        id: "shared_cause".into(),
         kind: Kind::Cause,
         link: Link::Board,
         title: "A cause the boards share, with their clocks in spec".into(),

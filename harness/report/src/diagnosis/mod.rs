@@ -112,7 +112,7 @@ impl Test {
 #[derive(Debug, Clone, Serialize)]
 pub struct Cause {
     /// Stable id: `hse_misdetection`, `pll_factors`, `bootloader_not_running`, `hse_out_of_range`,
-    /// `temperature`, `link`, `board`, `rdp`, `factor:<column>`, `infrastructure`, `serial_variant`,
+    /// `temperature`, `link`, `board`, `shared_cause`, `rdp`, `factor:<column>`, `infrastructure`, `serial_variant`,
     /// `serial_varies`, `serial_intermittent`, `option_bytes_mismatch`, `option_bytes_not_factory`,
     /// `boot_address`.
     pub id: String,

@@ -235,11 +235,14 @@ fn clock_symptoms(ctx: &Context, findings: &mut [Cause]) {
     }
 }
 
-/// A board's link cause, if it has one.
+/// The cause a board's link symptoms belong to: the board's own link or board cause, else a cause the
+/// boards share (a serial unreadable on a board that happened not to fail shares the others' link).
 fn link_of<'a>(findings: &'a mut [Cause], name: &str) -> Option<&'a mut Cause> {
-    findings
-        .iter_mut()
-        .find(|c| (c.id == "link" || c.id == "board") && c.boards.iter().any(|b| b == name))
+    let own = findings
+        .iter()
+        .position(|c| (c.id == "link" || c.id == "board") && c.boards.iter().any(|b| b == name));
+    let shared = findings.iter().position(|c| c.id == "shared_cause");
+    own.or(shared).map(|i| &mut findings[i])
 }
 
 fn serial(
@@ -316,11 +319,11 @@ fn serial(
             boots
         )
     );
-    if named.contains(&b) {
-        if let Some(c) = link_of(findings, name) {
-            c.symptoms.push(text);
-            return;
-        }
+    if let Some(c) =
+        link_of(findings, name).filter(|c| named.contains(&b) || c.id == "shared_cause")
+    {
+        c.symptoms.push(text);
+        return;
     }
     found
         .entry("serial_intermittent")

@@ -190,7 +190,7 @@ fn identical_boards_failing_alike_name_a_shared_cause_and_no_single_board() {
     }
     let d = run(&rows);
     assert_eq!(named(&d).len(), 1, "{}", d.paragraph);
-    assert_eq!(d.findings[0].id, "link");
+    assert_eq!(d.findings[0].id, "shared_cause");
     assert_eq!(d.findings[0].boards.len(), 10);
 }
 
