@@ -6,6 +6,7 @@ mod clocks;
 #[path = "../common/mod.rs"]
 mod common;
 mod dfu_cli;
+mod false_naming;
 mod diagnosis;
 mod report;
 mod soak_cli;
