@@ -36,6 +36,8 @@
 //! `link.tolerance_ppm` (2500 ppm, USB 2.0 §7.1.11 [C]) nothing fails. A control transfer is a SETUP packet,
 //! data packets of at most 64 bytes and a zero-length status packet. A lost SETUP or OUT data packet means the
 //! device did not act; a lost IN data or status packet means it did act but the host sees a protocol error.
+//! A planted lossy cable (`link.cable_loss_per_packet`, default 0) fails each attempt with that probability as
+//! well, whatever the clock: one attempt fails with `1 − (1 − p)(1 − cable)`.
 //!
 //! # DFU behaviour
 //! AN3156 [C]: DfuSe commands (Set Address Pointer, Erase, mass erase, Read Unprotect, Get Commands) and data

@@ -215,6 +215,11 @@ pub struct LinkConfig {
     pub attempts: u32,
     /// Fixed host/bus time per control transfer, µs (frame scheduling) [U].
     pub transfer_overhead_us: f64,
+    /// A lossy cable (a planted cause, not a fact): each attempt of each packet also fails with this
+    /// probability, independently of the clock error, so one attempt fails with
+    /// `1 − (1 − p_clock)(1 − cable_loss_per_packet)` and a packet is lost when all `attempts` fail (0.1 with 3
+    /// attempts loses one packet in 1000). 0 (the default) draws nothing extra.
+    pub cable_loss_per_packet: f64,
 }
 
 impl Default for HseConfig {
@@ -326,6 +331,7 @@ impl Default for LinkConfig {
             shape: 2.0,
             attempts: 3,
             transfer_overhead_us: 1000.0,
+            cable_loss_per_packet: 0.0,
         }
     }
 }

@@ -177,7 +177,8 @@ fn link(c: &BoardConfig) -> Result<(), Failure> {
         l.transfer_overhead_us,
         0.0,
         1_000_000.0,
-    )
+    )?;
+    probability("link.cable_loss_per_packet", l.cable_loss_per_packet)
 }
 
 fn apb_ok(div: u8) -> bool {
@@ -195,6 +196,11 @@ fn check(ok: bool, key: &'static str, message: &str) -> Result<(), Failure> {
 fn range(key: &'static str, value: f64, min: f64, max: f64) -> Result<(), Failure> {
     let ok = value.is_finite() && (min..=max).contains(&value);
     check(ok, key, &format!("{value} is out of range {min}..={max}"))
+}
+
+fn probability(key: &'static str, p: f64) -> Result<(), Failure> {
+    let ok = p.is_finite() && (0.0..=1.0).contains(&p);
+    check(ok, key, &format!("{p} is not a probability (0..=1)"))
 }
 
 fn poll(key: &'static str, ms: u32) -> Result<(), Failure> {
