@@ -26,6 +26,10 @@ pub(crate) const PORRSTF: u32 = 1 << 27;
 pub(crate) const BORRSTF: u32 = 1 << 25;
 pub(crate) const SFTRSTF: u32 = 1 << 28;
 
+/// ChaCha stream numbers of the board's draws: 0 part tolerances, 1 clock, 2 link; the planted causes draw
+/// from their own streams so that a board file without them draws exactly what it always did.
+const FAULT_STREAM: u64 = 3;
+
 /// State of one bootloader run.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rom {
@@ -85,7 +89,7 @@ impl Board {
             poll_not_before: Duration::ZERO,
             csr_flags: 0,
             dwt: Dwt::default(),
-            faults: Faults::default(),
+            faults: Faults::new(config.faults.clone(), stream(seed, FAULT_STREAM)),
             stats: Stats::default(),
             violations: Vec::new(),
             last_now: Duration::ZERO,
@@ -95,12 +99,14 @@ impl Board {
         }
     }
 
-    /// Restart the random draws (HSI jitter, HSE-measurement rounding, lost packets) from `seed`, keeping
-    /// the board's part tolerances, memory and state. A soak reseeds every board at the start of every cycle
-    /// from (run seed, board, phase, cycle), so a resumed run records what an uninterrupted one would have.
+    /// Restart the random draws (HSI jitter, HSE-measurement rounding, lost packets, planted faults) from
+    /// `seed`, keeping the board's part tolerances, memory and state. A soak reseeds every board at the start
+    /// of every cycle from (run seed, board, phase, cycle), so a resumed run records what an uninterrupted one
+    /// would have.
     pub fn reseed(&mut self, seed: u64) {
         self.clock_rng = stream(seed, 1);
         self.link_rng = stream(seed, 2);
+        self.faults.reseed(stream(seed, FAULT_STREAM));
     }
 
     /// Power on: a new boot with reset flags POR (PORRSTF | PINRSTF | BORRSTF). No effect if already on.

@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use super::causes::FaultsConfig;
+
 /// A parsed and validated board file. Build it with [`BoardConfig::load`], [`BoardConfig::from_toml_str`] or
 /// [`BoardConfig::healthy_default`]; fields are public so tests can derive variants (re-check with
 /// [`BoardConfig::validate`]).
@@ -31,6 +33,8 @@ pub struct BoardConfig {
     pub flash_timing: FlashTimingConfig,
     #[serde(default)]
     pub link: LinkConfig,
+    #[serde(default)]
+    pub faults: FaultsConfig,
 }
 
 /// How the HSE clock is made. The ROM enables HSE without HSEBYP (reference §5.5, F373 thread [C3]; F7 [U]);

@@ -27,7 +27,8 @@ pub(crate) fn validate(c: &BoardConfig) -> Result<(), Failure> {
         "byte 0 (voltage range) must be 0..=4",
     )?;
     flash_timing(c)?;
-    link(c)
+    link(c)?;
+    faults(c)
 }
 
 fn hse(c: &BoardConfig) -> Result<(), Failure> {
@@ -179,6 +180,26 @@ fn link(c: &BoardConfig) -> Result<(), Failure> {
         1_000_000.0,
     )?;
     probability("link.cable_loss_per_packet", l.cable_loss_per_packet)
+}
+
+fn faults(c: &BoardConfig) -> Result<(), Failure> {
+    let f = &c.faults;
+    probability("faults.stall_per_transfer", f.stall_per_transfer)?;
+    probability(
+        "faults.no_response_per_transfer",
+        f.no_response_per_transfer,
+    )?;
+    probability("faults.disconnect_per_transfer", f.disconnect_per_transfer)?;
+    probability(
+        "faults.re_enumerate_per_transfer",
+        f.re_enumerate_per_transfer,
+    )?;
+    probability(
+        "faults.corrupt_status_per_getstatus",
+        f.corrupt_status_per_getstatus,
+    )?;
+    probability("faults.stuck_busy_per_boot", f.stuck_busy_per_boot)?;
+    poll("faults.stuck_busy_poll_ms", f.stuck_busy_poll_ms)
 }
 
 fn apb_ok(div: u8) -> bool {

@@ -92,6 +92,13 @@ const BASE: &str =
     "link.attempts",
     "1..=10"
 )]
+#[case::probability_over_one(
+    "trim = 16\n",
+    "trim = 16\n\n[faults]\nstall_per_transfer = 1.5\n",
+    11,
+    "faults.stall_per_transfer",
+    "not a probability"
+)]
 #[case::syntax("trim = 16", "trim = = 16", 8, "hsi.trim", "")]
 fn malformed_board_files(
     #[case] find: &str,
