@@ -65,6 +65,7 @@ pub mod link;
 pub mod memory;
 pub mod registers;
 pub mod seed;
+pub mod serial;
 pub mod setup;
 pub mod standard;
 pub mod stats;

@@ -9,7 +9,7 @@ use rand_distr::StandardNormal;
 
 use super::types::{BootRecord, ResetCause, RunMode};
 use crate::clock;
-use crate::config::BoardConfig;
+use crate::config::{BoardConfig, SerialFormula};
 use crate::descriptors::{serial_number, Descriptors};
 use crate::dfu::Dfu;
 use crate::faults::{Fault, Faults};
@@ -29,6 +29,7 @@ pub(crate) const SFTRSTF: u32 = 1 << 28;
 /// ChaCha stream numbers of the board's draws: 0 part tolerances, 1 clock, 2 link; the planted causes draw
 /// from their own streams so that a board file without them draws exactly what it always did.
 const FAULT_STREAM: u64 = 3;
+const SERIAL_STREAM: u64 = 4;
 
 /// State of one bootloader run.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +63,7 @@ pub struct Board {
     pub(crate) last_now: Duration,
     clock_rng: ChaCha8Rng,
     pub(crate) link_rng: ChaCha8Rng,
+    serial_rng: ChaCha8Rng,
 }
 
 impl Board {
@@ -95,6 +97,7 @@ impl Board {
             last_now: Duration::ZERO,
             clock_rng: stream(seed, 1),
             link_rng: stream(seed, 2),
+            serial_rng: stream(seed, SERIAL_STREAM),
             config,
         }
     }
@@ -107,12 +110,20 @@ impl Board {
         self.clock_rng = stream(seed, 1);
         self.link_rng = stream(seed, 2);
         self.faults.reseed(stream(seed, FAULT_STREAM));
+        self.serial_rng = stream(seed, SERIAL_STREAM);
     }
 
-    /// Power on: a new boot with reset flags POR (PORRSTF | PINRSTF | BORRSTF). No effect if already on.
+    /// Power on: a new boot with reset flags POR (PORRSTF | PINRSTF | BORRSTF). No effect if already on. A
+    /// `per_boot` serial is drawn anew.
     pub fn power_on(&mut self, now: Duration) {
         self.touch(now);
         if self.mode == RunMode::Off {
+            if self.config.serial.formula == SerialFormula::PerBoot {
+                let draw = self.serial_rng.gen();
+                let serial =
+                    crate::serial::reported(&self.config.serial, self.config.memory.uid, draw);
+                self.descriptors.set_serial(&serial);
+            }
             self.dwt = Dwt::default();
             self.csr_flags = PORRSTF | PINRSTF | BORRSTF;
             self.start(now, ResetCause::PowerOn);
@@ -192,9 +203,15 @@ impl Board {
         }
     }
 
-    /// The iSerialNumber the ROM should report, from the UID (ST formula).
+    /// The iSerialNumber the ROM should report, from the UID (ST formula): what the host expects.
     pub fn usb_serial_expected(&self) -> String {
         serial_number(self.config.memory.uid)
+    }
+
+    /// The iSerialNumber this board reports now (by its `[serial]` formula; equal to
+    /// [`Board::usb_serial_expected`] unless the board file plants another formula).
+    pub fn usb_serial(&self) -> String {
+        self.descriptors.serial()
     }
 
     pub fn config(&self) -> &BoardConfig {

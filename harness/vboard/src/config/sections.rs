@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::causes::FaultsConfig;
+use super::causes::{FaultsConfig, SerialConfig};
 
 /// A parsed and validated board file. Build it with [`BoardConfig::load`], [`BoardConfig::from_toml_str`] or
 /// [`BoardConfig::healthy_default`]; fields are public so tests can derive variants (re-check with
@@ -33,6 +33,8 @@ pub struct BoardConfig {
     pub flash_timing: FlashTimingConfig,
     #[serde(default)]
     pub link: LinkConfig,
+    #[serde(default)]
+    pub serial: SerialConfig,
     #[serde(default)]
     pub faults: FaultsConfig,
 }

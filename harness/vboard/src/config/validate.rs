@@ -1,5 +1,6 @@
 //! Range and consistency checks on a parsed board file. Each failure names the dotted key it is about.
 
+use super::causes::SerialFormula;
 use super::sections::BoardConfig;
 
 /// A failed check: the dotted key and what is wrong with its value.
@@ -28,6 +29,7 @@ pub(crate) fn validate(c: &BoardConfig) -> Result<(), Failure> {
     )?;
     flash_timing(c)?;
     link(c)?;
+    serial(c)?;
     faults(c)
 }
 
@@ -180,6 +182,24 @@ fn link(c: &BoardConfig) -> Result<(), Failure> {
         1_000_000.0,
     )?;
     probability("link.cable_loss_per_packet", l.cable_loss_per_packet)
+}
+
+fn serial(c: &BoardConfig) -> Result<(), Failure> {
+    let s = &c.serial;
+    let offset = s.formula == SerialFormula::Offset;
+    let only_offset = "only used with formula = \"offset\"";
+    check(offset || s.byte.is_none(), "serial.byte", only_offset)?;
+    check(offset || s.add.is_none(), "serial.add", only_offset)?;
+    let byte_ok = (1..=6).contains(&s.offset().0);
+    check(
+        byte_ok,
+        "serial.byte",
+        "must be 1..=6 (the string is 6 bytes)",
+    )?;
+    let constant = s.formula == SerialFormula::Constant;
+    let only_constant = "only used with formula = \"constant\"";
+    check(constant || s.value.is_none(), "serial.value", only_constant)?;
+    string("serial.value", s.constant())
 }
 
 fn faults(c: &BoardConfig) -> Result<(), Failure> {

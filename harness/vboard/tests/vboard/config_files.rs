@@ -99,6 +99,20 @@ const BASE: &str =
     "faults.stall_per_transfer",
     "not a probability"
 )]
+#[case::unknown_serial_formula(
+    "trim = 16\n",
+    "trim = 16\n\n[serial]\nformula = \"crc32\"\n",
+    11,
+    "serial.formula",
+    "unknown variant"
+)]
+#[case::serial_key_of_another_formula(
+    "trim = 16\n",
+    "trim = 16\n\n[serial]\nformula = \"st\"\nbyte = 2\n",
+    12,
+    "serial.byte",
+    "only used with formula = \"offset\""
+)]
 #[case::syntax("trim = 16", "trim = = 16", 8, "hsi.trim", "")]
 fn malformed_board_files(
     #[case] find: &str,
