@@ -13,7 +13,7 @@ use crate::config::{BoardConfig, SerialFormula};
 use crate::descriptors::{serial_number, Descriptors};
 use crate::dfu::Dfu;
 use crate::faults::{Fault, Faults};
-use crate::memory::Memory;
+use crate::memory::{Memory, OptionBytes};
 use crate::registers::Dwt;
 use crate::standard::UsbState;
 use crate::stats::{Stats, Violation};
@@ -78,7 +78,10 @@ impl Board {
         };
         Board {
             descriptors: Descriptors::new(&config),
-            memory: Memory::new(config.memory.option_reserved, config.memory.device_feature),
+            memory: Memory::new(
+                OptionBytes::from_config(&config.option_bytes, config.memory.option_reserved),
+                config.memory.device_feature,
+            ),
             hse_hz: f64::from(config.hse.frequency_hz) * (1.0 + offset_ppm * 1e-6),
             temperature_c: config.environment.temperature_c,
             boot0: true,
@@ -252,9 +255,11 @@ impl Board {
         }
     }
 
-    /// One boot at `at`: pattern 8 boot selection, then (for system memory) the HSE measurement.
+    /// One boot at `at`: pattern 8 boot selection from the option bytes (BOOT_ADD1 with BOOT0 high, BOOT_ADD0
+    /// with it low; only 0x0040, system memory, runs the ROM bootloader [C] AN2606), then (for system memory)
+    /// the HSE measurement. Any other address runs user code there, off USB [I].
     pub(crate) fn start(&mut self, at: Duration, cause: ResetCause) {
-        self.stats.boots += 1;
+        self.count_boot();
         self.faults.on_boot();
         (self.busy_until, self.poll_not_before) = (Duration::ZERO, Duration::ZERO);
         self.on_bus = true;
@@ -273,6 +278,14 @@ impl Board {
             };
         }
         self.dwt.rebase(at, self.sysclk_hz());
+    }
+
+    /// Counts a boot; every boot after the first is a reset that reloads the option-byte registers.
+    pub(crate) fn count_boot(&mut self) {
+        if self.stats.boots > 0 {
+            self.memory.option_bytes.on_reset();
+        }
+        self.stats.boots += 1;
     }
 
     fn start_bootloader(&mut self, at: Duration, cause: ResetCause) {

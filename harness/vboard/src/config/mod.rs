@@ -9,7 +9,9 @@ mod validate;
 /// A board file that cannot be used: the harness's one TOML file error, which names the file, the line, the
 /// column and the dotted key (`boards/bad.toml:8:8: key `hsi.trim`: invalid type: ...`).
 pub type ConfigError = tomlfile::FileError;
-pub use causes::{FaultsConfig, SerialConfig, SerialFormula};
+pub use causes::{
+    FaultsConfig, LoadedOptionBytes, OptionBytesConfig, Reload, SerialConfig, SerialFormula,
+};
 pub use sections::{
     BoardConfig, BootloaderConfig, DescriptorConfig, EnvironmentConfig, FlashTimingConfig,
     HseConfig, HseKind, HsiConfig, LinkConfig, MemoryConfig,

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::causes::{FaultsConfig, SerialConfig};
+use super::causes::{FaultsConfig, OptionBytesConfig, SerialConfig};
 
 /// A parsed and validated board file. Build it with [`BoardConfig::load`], [`BoardConfig::from_toml_str`] or
 /// [`BoardConfig::healthy_default`]; fields are public so tests can derive variants (re-check with
@@ -33,6 +33,8 @@ pub struct BoardConfig {
     pub flash_timing: FlashTimingConfig,
     #[serde(default)]
     pub link: LinkConfig,
+    #[serde(default)]
+    pub option_bytes: OptionBytesConfig,
     #[serde(default)]
     pub serial: SerialConfig,
     #[serde(default)]
@@ -133,6 +135,11 @@ pub struct BootloaderConfig {
     pub write_alignment: u32,
     /// Reply to DFU_UPLOAD wValue=0 (Get Commands) [C] AN3156: `00 21 41 92`.
     pub get_commands: Vec<u8>,
+    /// bStatus for a write into a write-protected sector (an nWRP bit cleared) or a mass erase with one
+    /// protected; the cells stay unchanged. AN3156 says a sector erase there returns no error [C] (the model
+    /// leaves the sector unerased [I]); for writes the ROM's answer is unknown [U]: errWRITE (0x03) guessed;
+    /// 0 answers OK.
+    pub write_protected_status: u8,
 }
 
 /// `[descriptors]`: USB descriptor contents that are not confirmed for the F746 ROM.
@@ -282,6 +289,7 @@ impl Default for BootloaderConfig {
             set_address_poll_ms: 1,
             write_alignment: 8,
             get_commands: vec![0x00, 0x21, 0x41, 0x92],
+            write_protected_status: 0x03,
         }
     }
 }

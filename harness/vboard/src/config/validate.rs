@@ -2,6 +2,7 @@
 
 use super::causes::SerialFormula;
 use super::sections::BoardConfig;
+use crate::dfu::DfuStatus;
 
 /// A failed check: the dotted key and what is wrong with its value.
 pub(crate) type Failure = (&'static str, String);
@@ -29,6 +30,7 @@ pub(crate) fn validate(c: &BoardConfig) -> Result<(), Failure> {
     )?;
     flash_timing(c)?;
     link(c)?;
+    option_bytes(c)?;
     serial(c)?;
     faults(c)
 }
@@ -130,6 +132,11 @@ fn bootloader(c: &BoardConfig) -> Result<(), Failure> {
         (1..=16).contains(&n),
         "bootloader.get_commands",
         "must list 1..=16 bytes",
+    )?;
+    check(
+        DfuStatus::from_u8(b.write_protected_status).is_some(),
+        "bootloader.write_protected_status",
+        "must be a DFU bStatus code 0x00..=0x0F",
     )
 }
 
@@ -182,6 +189,14 @@ fn link(c: &BoardConfig) -> Result<(), Failure> {
         1_000_000.0,
     )?;
     probability("link.cable_loss_per_packet", l.cable_loss_per_packet)
+}
+
+fn option_bytes(c: &BoardConfig) -> Result<(), Failure> {
+    let bor = "must be 0..=3 (BOR_LEV is a 2-bit field)";
+    check(c.option_bytes.bor_lev <= 3, "option_bytes.bor_lev", bor)?;
+    let loaded = c.option_bytes.loaded.as_ref();
+    let loaded_bor = loaded.and_then(|l| l.bor_lev).unwrap_or(0);
+    check(loaded_bor <= 3, "option_bytes.loaded.bor_lev", bor)
 }
 
 fn serial(c: &BoardConfig) -> Result<(), Failure> {
