@@ -1,5 +1,6 @@
 //! The USB failure MODEL and bus timing: the chance that a packet is lost when the device's USB clock is off
-//! (or its cable is lossy), and how long a control transfer takes on the bus. Pure functions; the board draws the random numbers.
+//! (or its cable is lossy), and how long a control transfer takes on the bus. Pure functions; the board draws
+//! the random numbers.
 
 use std::time::Duration;
 
