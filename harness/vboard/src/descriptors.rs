@@ -6,6 +6,7 @@
 //! 0483:DF11 [C]; bMaxPacketSize0 64 [C]; bcdDFUVersion 0x011A (DfuSe) [C].
 
 use crate::config::BoardConfig;
+pub use crate::serial::serial_number;
 
 pub const VID: u16 = 0x0483;
 pub const PID: u16 = 0xDF11;
@@ -37,10 +38,11 @@ pub struct Descriptors {
 }
 
 impl Descriptors {
-    /// Builds every descriptor from the board file.
+    /// Builds every descriptor from the board file. The serial follows `[serial]`; a `per_boot` serial is
+    /// all zeros until the board draws one at power-on ([`Descriptors::set_serial`]).
     pub fn new(config: &BoardConfig) -> Descriptors {
         let d = &config.descriptors;
-        let serial = serial_number(config.memory.uid);
+        let serial = crate::serial::reported(&config.serial, config.memory.uid, 0);
         let texts = [
             d.manufacturer.as_str(),
             d.product.as_str(),
@@ -59,16 +61,24 @@ impl Descriptors {
         }
     }
 
+    /// Replaces the iSerialNumber string.
+    pub fn set_serial(&mut self, text: &str) {
+        self.strings[usize::from(STR_SERIAL)] = string_descriptor(text);
+    }
+
+    /// The iSerialNumber string as text.
+    pub fn serial(&self) -> String {
+        let desc = &self.strings[usize::from(STR_SERIAL)];
+        let units: Vec<u16> = (desc[2..].chunks_exact(2))
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    }
+
     /// The string descriptor at `index`, if there is one.
     pub fn string(&self, index: u8) -> Option<&[u8]> {
         self.strings.get(usize::from(index)).map(Vec::as_slice)
     }
-}
-
-/// ST's serial-number formula [C] CUBE `Get_SerialNum`: 8 hex digits of UID0 + UID2 (32-bit, wrapping) then the
-/// top 4 hex digits of UID1, uppercase. ([C3] the ROM uses the same: libopencm3 #760.)
-pub fn serial_number(uid: [u32; 3]) -> String {
-    format!("{:08X}{:04X}", uid[0].wrapping_add(uid[2]), uid[1] >> 16)
 }
 
 /// A UTF-16LE string descriptor; text longer than 126 units is cut (the board file forbids it).

@@ -1,5 +1,11 @@
-//! Fault injection: misbehaviour a test asks for, on top of the model. Owns the countdowns; the board decides
-//! what each fault does at the right point of a transfer.
+//! Fault injection: misbehaviour a test asks for, on top of the model, either armed with a countdown
+//! ([`Fault`]) or planted by the board file as a probability (`[faults]`, [`FaultsConfig`]). Owns the
+//! countdowns and the planted draws; the board decides what each fault does at the right point of a transfer.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::FaultsConfig;
 
 /// A fault to inject. Counts are 1-based and start with the next control transfer: `StallOnRequest(1)` stalls
 /// the very next transfer.
@@ -35,13 +41,29 @@ pub(crate) struct After {
     pub re_enumerate: bool,
 }
 
-/// Armed faults with their countdowns.
-#[derive(Debug, Clone, Default)]
+/// Armed faults with their countdowns, and the planted probabilities with their own random stream.
+#[derive(Debug, Clone)]
 pub(crate) struct Faults {
     armed: Vec<Fault>,
+    planted: FaultsConfig,
+    rng: ChaCha8Rng,
 }
 
 impl Faults {
+    /// No armed faults; `planted` fire at random from `rng` (a probability of 0 never draws).
+    pub fn new(planted: FaultsConfig, rng: ChaCha8Rng) -> Faults {
+        Faults {
+            armed: Vec::new(),
+            planted,
+            rng,
+        }
+    }
+
+    /// Restarts the planted draws (see [`crate::Board::reseed`]).
+    pub fn reseed(&mut self, rng: ChaCha8Rng) {
+        self.rng = rng;
+    }
+
     pub fn inject(&mut self, fault: Fault) {
         self.armed.push(fault);
     }
@@ -50,9 +72,14 @@ impl Faults {
         self.armed.clear();
     }
 
-    /// Drops faults that end at a boot (StuckBusy).
+    /// Drops faults that end at a boot (StuckBusy), then draws whether this boot is stuck (planted).
     pub fn on_boot(&mut self) {
         self.armed.retain(|f| !matches!(f, Fault::StuckBusy { .. }));
+        if self.draw(self.planted.stuck_busy_per_boot) {
+            self.armed.push(Fault::StuckBusy {
+                poll_timeout_ms: self.planted.stuck_busy_poll_ms,
+            });
+        }
     }
 
     /// The StuckBusy poll timeout, if armed.
@@ -63,9 +90,16 @@ impl Faults {
         })
     }
 
-    /// Counts one transfer down for the request-level faults and reports what fires now.
+    /// Counts one transfer down for the request-level faults and reports what fires now (an armed fault
+    /// before a planted one).
     pub fn before_transfer(&mut self) -> Before {
-        let mut verdict = Before::Proceed;
+        let stall = self.draw(self.planted.stall_per_transfer);
+        let no_response = self.draw(self.planted.no_response_per_transfer);
+        let mut verdict = match (stall, no_response) {
+            (_, true) => Before::NoResponse,
+            (true, false) => Before::Stall,
+            _ => Before::Proceed,
+        };
         for fault in &mut self.armed {
             let fired = match fault {
                 Fault::StallOnRequest(n) => fire(n).then_some(Before::Stall),
@@ -81,7 +115,7 @@ impl Faults {
 
     /// Counts one GETSTATUS down; true if its reply must be corrupted.
     pub fn corrupt_status(&mut self) -> bool {
-        let mut hit = false;
+        let mut hit = self.draw(self.planted.corrupt_status_per_getstatus);
         for fault in &mut self.armed {
             if let Fault::CorruptStatus(n) = fault {
                 hit |= fire(n);
@@ -93,7 +127,10 @@ impl Faults {
 
     /// Counts one answered transfer down for the bus-level faults.
     pub fn after_transfer(&mut self) -> After {
-        let mut after = After::default();
+        let mut after = After {
+            disconnect: self.draw(self.planted.disconnect_per_transfer),
+            re_enumerate: self.draw(self.planted.re_enumerate_per_transfer),
+        };
         for fault in &mut self.armed {
             match fault {
                 Fault::DisconnectAfter(n) => after.disconnect |= count_down(n),
@@ -104,6 +141,13 @@ impl Faults {
         self.armed
             .retain(|f| !matches!(f, Fault::DisconnectAfter(0) | Fault::ReEnumerate(0)));
         after
+    }
+}
+
+impl Faults {
+    /// True with probability `p`; draws only when `p > 0`, so unplanted faults leave the stream untouched.
+    fn draw(&mut self, p: f64) -> bool {
+        p > 0.0 && self.rng.gen::<f64>() < p
     }
 }
 

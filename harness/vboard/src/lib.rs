@@ -36,6 +36,8 @@
 //! `link.tolerance_ppm` (2500 ppm, USB 2.0 §7.1.11 [C]) nothing fails. A control transfer is a SETUP packet,
 //! data packets of at most 64 bytes and a zero-length status packet. A lost SETUP or OUT data packet means the
 //! device did not act; a lost IN data or status packet means it did act but the host sees a protocol error.
+//! A planted lossy cable (`link.cable_loss_per_packet`, default 0) fails each attempt with that probability as
+//! well, whatever the clock: one attempt fails with `1 − (1 − p)(1 − cable)`.
 //!
 //! # DFU behaviour
 //! AN3156 [C]: DfuSe commands (Set Address Pointer, Erase, mass erase, Read Unprotect, Get Commands) and data
@@ -45,10 +47,18 @@
 //! [I]. Transitions taken from ST's application DFU class are marked [I] in [`dfu`]. Host rule violations are
 //! recorded, not enforced ([`Board::violations`]).
 //!
+//! # Planted board-side causes (board file; defaults reproduce the healthy board draw for draw)
+//! `[option_bytes]` sets the option bytes at power-on (RDP, BOR_LEV, watchdog/reset bits, nWRP, BOOT_ADD0/1;
+//! the single-bank F74x has no nDBANK/nDBOOT) and `[option_bytes.loaded]` a stale FLASH_OPTCR/OPTCR1; boot
+//! selection follows BOOT_ADDx (only 0x0040 runs the ROM [C] AN2606). `[serial]` picks the iSerialNumber
+//! formula (ST's or a variant seen on other ROMs, reference §3). `[faults]` draws the [`Fault`]s at random.
+//! Random causes draw from ChaCha streams of their own, and only when their probability is above 0.
+//!
 //! # Not modelled
-//! DFU access to RAM and system memory (errTARGET), the ROM's USART/CAN/I2C/SPI interfaces, SET_CONFIGURATION
-//! being required before class requests, DFU_DETACH (accepted and ignored [I]), and probe writes other than
-//! DEMCR, DWT and RCC_CSR.RMVF.
+//! RDP level 2's boot and debug lock-out (level 2 acts as level 1), watchdogs and brown-out (their option bits
+//! only show), DFU access to RAM and system memory (errTARGET), the ROM's USART/CAN/I2C/SPI interfaces,
+//! SET_CONFIGURATION being required before class requests, DFU_DETACH (accepted and ignored [I]), and probe
+//! writes other than DEMCR, DWT and RCC_CSR.RMVF.
 
 // The fact tags [C], [C3], [I], [U] used throughout the docs read as intra-doc links to rustdoc.
 #![allow(rustdoc::broken_intra_doc_links)]
@@ -63,13 +73,14 @@ pub mod link;
 pub mod memory;
 pub mod registers;
 pub mod seed;
+pub mod serial;
 pub mod setup;
 pub mod standard;
 pub mod stats;
 
 pub use board::{Board, BootRecord, Completion, ResetCause, RunMode, UsbError, NO_RESPONSE_HOLD};
 pub use clock::{Detection, PllConfig};
-pub use config::{BoardConfig, ConfigError, HseKind};
+pub use config::{BoardConfig, ConfigError, HseKind, Reload, SerialFormula};
 pub use dfu::{DfuState, DfuStatus};
 pub use faults::Fault;
 pub use registers::BusFault;

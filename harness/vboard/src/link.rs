@@ -1,5 +1,6 @@
-//! The USB failure MODEL and bus timing: the chance that a packet is lost when the device's USB clock is off,
-//! and how long a control transfer takes on the bus. Pure functions; the board draws the random numbers.
+//! The USB failure MODEL and bus timing: the chance that a packet is lost when the device's USB clock is off
+//! (or its cable is lossy), and how long a control transfer takes on the bus. Pure functions; the board draws
+//! the random numbers.
 
 use std::time::Duration;
 
@@ -62,9 +63,21 @@ pub fn attempt_failure(link: &LinkConfig, payload: usize, usb_error_ppm: f64) ->
     1.0 - (-ratio).exp()
 }
 
+/// Probability that one attempt fails from the clock error or the cable:
+/// `1 − (1 − p_clock)(1 − link.cable_loss_per_packet)`; exactly the clock's figure when the cable is lossless.
+pub fn attempt_failure_with_cable(link: &LinkConfig, payload: usize, usb_error_ppm: f64) -> f64 {
+    let clock = attempt_failure(link, payload, usb_error_ppm);
+    let cable = link.cable_loss_per_packet;
+    if cable > 0.0 {
+        1.0 - (1.0 - clock) * (1.0 - cable)
+    } else {
+        clock
+    }
+}
+
 /// Probability that a packet is lost after all host attempts.
 pub fn packet_loss(link: &LinkConfig, payload: usize, usb_error_ppm: f64) -> f64 {
-    attempt_failure(link, payload, usb_error_ppm).powi(link.attempts.min(100) as i32)
+    attempt_failure_with_cable(link, payload, usb_error_ppm).powi(link.attempts.min(100) as i32)
 }
 
 /// Data-stage packet sizes for `len` bytes: full packets, the remainder, and a zero-length packet when an IN
@@ -114,6 +127,25 @@ mod tests {
         assert!(block_survives < 1e-3, "2 KiB block {block_survives}");
         assert_eq!(packet_loss(&link, 64, 2500.0), 0.0);
         assert_eq!(packet_loss(&link, 64, -2400.0), 0.0);
+    }
+
+    #[test]
+    fn cable_loss_combines_with_the_clock_per_attempt() {
+        let cable = LinkConfig {
+            cable_loss_per_packet: 0.1,
+            ..LinkConfig::default()
+        };
+        assert!((packet_loss(&cable, 64, 0.0) - 1e-3).abs() < 1e-12);
+        let clock = attempt_failure(&cable, 32, 41_667.0);
+        let both = 1.0 - (1.0 - clock) * 0.9;
+        assert!((packet_loss(&cable, 32, 41_667.0) - both.powi(3)).abs() < 1e-12);
+        let lossless = LinkConfig::default();
+        for err in [0.0, 3000.0, 41_667.0] {
+            assert_eq!(
+                attempt_failure_with_cable(&lossless, 26, err),
+                attempt_failure(&lossless, 26, err)
+            );
+        }
     }
 
     #[test]

@@ -251,3 +251,35 @@ fn a_stopped_counter_is_reported_not_divided_by() {
     .unwrap_err();
     assert!(e.to_string().contains("did not count"), "{e}");
 }
+
+/// The healthy board with an `[option_bytes]` section, as a fixture would plant it.
+fn option_bytes_board(section: &str) -> BoardConfig {
+    let text = format!("name = \"ob\"\n\n[option_bytes]\n{section}\n");
+    BoardConfig::from_toml_str(&text, "ob.toml").unwrap()
+}
+
+#[rstest]
+#[case::factory("", &[])]
+#[case::planted_values(
+    "rdp = 0xBB\nbor_lev = 1\nwwdg_sw = false\nnrst_stdby = false\nnwrp = 0x7E\niwdg_stdby = false\n\
+     boot_add0 = 0x2000",
+    &[]
+)]
+#[case::stale_rdp("[option_bytes.loaded]\nrdp = 0x55", &["RDP"])]
+#[case::stale_user_and_boot(
+    "[option_bytes.loaded]\nbor_lev = 0\niwdg_stop = false\nboot_add1 = 0x0080",
+    &["USER[7:2]", "IWDG_STOP", "BOOT_ADD1"]
+)]
+fn planted_option_bytes_meet_the_harness_check(#[case] section: &str, #[case] differ: &[&str]) {
+    // vboard's encoding and hil's decoding are written independently: planted values must agree with
+    // themselves, and only a planted stale FLASH_OPTCR/OPTCR1 may disagree with the DFU block, field by field.
+    let mut rig = Rig::new(option_bytes_board(section), 1);
+    let snapshot = read_snapshot(&mut rig.mem, &rig.target).unwrap();
+    let dfu = rig.board.lock().option_bytes();
+    let check = hil::clocks::OptionBytesCheck::compare(&snapshot.option_bytes, &dfu);
+    let fields: Vec<&str> = (check.mismatches.iter())
+        .map(|m| m.split(": ").next().unwrap())
+        .collect();
+    assert_eq!(fields, differ, "{:?}", check.mismatches);
+    assert_eq!(check.matches, differ.is_empty());
+}

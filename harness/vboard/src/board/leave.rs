@@ -49,7 +49,7 @@ impl Board {
             return;
         }
         self.csr_flags |= PINRSTF;
-        self.stats.boots += 1;
+        self.count_boot();
         self.faults.on_boot();
         (self.busy_until, self.poll_not_before) = (Duration::ZERO, Duration::ZERO);
         (self.boot, self.rom, self.on_bus) = (None, None, false);

@@ -9,11 +9,11 @@ use rand_distr::StandardNormal;
 
 use super::types::{BootRecord, ResetCause, RunMode};
 use crate::clock;
-use crate::config::BoardConfig;
+use crate::config::{BoardConfig, SerialFormula};
 use crate::descriptors::{serial_number, Descriptors};
 use crate::dfu::Dfu;
 use crate::faults::{Fault, Faults};
-use crate::memory::Memory;
+use crate::memory::{Memory, OptionBytes};
 use crate::registers::Dwt;
 use crate::standard::UsbState;
 use crate::stats::{Stats, Violation};
@@ -25,6 +25,11 @@ pub(crate) const PINRSTF: u32 = 1 << 26;
 pub(crate) const PORRSTF: u32 = 1 << 27;
 pub(crate) const BORRSTF: u32 = 1 << 25;
 pub(crate) const SFTRSTF: u32 = 1 << 28;
+
+/// ChaCha stream numbers of the board's draws: 0 part tolerances, 1 clock, 2 link; the planted causes draw
+/// from their own streams so that a board file without them draws exactly what it always did.
+const FAULT_STREAM: u64 = 3;
+const SERIAL_STREAM: u64 = 4;
 
 /// State of one bootloader run.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +63,7 @@ pub struct Board {
     pub(crate) last_now: Duration,
     clock_rng: ChaCha8Rng,
     pub(crate) link_rng: ChaCha8Rng,
+    serial_rng: ChaCha8Rng,
 }
 
 impl Board {
@@ -72,7 +78,10 @@ impl Board {
         };
         Board {
             descriptors: Descriptors::new(&config),
-            memory: Memory::new(config.memory.option_reserved, config.memory.device_feature),
+            memory: Memory::new(
+                OptionBytes::from_config(&config.option_bytes, config.memory.option_reserved),
+                config.memory.device_feature,
+            ),
             hse_hz: f64::from(config.hse.frequency_hz) * (1.0 + offset_ppm * 1e-6),
             temperature_c: config.environment.temperature_c,
             boot0: true,
@@ -85,28 +94,39 @@ impl Board {
             poll_not_before: Duration::ZERO,
             csr_flags: 0,
             dwt: Dwt::default(),
-            faults: Faults::default(),
+            faults: Faults::new(config.faults.clone(), stream(seed, FAULT_STREAM)),
             stats: Stats::default(),
             violations: Vec::new(),
             last_now: Duration::ZERO,
             clock_rng: stream(seed, 1),
             link_rng: stream(seed, 2),
+            serial_rng: stream(seed, SERIAL_STREAM),
             config,
         }
     }
 
-    /// Restart the random draws (HSI jitter, HSE-measurement rounding, lost packets) from `seed`, keeping
-    /// the board's part tolerances, memory and state. A soak reseeds every board at the start of every cycle
-    /// from (run seed, board, phase, cycle), so a resumed run records what an uninterrupted one would have.
+    /// Restart the random draws (HSI jitter, HSE-measurement rounding, lost packets, planted faults) from
+    /// `seed`, keeping the board's part tolerances, memory and state. A soak reseeds every board at the start
+    /// of every cycle from (run seed, board, phase, cycle), so a resumed run records what an uninterrupted one
+    /// would have.
     pub fn reseed(&mut self, seed: u64) {
         self.clock_rng = stream(seed, 1);
         self.link_rng = stream(seed, 2);
+        self.faults.reseed(stream(seed, FAULT_STREAM));
+        self.serial_rng = stream(seed, SERIAL_STREAM);
     }
 
-    /// Power on: a new boot with reset flags POR (PORRSTF | PINRSTF | BORRSTF). No effect if already on.
+    /// Power on: a new boot with reset flags POR (PORRSTF | PINRSTF | BORRSTF). No effect if already on. A
+    /// `per_boot` serial is drawn anew.
     pub fn power_on(&mut self, now: Duration) {
         self.touch(now);
         if self.mode == RunMode::Off {
+            if self.config.serial.formula == SerialFormula::PerBoot {
+                let draw = self.serial_rng.gen();
+                let serial =
+                    crate::serial::reported(&self.config.serial, self.config.memory.uid, draw);
+                self.descriptors.set_serial(&serial);
+            }
             self.dwt = Dwt::default();
             self.csr_flags = PORRSTF | PINRSTF | BORRSTF;
             self.start(now, ResetCause::PowerOn);
@@ -186,9 +206,15 @@ impl Board {
         }
     }
 
-    /// The iSerialNumber the ROM should report, from the UID (ST formula).
+    /// The iSerialNumber the ROM should report, from the UID (ST formula): what the host expects.
     pub fn usb_serial_expected(&self) -> String {
         serial_number(self.config.memory.uid)
+    }
+
+    /// The iSerialNumber this board reports now (by its `[serial]` formula; equal to
+    /// [`Board::usb_serial_expected`] unless the board file plants another formula).
+    pub fn usb_serial(&self) -> String {
+        self.descriptors.serial()
     }
 
     pub fn config(&self) -> &BoardConfig {
@@ -229,9 +255,11 @@ impl Board {
         }
     }
 
-    /// One boot at `at`: pattern 8 boot selection, then (for system memory) the HSE measurement.
+    /// One boot at `at`: pattern 8 boot selection from the option bytes (BOOT_ADD1 with BOOT0 high, BOOT_ADD0
+    /// with it low; only 0x0040, system memory, runs the ROM bootloader [C] AN2606), then (for system memory)
+    /// the HSE measurement. Any other address runs user code there, off USB [I].
     pub(crate) fn start(&mut self, at: Duration, cause: ResetCause) {
-        self.stats.boots += 1;
+        self.count_boot();
         self.faults.on_boot();
         (self.busy_until, self.poll_not_before) = (Duration::ZERO, Duration::ZERO);
         self.on_bus = true;
@@ -250,6 +278,14 @@ impl Board {
             };
         }
         self.dwt.rebase(at, self.sysclk_hz());
+    }
+
+    /// Counts a boot; every boot after the first is a reset that reloads the option-byte registers.
+    pub(crate) fn count_boot(&mut self) {
+        if self.stats.boots > 0 {
+            self.memory.option_bytes.on_reset();
+        }
+        self.stats.boots += 1;
     }
 
     fn start_bootloader(&mut self, at: Duration, cause: ResetCause) {

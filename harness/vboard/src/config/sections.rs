@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use super::causes::{FaultsConfig, OptionBytesConfig, SerialConfig};
+
 /// A parsed and validated board file. Build it with [`BoardConfig::load`], [`BoardConfig::from_toml_str`] or
 /// [`BoardConfig::healthy_default`]; fields are public so tests can derive variants (re-check with
 /// [`BoardConfig::validate`]).
@@ -31,6 +33,12 @@ pub struct BoardConfig {
     pub flash_timing: FlashTimingConfig,
     #[serde(default)]
     pub link: LinkConfig,
+    #[serde(default)]
+    pub option_bytes: OptionBytesConfig,
+    #[serde(default)]
+    pub serial: SerialConfig,
+    #[serde(default)]
+    pub faults: FaultsConfig,
 }
 
 /// How the HSE clock is made. The ROM enables HSE without HSEBYP (reference §5.5, F373 thread [C3]; F7 [U]);
@@ -127,6 +135,11 @@ pub struct BootloaderConfig {
     pub write_alignment: u32,
     /// Reply to DFU_UPLOAD wValue=0 (Get Commands) [C] AN3156: `00 21 41 92`.
     pub get_commands: Vec<u8>,
+    /// bStatus for a write into a write-protected sector (an nWRP bit cleared) or a mass erase with one
+    /// protected; the cells stay unchanged. AN3156 says a sector erase there returns no error [C] (the model
+    /// leaves the sector unerased [I]); for writes the ROM's answer is unknown [U]: errWRITE (0x03) guessed;
+    /// 0 answers OK.
+    pub write_protected_status: u8,
 }
 
 /// `[descriptors]`: USB descriptor contents that are not confirmed for the F746 ROM.
@@ -215,6 +228,11 @@ pub struct LinkConfig {
     pub attempts: u32,
     /// Fixed host/bus time per control transfer, µs (frame scheduling) [U].
     pub transfer_overhead_us: f64,
+    /// A lossy cable (a planted cause, not a fact): each attempt of each packet also fails with this
+    /// probability, independently of the clock error, so one attempt fails with
+    /// `1 − (1 − p_clock)(1 − cable_loss_per_packet)` and a packet is lost when all `attempts` fail (0.1 with 3
+    /// attempts loses one packet in 1000). 0 (the default) draws nothing extra.
+    pub cable_loss_per_packet: f64,
 }
 
 impl Default for HseConfig {
@@ -271,6 +289,7 @@ impl Default for BootloaderConfig {
             set_address_poll_ms: 1,
             write_alignment: 8,
             get_commands: vec![0x00, 0x21, 0x41, 0x92],
+            write_protected_status: 0x03,
         }
     }
 }
@@ -326,6 +345,7 @@ impl Default for LinkConfig {
             shape: 2.0,
             attempts: 3,
             transfer_overhead_us: 1000.0,
+            cable_loss_per_packet: 0.0,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Range and consistency checks on a parsed board file. Each failure names the dotted key it is about.
 
+use super::causes::SerialFormula;
 use super::sections::BoardConfig;
+use crate::dfu::DfuStatus;
 
 /// A failed check: the dotted key and what is wrong with its value.
 pub(crate) type Failure = (&'static str, String);
@@ -27,7 +29,10 @@ pub(crate) fn validate(c: &BoardConfig) -> Result<(), Failure> {
         "byte 0 (voltage range) must be 0..=4",
     )?;
     flash_timing(c)?;
-    link(c)
+    link(c)?;
+    option_bytes(c)?;
+    serial(c)?;
+    faults(c)
 }
 
 fn hse(c: &BoardConfig) -> Result<(), Failure> {
@@ -127,6 +132,11 @@ fn bootloader(c: &BoardConfig) -> Result<(), Failure> {
         (1..=16).contains(&n),
         "bootloader.get_commands",
         "must list 1..=16 bytes",
+    )?;
+    check(
+        DfuStatus::from_u8(b.write_protected_status).is_some(),
+        "bootloader.write_protected_status",
+        "must be a DFU bStatus code 0x00..=0x0F",
     )
 }
 
@@ -177,7 +187,54 @@ fn link(c: &BoardConfig) -> Result<(), Failure> {
         l.transfer_overhead_us,
         0.0,
         1_000_000.0,
-    )
+    )?;
+    probability("link.cable_loss_per_packet", l.cable_loss_per_packet)
+}
+
+fn option_bytes(c: &BoardConfig) -> Result<(), Failure> {
+    let bor = "must be 0..=3 (BOR_LEV is a 2-bit field)";
+    check(c.option_bytes.bor_lev <= 3, "option_bytes.bor_lev", bor)?;
+    let loaded = c.option_bytes.loaded.as_ref();
+    let loaded_bor = loaded.and_then(|l| l.bor_lev).unwrap_or(0);
+    check(loaded_bor <= 3, "option_bytes.loaded.bor_lev", bor)
+}
+
+fn serial(c: &BoardConfig) -> Result<(), Failure> {
+    let s = &c.serial;
+    let offset = s.formula == SerialFormula::Offset;
+    let only_offset = "only used with formula = \"offset\"";
+    check(offset || s.byte.is_none(), "serial.byte", only_offset)?;
+    check(offset || s.add.is_none(), "serial.add", only_offset)?;
+    let byte_ok = (1..=6).contains(&s.offset().0);
+    check(
+        byte_ok,
+        "serial.byte",
+        "must be 1..=6 (the string is 6 bytes)",
+    )?;
+    let constant = s.formula == SerialFormula::Constant;
+    let only_constant = "only used with formula = \"constant\"";
+    check(constant || s.value.is_none(), "serial.value", only_constant)?;
+    string("serial.value", s.constant())
+}
+
+fn faults(c: &BoardConfig) -> Result<(), Failure> {
+    let f = &c.faults;
+    probability("faults.stall_per_transfer", f.stall_per_transfer)?;
+    probability(
+        "faults.no_response_per_transfer",
+        f.no_response_per_transfer,
+    )?;
+    probability("faults.disconnect_per_transfer", f.disconnect_per_transfer)?;
+    probability(
+        "faults.re_enumerate_per_transfer",
+        f.re_enumerate_per_transfer,
+    )?;
+    probability(
+        "faults.corrupt_status_per_getstatus",
+        f.corrupt_status_per_getstatus,
+    )?;
+    probability("faults.stuck_busy_per_boot", f.stuck_busy_per_boot)?;
+    poll("faults.stuck_busy_poll_ms", f.stuck_busy_poll_ms)
 }
 
 fn apb_ok(div: u8) -> bool {
@@ -195,6 +252,11 @@ fn check(ok: bool, key: &'static str, message: &str) -> Result<(), Failure> {
 fn range(key: &'static str, value: f64, min: f64, max: f64) -> Result<(), Failure> {
     let ok = value.is_finite() && (min..=max).contains(&value);
     check(ok, key, &format!("{value} is out of range {min}..={max}"))
+}
+
+fn probability(key: &'static str, p: f64) -> Result<(), Failure> {
+    let ok = p.is_finite() && (0.0..=1.0).contains(&p);
+    check(ok, key, &format!("{p} is not a probability (0..=1)"))
 }
 
 fn poll(key: &'static str, ms: u32) -> Result<(), Failure> {

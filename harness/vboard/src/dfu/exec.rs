@@ -2,7 +2,9 @@
 //! to memory, how long it takes (bwPollTimeout) and the state it ends in. Errors [C]: bad/unsupported address →
 //! errTARGET, refused because of read protection → errVENDOR. Inferred [I]: errPROG for a write needing 0 → 1,
 //! errWRITE for a locked OTP block, errTARGET for misaligned writes, errVENDOR for flash/OTP erase or write under
-//! RDP level 1, OB/OTP/Device Feature not erasable (AN3156 Table 5 [C]) → errTARGET.
+//! RDP level 1, OB/OTP/Device Feature not erasable (AN3156 Table 5 [C]) → errTARGET. Write protection (a
+//! cleared nWRP bit): a sector erase answers OK [C] AN3156 and leaves the sector as it was [I]; a write or mass
+//! erase touching a protected sector changes nothing and answers `bootloader.write_protected_status` [U].
 
 use super::answer::{After, Ctx};
 use super::machine::Dfu;
@@ -81,7 +83,9 @@ fn erase(addr: u32, ctx: &mut Ctx) -> Done {
     if ctx.memory.option_bytes.read_protected() {
         return Done::error(DfuStatus::ErrVendor);
     }
-    ctx.memory.flash.erase_sector(sector);
+    if !ctx.memory.option_bytes.write_protected(sector) {
+        ctx.memory.flash.erase_sector(sector);
+    }
     let t = &ctx.config.flash_timing;
     let ms = match SECTORS[sector].1 {
         0x8000 => t.erase_32k_ms,
@@ -95,8 +99,12 @@ fn mass_erase(ctx: &mut Ctx) -> Done {
     if ctx.memory.option_bytes.read_protected() {
         return Done::error(DfuStatus::ErrVendor);
     }
+    let ms = ctx.config.flash_timing.mass_erase_ms;
+    if (0..SECTORS.len()).any(|s| ctx.memory.option_bytes.write_protected(s)) {
+        return write_protected(ms, ctx);
+    }
     ctx.memory.flash.mass_erase();
-    Done::ok(ctx.config.flash_timing.mass_erase_ms)
+    Done::ok(ms)
 }
 
 /// RDP → level 0 with a full flash erase, then a system reset; no second GETSTATUS answer [C] AN3156.
@@ -131,8 +139,24 @@ fn write_flash(addr: u32, data: &[u8], ctx: &mut Ctx) -> Done {
     if !addr.is_multiple_of(ctx.config.bootloader.write_alignment) {
         return Done::error(DfuStatus::ErrTarget);
     }
+    let ms = program_ms(data.len(), ctx);
+    let last = addr.saturating_add((data.len().max(1) - 1) as u32);
+    let sectors = Flash::sector_of(addr).zip(Flash::sector_of(last));
+    if sectors.is_some_and(|(first, last)| {
+        (first..=last).any(|s| ctx.memory.option_bytes.write_protected(s))
+    }) {
+        return write_protected(ms, ctx);
+    }
     let result = ctx.memory.flash.program(addr, data);
-    program_result(result, program_ms(data.len(), ctx), ctx)
+    program_result(result, ms, ctx)
+}
+
+/// A write or mass erase refused by write protection: nothing changes; the status is the board file's guess.
+fn write_protected(busy_ms: u32, ctx: &Ctx) -> Done {
+    match DfuStatus::from_u8(ctx.config.bootloader.write_protected_status) {
+        None | Some(DfuStatus::Ok) => Done::ok(busy_ms),
+        Some(status) => Done::error(status),
+    }
 }
 
 /// Only the whole block at its start address [C] AN3156; applied, then the chip resets [C] AN3156 §5.1.

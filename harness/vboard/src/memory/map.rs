@@ -43,11 +43,11 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// Factory-fresh memory.
-    pub fn new(option_reserved: [u32; 4], device_feature: [u8; 4]) -> Memory {
+    /// Erased flash and OTP, with these option bytes and Device Feature bytes.
+    pub fn new(option_bytes: OptionBytes, device_feature: [u8; 4]) -> Memory {
         Memory {
             flash: Flash::default(),
-            option_bytes: OptionBytes::factory(option_reserved),
+            option_bytes,
             otp: Otp::default(),
             device_feature,
         }

@@ -92,6 +92,48 @@ const BASE: &str =
     "link.attempts",
     "1..=10"
 )]
+#[case::probability_over_one(
+    "trim = 16\n",
+    "trim = 16\n\n[faults]\nstall_per_transfer = 1.5\n",
+    11,
+    "faults.stall_per_transfer",
+    "not a probability"
+)]
+#[case::unknown_serial_formula(
+    "trim = 16\n",
+    "trim = 16\n\n[serial]\nformula = \"crc32\"\n",
+    11,
+    "serial.formula",
+    "unknown variant"
+)]
+#[case::serial_key_of_another_formula(
+    "trim = 16\n",
+    "trim = 16\n\n[serial]\nformula = \"st\"\nbyte = 2\n",
+    12,
+    "serial.byte",
+    "only used with formula = \"offset\""
+)]
+#[case::bor_lev_beyond_two_bits(
+    "trim = 16\n",
+    "trim = 16\n\n[option_bytes]\nrdp = 0x55\nbor_lev = 7\n",
+    12,
+    "option_bytes.bor_lev",
+    "0..=3"
+)]
+#[case::no_dual_bank_bits_on_f746(
+    "trim = 16\n",
+    "trim = 16\n\n[option_bytes]\nndbank = false\n",
+    11,
+    "option_bytes.ndbank",
+    "unknown field"
+)]
+#[case::stale_register_bad_until(
+    "trim = 16\n",
+    "trim = 16\n\n[option_bytes.loaded]\nrdp = 0xBB\nuntil = \"never\"\n",
+    12,
+    "option_bytes.loaded.until",
+    "unknown variant"
+)]
 #[case::syntax("trim = 16", "trim = = 16", 8, "hsi.trim", "")]
 fn malformed_board_files(
     #[case] find: &str,

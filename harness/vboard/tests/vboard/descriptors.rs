@@ -138,3 +138,84 @@ fn standard_requests_change_device_state() {
     assert_eq!(host.control_out(0x00, 5, 128, &[]), Err(UsbError::Stall));
     assert_eq!(host.control_in(0xC0, 0x42, 0, 0, 4), Err(UsbError::Stall));
 }
+
+/// The serial string a board with this `[serial]` section reports over USB, for the default UID
+/// `[0x00320041, 0x34365118, 0x33353830]` or `uid`.
+fn reported_serial(serial: &str, uid: Option<&str>) -> (String, String) {
+    let memory = uid.map_or(String::new(), |u| format!("\n[memory]\nuid = {u}\n"));
+    let text = format!("name = \"s\"\n{memory}\n[serial]\n{serial}\n");
+    let config = BoardConfig::from_toml_str(&text, "serial.toml").unwrap();
+    let mut host = Host::new(config, 1);
+    let desc = host.get_descriptor(3, 3, 255).unwrap();
+    assert_eq!(decode_string(&desc), host.board.usb_serial());
+    (decode_string(&desc), host.board.usb_serial_expected())
+}
+
+// Expected strings worked by hand from reference §3 for UID0 = 0x00320041, UID1 = 0x34365118,
+// UID2 = 0x33353830 (bytes id[0..12] = 41 00 32 00 | 18 51 36 34 | 30 38 35 33):
+// st:       UID0 + UID2 = 0x33673871, UID1 >> 16 = 0x3436            -> 336738713436
+// bytewise: id[11]=33, id[10]+id[2]=35+32=67, id[9]=38, id[8]+id[0]=30+41=71, id[7]=34, id[6]=36 -> same
+// uid2_msb: 0x33673871, UID2 >> 16 = 0x3335                          -> 336738713335
+// offset:   byte 4 of 33 67 38 71 34 36 is 0x71, + 0x0A = 0x7B         -> 3367387B3436
+// offset byte 1 add 0xF0: 0x33 + 0xF0 wraps to 0x23                   -> 236738713436
+#[rstest]
+#[case::st_by_default("", "336738713436")]
+#[case::st("formula = \"st\"", "336738713436")]
+#[case::bytewise_without_carries("formula = \"bytewise\"", "336738713436")]
+#[case::uid2_msb("formula = \"uid2_msb\"", "336738713335")]
+#[case::offset_f765("formula = \"offset\"", "3367387B3436")]
+#[case::offset_explicit("formula = \"offset\"\nbyte = 1\nadd = 0xF0", "236738713436")]
+#[case::constant_f723("formula = \"constant\"", "STM32FxSTM32")]
+#[case::constant_value("formula = \"constant\"\nvalue = \"0123456789AB\"", "0123456789AB")]
+fn planted_serial_formulas(#[case] serial: &str, #[case] want: &str) {
+    let (reported, expected) = reported_serial(serial, None);
+    assert_eq!(reported, want);
+    assert_eq!(
+        expected, "336738713436",
+        "the host still expects ST's formula"
+    );
+}
+
+#[test]
+fn bytewise_serial_drops_the_carry_st_keeps() {
+    // UID0 = 0x000000F0, UID2 = 0x00000020: ST adds 32-bit (0x110, carry into byte 1); byte-wise
+    // id[8]+id[0] = 0x20+0xF0 wraps to 0x10 and id[10]+id[2] = 0. UID1 >> 16 = 0xABCD.
+    let uid = Some("[0x000000F0, 0xABCD0000, 0x00000020]");
+    let (st, _) = reported_serial("formula = \"st\"", uid);
+    assert_eq!(st, "00000110ABCD");
+    let (bytewise, expected) = reported_serial("formula = \"bytewise\"", uid);
+    assert_eq!(bytewise, "00000010ABCD");
+    assert_ne!(bytewise, expected);
+}
+
+#[test]
+fn per_boot_serial_changes_at_every_power_on_and_replays_from_the_seed() {
+    let config = BoardConfig::from_toml_str(
+        "name = \"l496\"\n[serial]\nformula = \"per_boot\"\n",
+        "serial.toml",
+    )
+    .unwrap();
+    let run = |seed| {
+        let mut host = Host::new(config.clone(), seed);
+        let mut serials = vec![host.board.usb_serial()];
+        host.board.reset_pin(host.now);
+        assert_eq!(host.board.usb_serial(), serials[0], "a pin reset keeps it");
+        for _ in 0..5 {
+            host.board.power_off(host.now);
+            host.board.power_on(host.now);
+            host.wait_attached();
+            let desc = host.get_descriptor(3, 3, 255).unwrap();
+            serials.push(decode_string(&desc));
+        }
+        serials
+    };
+    let serials = run(4);
+    assert!(serials.iter().all(|s| s.len() == 12
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
+    for pair in serials.windows(2) {
+        assert_ne!(pair[0], pair[1]);
+    }
+    assert_eq!(run(4), serials);
+    assert_ne!(run(5), serials);
+}

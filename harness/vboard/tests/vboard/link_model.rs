@@ -118,3 +118,32 @@ fn lost_in_data_means_the_device_did_act() {
     );
     assert_eq!(host.get_state(), DfuState::UploadIdle);
 }
+
+/// An in-tolerance board (exact 25 MHz detection) whose cable loses each packet attempt with `cable`.
+fn lossy_cable(cable: f64) -> vboard::BoardConfig {
+    let mut config = config_with(25_000_000, 0.0);
+    config.link.cable_loss_per_packet = cable;
+    config.validate().unwrap();
+    config
+}
+
+#[test]
+fn lossy_cable_fails_in_tolerance_transfers_at_the_planted_rate() {
+    let mut host = Host::new(lossy_cable(0.2), 12);
+    assert!(host.board.boot().unwrap().hse_detected_correctly());
+    // Per attempt 0.2, three attempts: a packet is lost with 0.2³ = 0.008. A GETSTATUS is three packets
+    // (SETUP, 6 data bytes, status): 1 − 0.992³ = 2.38 % of them fail.
+    let n = 20_000;
+    let status = failures(&mut host, n, |h| h.try_get_status());
+    let rate = f64::from(status) / f64::from(n);
+    assert!(
+        (0.020..0.028).contains(&rate),
+        "GETSTATUS failure rate {rate}"
+    );
+    // A 2 KiB block upload is 34 packets (SETUP, 32 × 64 bytes, status): 1 − 0.992³⁴ = 23.9 %.
+    host.set_address(FLASH);
+    host.abort().unwrap();
+    let blocks = failures(&mut host, 2000, block_upload);
+    let rate = f64::from(blocks) / 2000.0;
+    assert!((0.21..0.27).contains(&rate), "block failure rate {rate}");
+}

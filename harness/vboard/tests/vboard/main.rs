@@ -12,4 +12,5 @@ mod leave;
 mod link_model;
 mod memory_ops;
 mod no_panics;
+mod option_bytes;
 mod registers;
