@@ -14,9 +14,18 @@ fn identical_boards_failing_alike_are_not_named_one_by_one() {
     // The bench is what the study says it is: every seed fails at a low rate, on several boards.
     for o in &outcomes {
         let rate = o.failures as f64 / o.cycles as f64;
-        assert!((0.002..0.10).contains(&rate), "seed {}: {} of {}", o.seed, o.failures, o.cycles);
+        assert!(
+            (0.002..0.10).contains(&rate),
+            "seed {}: {} of {}",
+            o.seed,
+            o.failures,
+            o.cycles
+        );
     }
-    let wrong: Vec<&study::Outcome> = outcomes.iter().filter(|o| !o.false_names.is_empty()).collect();
+    let wrong: Vec<&study::Outcome> = outcomes
+        .iter()
+        .filter(|o| !o.false_names.is_empty())
+        .collect();
     // Holm at 0.01 over every board and factor bounds the family-wise error at 1 %; over 30 seeds that
     // allows at most one naming by chance (and these fixed seeds give none).
     assert!(wrong.is_empty(), "false namings: {wrong:#?}");

@@ -6,8 +6,8 @@ mod clocks;
 #[path = "../common/mod.rs"]
 mod common;
 mod dfu_cli;
-mod false_naming;
 mod diagnosis;
+mod false_naming;
 mod report;
 mod soak_cli;
 mod vboard_cli;

@@ -26,10 +26,16 @@ fn fixture() -> PathBuf {
 pub fn run_seed(seed: u64, work: &Path) -> Outcome {
     let dir = fixture();
     let text = std::fs::read_to_string(dir.join("scenario.toml")).expect("the study's scenario");
-    let rig = dir.join("rig.toml").canonicalize().expect("the study's rig");
+    let rig = dir
+        .join("rig.toml")
+        .canonicalize()
+        .expect("the study's rig");
     let text = text
         .replace("seed = 1\n", &format!("seed = {seed}\n"))
-        .replace("rig = \"rig.toml\"", &format!("rig = {:?}", rig.display().to_string()));
+        .replace(
+            "rig = \"rig.toml\"",
+            &format!("rig = {:?}", rig.display().to_string()),
+        );
     let scenario = work.join(format!("seed-{seed}.toml"));
     std::fs::write(&scenario, text).unwrap();
     let reports = work.join(format!("reports-{seed}"));
