@@ -148,13 +148,23 @@ fn summary(
         }
         _ => "clocks not configured by the bootloader (it did not run)",
     };
-    let per_board: Vec<String> = boards
+    let all_boots = boards
         .iter()
-        .map(|&b| {
-            let n = ctx.at(b, state);
-            format!("{} {}", ctx.name(b), of(n.cycles, ctx.of_board(b).cycles))
-        })
-        .collect();
+        .all(|&b| ctx.at(b, state).cycles == ctx.of_board(b).cycles);
+    let per_board: Vec<String> = if all_boots {
+        vec![format!(
+            "every boot of {}",
+            list(&ctx.names(boards.iter().copied()))
+        )]
+    } else {
+        boards
+            .iter()
+            .map(|&b| {
+                let n = ctx.at(b, state);
+                format!("{} {}", ctx.name(b), of(n.cycles, ctx.of_board(b).cycles))
+            })
+            .collect()
+    };
     let numbers = match test {
         Some(t) => format!(
             "{} of these boots failed, against {} of the others ({})",
