@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use records::ErrorKind;
 
-use super::context::Context;
+use super::context::{within, Context};
 use super::wording::{list, of, p_text, ratio};
 use super::{Cause, Kind, Link, Test, MIN_FAILURES};
 use crate::evidence::{ClockState, Tally};
 use crate::format::thousands;
-use crate::stats::{cochran_mantel_haenszel, Table2x2};
+use crate::stats::Table2x2;
 
 const STATES: [ClockState; 5] = [
     ClockState::Misdetected,
@@ -46,7 +46,7 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
                     stratum(ctx.at(b, s), all)
                 })
                 .collect();
-            let cmh = cochran_mantel_haenszel(&strata);
+            let (cmh, how) = within(&strata);
             let mine = ctx.of_board(b);
             let rest_failures = ctx.total.board_failures - mine.board_failures;
             let rest_cycles = ctx.total.judged() - mine.judged();
@@ -54,7 +54,7 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
                 id: format!("board:{}", ctx.name(b)),
                 title: format!("Board {} against the other boards", ctx.name(b)),
                 boards: vec![ctx.name(b).to_string()],
-                method: "Cochran–Mantel–Haenszel within the clock states".into(),
+                method: format!("{how} within the clock states"),
                 exposed_failures: mine.board_failures,
                 exposed_cycles: mine.judged(),
                 unexposed_failures: rest_failures,

@@ -5,7 +5,22 @@ use std::collections::BTreeMap;
 
 use crate::aggregate::Aggregate;
 use crate::evidence::{BoardEvidence, ClockState, Evidence, Tally};
-use crate::stats::Table2x2;
+use crate::stats::{cochran_mantel_haenszel, exact_conditional, Stratified, Table2x2};
+
+/// A contrast within strata: the Mantel–Haenszel odds ratio and excess, and the p-value of the exact
+/// conditional test where the counts are small enough, else of the CMH chi-square (good by then). Returns the
+/// test's name with it.
+pub fn within(strata: &[Table2x2]) -> (Stratified, &'static str) {
+    let mut cmh = cochran_mantel_haenszel(strata);
+    match exact_conditional(strata) {
+        Some((p, log10)) => {
+            cmh.p_value = p;
+            cmh.log10_p = log10;
+            (cmh, "exact conditional test")
+        }
+        None => (cmh, "Cochran–Mantel–Haenszel"),
+    }
+}
 
 pub struct Context<'a> {
     pub agg: &'a Aggregate,

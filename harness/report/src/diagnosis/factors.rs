@@ -9,11 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use super::context::{table, Context};
+use super::context::{table, within, Context};
 use super::wording::{list, of, p_text, rate, ratio};
 use super::{Cause, Kind, Link, Test, MIN_FAILURES};
 use crate::evidence::{ClockState, Factor, Tally};
-use crate::stats::{cochran_armitage, cochran_mantel_haenszel, Table2x2};
+use crate::stats::{cochran_armitage, Table2x2};
 
 /// Boots whose clocks do not explain a failure: in spec, or not read.
 fn clean(c: ClockState) -> bool {
@@ -175,7 +175,7 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
             if !informative {
                 continue;
             }
-            let cmh = cochran_mantel_haenszel(&strata);
+            let (cmh, how) = within(&strata);
             let shown = value_text(ctx, f, v);
             let boards: Vec<usize> = ctx
                 .board_clock
@@ -192,7 +192,7 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
                 id: format!("factor:{}={shown}", column(f)),
                 title: format!("{} = {shown}", f.name()),
                 boards: ctx.names(boards),
-                method: "Cochran–Mantel–Haenszel within board × clock state".into(),
+                method: format!("{how} within board × clock state"),
                 exposed_failures: exposed_total.board_failures,
                 exposed_cycles: exposed_total.judged(),
                 unexposed_failures: ctx.total.board_failures - exposed_total.board_failures,

@@ -230,6 +230,11 @@ pub(super) fn clamp_ln_p(ln_p: f64) -> f64 {
 }
 
 impl Hypergeometric {
+    /// The support: the least and greatest first cell the margins allow.
+    pub(super) fn support(&self) -> (u64, u64) {
+        (self.lo, self.hi)
+    }
+
     /// The exact conditional confidence interval of the odds ratio at `alpha` (two-sided), as R's
     /// `fisher.test` and scipy's `odds_ratio(kind="conditional")` give it: the odds ratios psi at which the
     /// observed first cell `x` sits on an alpha/2 tail of Fisher's noncentral hypergeometric distribution.

@@ -21,7 +21,7 @@ mod trend;
 pub use association::{compare_rates, fisher, Association, RateComparison, Table2x2};
 pub use multiple::{benjamini_hochberg, holm, holm_log10};
 pub use proportion::{wilson, wilson_at, Proportion};
-pub use strata::{cochran_mantel_haenszel, Stratified};
+pub use strata::{cochran_mantel_haenszel, exact_conditional, Stratified, EXACT_SUPPORT_LIMIT};
 pub use trend::{cochran_armitage, Trend};
 
 /// Confidence of the intervals that `wilson`, `fisher` and `compare_rates` report.

@@ -5,7 +5,8 @@
 use serde::Serialize;
 
 use super::chisq::chi2_1_tail;
-use super::Table2x2;
+use super::hypergeometric::{ln_add, Hypergeometric};
+use super::{Table2x2, R_REL_ERR};
 
 /// The CMH test over strata, with the continuity correction (as statsmodels' `StratifiedTable.test_null_odds`
 /// with `correction=True` and R's `mantelhaen.test` by default).
@@ -55,4 +56,50 @@ pub fn cochran_mantel_haenszel(strata: &[Table2x2]) -> Stratified {
         },
         excess_failures: excess,
     }
+}
+
+/// Beyond this many values of the summed first cells, the exact test gives way to the CMH chi-square, whose
+/// approximation is good by then (and the convolution would cost the square of it).
+pub const EXACT_SUPPORT_LIMIT: u64 = 2000;
+
+/// The exact conditional test of a common odds ratio of 1 across strata (R's `mantelhaen.test(exact =
+/// TRUE)`, two-sided as Fisher's: the probability, given every stratum's margins, of a sum of exposed
+/// failures no more probable than the observed one). The distribution of the sum is the convolution of the
+/// strata's hypergeometric distributions, in log space. Returns (p, log10 p), or None when the sum's
+/// support exceeds [`EXACT_SUPPORT_LIMIT`]. With one stratum it is Fisher's exact test.
+pub fn exact_conditional(strata: &[Table2x2]) -> Option<(f64, f64)> {
+    let mut dist: Vec<f64> = vec![0.0]; // ln P(sum = lo_total + i)
+    let mut observed = 0u64;
+    let mut lo_total = 0u64;
+    for t in strata {
+        let h = Hypergeometric::of(t);
+        let (lo, hi) = h.support();
+        observed += t.exposed_failed;
+        lo_total += lo;
+        if lo == hi {
+            continue;
+        }
+        if dist.len() as u64 + (hi - lo) > EXACT_SUPPORT_LIMIT {
+            return None;
+        }
+        let pmf: Vec<f64> = (lo..=hi).map(|x| h.ln_pmf(x)).collect();
+        let mut next = vec![f64::NEG_INFINITY; dist.len() + pmf.len() - 1];
+        for (i, a) in dist.iter().enumerate() {
+            if *a == f64::NEG_INFINITY {
+                continue;
+            }
+            for (j, b) in pmf.iter().enumerate() {
+                next[i + j] = ln_add(next[i + j], a + b);
+            }
+        }
+        dist = next;
+    }
+    let at = (observed - lo_total) as usize;
+    let threshold = dist[at] + R_REL_ERR.ln_1p();
+    let ln_p = dist
+        .iter()
+        .filter(|&&l| l <= threshold)
+        .fold(f64::NEG_INFINITY, |acc, &l| ln_add(acc, l))
+        .min(0.0);
+    Some((ln_p.exp(), ln_p / std::f64::consts::LN_10))
 }

@@ -273,3 +273,26 @@ fn zero_cell_odds_ratio_interval_is_the_exact_conditional_one(
     }
     assert!(a.or_low <= a.odds_ratio && a.odds_ratio <= a.or_high);
 }
+
+// The exact conditional test of a common odds ratio across strata (R's mantelhaen.test(exact = TRUE)): values
+// from enumerating every combination of the strata's first cells with Python's exact fractions
+// (`fractions.Fraction`, `math.comb`), two-sided as Fisher's with R's 1e-7 tolerance.
+#[rstest]
+#[case::two_strata(vec![table(3, 7, 1, 9), table(5, 15, 2, 28)], 0.048_266_490_800_207_146)]
+#[case::three_strata(vec![table(2, 48, 0, 50), table(1, 99, 4, 96), table(0, 30, 3, 27)], 0.337_606_522_335_553_4)]
+#[case::strong(vec![table(12, 88, 3, 297), table(9, 41, 1, 149)], 3.705_001_456_728_188e-10)]
+fn exact_conditional_test_matches_enumeration(#[case] strata: Vec<Table2x2>, #[case] p: f64) {
+    let (got, log10) = exact_conditional(&strata).unwrap();
+    assert_rel(got, p, 1e-9);
+    assert_rel(10f64.powf(log10), p, 1e-9);
+}
+
+#[test]
+fn exact_conditional_test_of_one_stratum_is_fishers() {
+    for t in [table(3, 1, 1, 3), table(2, 15, 10, 3), table(7, 93, 3, 97)] {
+        let (p, _) = exact_conditional(&[t]).unwrap();
+        assert_rel(p, fisher(t).p_value, 1e-9);
+    }
+    // Too large a support gives way to the chi-square.
+    assert!(exact_conditional(&[table(5000, 5000, 5000, 5000)]).is_none());
+}
