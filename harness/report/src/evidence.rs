@@ -425,8 +425,8 @@ pub struct Evidence {
     pub cells: HashMap<(usize, ClockState, Option<i64>), Tally>,
     pub boards: Vec<BoardEvidence>,
     pub factors: BTreeMap<Factor, FactorValues>,
-    /// (factor, value, board, clock state) -> cycles.
-    pub factor_cells: HashMap<(Factor, usize, usize, ClockState), Tally>,
+    /// (factor, value, board, clock state, °C) -> cycles.
+    pub factor_cells: HashMap<(Factor, usize, usize, ClockState, Option<i64>), Tally>,
 }
 
 impl Evidence {
@@ -443,7 +443,7 @@ impl Evidence {
             let values = self.factors.entry(f).or_default();
             if let Some(i) = values.intern(value) {
                 self.factor_cells
-                    .entry((f, i, board, clock))
+                    .entry((f, i, board, clock, temp))
                     .or_default()
                     .add(v);
             }
@@ -535,9 +535,12 @@ impl Evidence {
                 values.values.into_iter().map(|v| ours.intern(v)).collect(),
             );
         }
-        for ((f, v, b, c), n) in later.factor_cells {
+        for ((f, v, b, c, t), n) in later.factor_cells {
             if let Some(v) = renumber[&f][v] {
-                *self.factor_cells.entry((f, v, boards[b], c)).or_default() += n;
+                *self
+                    .factor_cells
+                    .entry((f, v, boards[b], c, t))
+                    .or_default() += n;
             }
         }
         for (i, e) in later.boards.into_iter().enumerate() {

@@ -33,6 +33,9 @@ pub struct Context<'a> {
     pub board_clock: BTreeMap<(usize, ClockState), Tally>,
     /// Clock state -> cycles, over all boards.
     pub clock: BTreeMap<ClockState, Tally>,
+    /// The evidence's cells in a fixed order, so sums of floating-point terms over them are the same on
+    /// every run.
+    pub cells: BTreeMap<(usize, ClockState, Option<i64>), Tally>,
     pub total: Tally,
 }
 
@@ -55,6 +58,7 @@ impl<'a> Context<'a> {
             order: agg.board_indices(),
             board_clock,
             clock,
+            cells: ev.cells.iter().map(|(k, v)| (*k, *v)).collect(),
             total,
         }
     }

@@ -13,7 +13,7 @@ use super::context::{table, within, Context};
 use super::wording::{list, of, p_text, rate, ratio};
 use super::{Cause, Kind, Link, Test, MIN_FAILURES};
 use crate::evidence::{ClockState, Factor, Tally};
-use crate::stats::{cochran_armitage, Table2x2};
+use crate::stats::{cochran_armitage_within, Table2x2};
 
 /// Boots whose clocks do not explain a failure: in spec, or not read.
 fn clean(c: ClockState) -> bool {
@@ -40,20 +40,35 @@ pub fn temperature_test(ctx: &Context) -> Option<Test> {
     if levels.len() < 2 {
         return None;
     }
-    let x: Vec<u64> = levels.values().map(|t| t.board_failures).collect();
-    let n: Vec<u64> = levels.values().map(|t| t.judged()).collect();
-    let s: Vec<f64> = levels.keys().map(|&t| t as f64).collect();
-    let failures: u64 = x.iter().sum();
+    let failures: u64 = levels.values().map(|t| t.board_failures).sum();
+    let cycles: u64 = levels.values().map(|t| t.judged()).sum();
     if failures < MIN_FAILURES {
         return None;
     }
-    let trend = cochran_armitage(&x, &n, &s);
-    let cycles: u64 = n.iter().sum();
+    // Within each board: a board that fails and happens to run hotter is the board, not the temperature.
+    let mut per_board: BTreeMap<usize, BTreeMap<i64, Tally>> = BTreeMap::new();
+    for (&(b, c, t), n) in &ctx.ev.cells {
+        if let (Some(t), true) = (t, clean(c)) {
+            *per_board.entry(b).or_default().entry(t).or_default() += *n;
+        }
+    }
+    let strata: Vec<(Vec<u64>, Vec<u64>, Vec<f64>)> = per_board
+        .values()
+        .map(|levels| {
+            (
+                levels.values().map(|t| t.board_failures).collect(),
+                levels.values().map(|t| t.judged()).collect(),
+                levels.keys().map(|&t| t as f64).collect(),
+            )
+        })
+        .collect();
+    let trend = cochran_armitage_within(&strata);
     Some(Test {
         id: "temperature".into(),
         title: "Temperature, with the clocks in spec".into(),
         boards: Vec::new(),
-        method: "Cochran–Armitage trend across the temperatures, boots with in-spec clocks".into(),
+        method: "Cochran–Armitage trend across the temperatures within each board, boots with in-spec clocks"
+            .into(),
         exposed_failures: failures,
         exposed_cycles: cycles,
         unexposed_failures: 0,
@@ -155,11 +170,11 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
         for (vi, v) in values.values.iter().enumerate() {
             let mut strata: Vec<Table2x2> = Vec::new();
             let mut exposed_total = Tally::default();
-            for (&(b, c), &all) in &ctx.board_clock {
+            for (&(b, c, t), &all) in &ctx.cells {
                 let exposed = ctx
                     .ev
                     .factor_cells
-                    .get(&(f, vi, b, c))
+                    .get(&(f, vi, b, c, t))
                     .copied()
                     .unwrap_or_default();
                 exposed_total += exposed;
@@ -178,21 +193,21 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
             let (cmh, how) = within(&strata);
             let shown = value_text(ctx, f, v);
             let boards: Vec<usize> = ctx
-                .board_clock
+                .cells
                 .keys()
-                .filter(|(b, c)| {
+                .filter(|(b, c, t)| {
                     ctx.ev
                         .factor_cells
-                        .get(&(f, vi, *b, *c))
-                        .is_some_and(|t| t.board_failures > 0)
+                        .get(&(f, vi, *b, *c, *t))
+                        .is_some_and(|x| x.board_failures > 0)
                 })
-                .map(|(b, _)| *b)
+                .map(|(b, _, _)| *b)
                 .collect();
             out.push(Test {
                 id: format!("factor:{}={shown}", column(f)),
                 title: format!("{} = {shown}", f.name()),
                 boards: ctx.names(boards),
-                method: format!("{how} within board × clock state"),
+                method: format!("{how} within board × clock state × temperature"),
                 exposed_failures: exposed_total.board_failures,
                 exposed_cycles: exposed_total.judged(),
                 unexposed_failures: ctx.total.board_failures - exposed_total.board_failures,

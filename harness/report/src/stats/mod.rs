@@ -22,7 +22,7 @@ pub use association::{compare_rates, fisher, Association, RateComparison, Table2
 pub use multiple::{benjamini_hochberg, holm, holm_log10};
 pub use proportion::{wilson, wilson_at, Proportion};
 pub use strata::{cochran_mantel_haenszel, exact_conditional, Stratified, EXACT_SUPPORT_LIMIT};
-pub use trend::{cochran_armitage, Trend};
+pub use trend::{cochran_armitage, cochran_armitage_within, Trend};
 
 /// Confidence of the intervals that `wilson`, `fisher` and `compare_rates` report.
 pub(super) const CONFIDENCE: f64 = 0.95;

@@ -296,3 +296,21 @@ fn exact_conditional_test_of_one_stratum_is_fishers() {
     // Too large a support gives way to the chi-square.
     assert!(exact_conditional(&[table(5000, 5000, 5000, 5000)]).is_none());
 }
+
+#[test]
+fn the_trend_within_one_stratum_is_the_plain_trend_and_strata_that_differ_only_in_level_show_none()
+{
+    let (x, n, s) = (
+        vec![5, 10, 20, 35],
+        vec![100, 100, 100, 100],
+        vec![20.0, 25.0, 30.0, 35.0],
+    );
+    let plain = cochran_armitage(&x, &n, &s);
+    let within = cochran_armitage_within(&[(x, n, s)]);
+    assert_rel(within.statistic, plain.statistic, 1e-12);
+    assert_eq!(within.direction, plain.direction);
+    // One stratum at 25 °C failing 60 %, another at 50 °C failing 60 %: pooled, a trend; within, none.
+    let a = (vec![30], vec![50], vec![25.0]);
+    let b = (vec![30], vec![50], vec![50.0]);
+    assert_eq!(cochran_armitage_within(&[a, b]).p_value, 1.0);
+}
