@@ -40,7 +40,7 @@ where
         target: Arc::new(TargetDescription::stm32f7()),
         images: Arc::new(prepare_images(scenario)?),
     };
-    let mut boards = build_boards(scenario, resume, &shared)?;
+    let mut boards = build_boards(scenario, &shared)?;
     for b in &boards {
         if let Some(board) = b.virtual_board() {
             prepare(&b.spec.name, board);
@@ -57,6 +57,7 @@ where
             break;
         }
         enter_phase(&mut boards, phase.temperature_c, phase.settle)?;
+        catch_up(&boards, resume, &phase.name);
         summary.absorb(&RunEvent::PhaseStarted {
             index: pi,
             name: phase.name.clone(),
@@ -149,11 +150,7 @@ fn prepare_images(scenario: &Scenario) -> Result<Vec<(ImageSource, Image)>, RunE
     Ok(out)
 }
 
-fn build_boards(
-    scenario: &Scenario,
-    resume: &ResumePoint,
-    shared: &Shared,
-) -> Result<Vec<BoardRun>, RunError> {
+fn build_boards(scenario: &Scenario, shared: &Shared) -> Result<Vec<BoardRun>, RunError> {
     let serial = if scenario.rig.is_virtual() {
         None
     } else {
@@ -173,7 +170,6 @@ fn build_boards(
                 if let Some(board) = b.virtual_board() {
                     board.lock().power_on(Duration::ZERO);
                 }
-                b.clock.sleep(resume.clock_offset(&spec.name));
                 b
             }
             (Wiring::Controller { .. }, Some(rig)) => {
@@ -218,4 +214,14 @@ fn enter_phase(
         real_done |= !is_virtual;
     }
     Ok(())
+}
+
+/// On resume, a virtual board's clock goes on from where its recorded cycles of the phase ended, after the
+/// phase was entered at the time it was entered first: so each phase's set-point and settling happen at the
+/// virtual time they happened in the run being resumed, and the rest is recorded as if never interrupted.
+fn catch_up(boards: &[BoardRun], resume: &ResumePoint, phase: &str) {
+    for b in boards.iter().filter(|b| b.virtual_board().is_some()) {
+        let until = resume.progress(&b.spec.name, phase).until;
+        b.clock.sleep(until.saturating_sub(b.clock.now()));
+    }
 }
