@@ -5,6 +5,7 @@
 mod error;
 mod load;
 mod load_ports;
+mod load_virtual;
 pub mod protocol;
 mod raw;
 mod serial;
@@ -15,8 +16,8 @@ mod virtual_rig;
 pub use error::{RigError, RigErrorKind};
 pub use serial_rig::{SerialControl, SerialRig};
 pub use spec::{
-    BoardSpec, ChamberSpec, Command, ControllerSpec, HseKind, LineEnding, PortSpec, ProbeSelector,
-    Rig, VirtualWiring, Wiring,
+    BoardSpec, ChamberSpec, Command, ControllerSpec, FaultRates, HseKind, LineEnding, PortSpec,
+    ProbeSelector, Rig, VirtualWiring, Wiring,
 };
 pub use virtual_rig::{VirtualControl, VirtualRig, RESET_PULSE, SWITCH_TIME};
 
