@@ -41,14 +41,12 @@ pub enum RunEvent {
     BoardStopped { board: usize, reason: String },
 }
 
-/// Where each board is in each phase: finished cycles, time spent, the next attempt of an unfinished cycle,
-/// and where the board's clock had got to when its last recorded cycle attempt of the phase ended.
+/// Where each board is in each phase: finished cycles, time spent, the next attempt of an unfinished cycle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PhaseProgress {
     pub cycles_done: u64,
     pub elapsed: Duration,
     pub next_attempt: u32,
-    pub until: Duration,
 }
 
 /// Why a run could not go on: not the boards' fault.

@@ -1,7 +1,7 @@
 //! Where a killed run stopped, from its records alone, in one streaming pass over each file: per board and
-//! phase, the cycles finished, the time spent, the next attempt of an unfinished cycle and where its
-//! virtual clock had got to; per board, its totals so far. Step rows of a cycle attempt that never finished
-//! are dropped, so the resumed attempt is recorded once.
+//! phase, the cycles finished, the time spent and the next attempt of an unfinished cycle; per board, its
+//! totals so far. Step rows of a cycle attempt that never finished are dropped, so the resumed attempt is
+//! recorded once.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -37,8 +37,6 @@ impl ResumePoint {
         } else {
             p.next_attempt = r.attempt + 1;
         }
-        let end = Duration::from_secs_f64(r.time_s.max(0.0)) + took;
-        p.until = p.until.max(end);
         count(self.totals.entry(r.board.clone()).or_default(), r);
     }
 

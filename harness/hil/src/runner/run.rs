@@ -57,7 +57,6 @@ where
             break;
         }
         enter_phase(&mut boards, phase.temperature_c, phase.settle)?;
-        catch_up(&boards, resume, &phase.name);
         summary.absorb(&RunEvent::PhaseStarted {
             index: pi,
             name: phase.name.clone(),
@@ -76,6 +75,7 @@ where
                     phase,
                     board: bi,
                     progress: resume.progress(&b.spec.name, &phase.name),
+                    replay: b.virtual_board().is_some(),
                     seed: seed_of(scenario, bi),
                     phase_index: pi,
                     stop: &stop.0,
@@ -214,14 +214,4 @@ fn enter_phase(
         real_done |= !is_virtual;
     }
     Ok(())
-}
-
-/// On resume, a virtual board's clock goes on from where its recorded cycles of the phase ended, after the
-/// phase was entered at the time it was entered first: so each phase's set-point and settling happen at the
-/// virtual time they happened in the run being resumed, and the rest is recorded as if never interrupted.
-fn catch_up(boards: &[BoardRun], resume: &ResumePoint, phase: &str) {
-    for b in boards.iter().filter(|b| b.virtual_board().is_some()) {
-        let until = resume.progress(&b.spec.name, phase).until;
-        b.clock.sleep(until.saturating_sub(b.clock.now()));
-    }
 }
