@@ -152,10 +152,12 @@ fn run_cycle_with_retries(
 
 /// One attempt at one cycle: every step in order, stopping at the first that fails after its retries.
 fn run_cycle(run: &mut BoardRun, job: &PhaseJob<'_>, cycle: u64, attempt: u32) -> CycleRow {
+    let seed = cycle_seed(job.seed, job.phase_index, cycle, attempt);
     if let Some(board) = run.virtual_board() {
-        board
-            .lock()
-            .reseed(cycle_seed(job.seed, job.phase_index, cycle, attempt));
+        board.lock().reseed(seed);
+    }
+    if let Some(faults) = &run.faults {
+        faults.reseed(seed);
     }
     run.facts = CycleFacts::default();
     let started_utc = utc_now();
