@@ -11,6 +11,7 @@ mod raw;
 mod serial;
 mod serial_rig;
 mod spec;
+mod virtual_chamber;
 mod virtual_faults;
 mod virtual_rig;
 

@@ -4,7 +4,10 @@
 //! a reply that does not match (`Garbled`, the action carried out), and a relay that acknowledges a power
 //! command but does not switch: only a virtual rig can know that, so it reports it at the power step
 //! (`RelayStuck`, a rig I/O failure) instead of letting the board fail later for a boot that never happened.
-//! Must not touch serial ports, USB or the wall clock.
+//! The chamber may lag its set-point (`[chamber] time_constant_s`); a board's die temperature is brought up
+//! to date at every rig action on it (power, NRST, temperature read), so a boot the rig causes sees the
+//! temperature of that moment, and one the debug port or a DFU leave causes that of the board's last rig
+//! action. Must not touch serial ports, USB or the wall clock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use vboard::{board_seed, Board};
 
 use super::error::RigError;
 use super::spec::{BoardSpec, Rig, Wiring};
+use super::virtual_chamber::DieTemperature;
 use super::virtual_faults::{CommandFault, VirtualFaults};
 use super::RigControl;
 use crate::transport::VirtualBoard;
@@ -38,12 +42,13 @@ pub struct VirtualRig {
 }
 
 /// One board on the virtual bench: its name, the board, the channel its controller commands name (its
-/// virtual USB port), and its fault draws.
+/// virtual USB port), its fault draws, and its die temperature under the chamber.
 struct Seat {
     name: String,
     board: VirtualBoard,
     channel: u16,
     faults: VirtualFaults,
+    die: DieTemperature,
 }
 
 impl VirtualRig {
@@ -76,11 +81,14 @@ impl VirtualRig {
                 });
             };
             let seed = board_seed(seed, wiring.seed);
+            let board = Board::new(wiring.config.clone(), seed);
+            let die = DieTemperature::new(wiring.chamber_time_constant, board.temperature());
             seats.push(Seat {
                 name: spec.name.clone(),
-                board: VirtualBoard::new(Board::new(wiring.config.clone(), seed)),
+                board: VirtualBoard::new(board),
                 channel: u16::from(wiring.port),
                 faults: VirtualFaults::new(wiring.faults, seed),
+                die,
             });
         }
         Ok(VirtualRig {
@@ -136,6 +144,13 @@ impl VirtualControl {
         self.rig.clock.now()
     }
 
+    /// Brings the die temperature up to date under a lagging chamber.
+    fn follow_chamber(&self, now: Duration) {
+        if let Some(celsius) = self.seat().die.at(now) {
+            self.board().lock().set_temperature(celsius);
+        }
+    }
+
     /// The command line as errors show it, like a serial rig's: the rig-file command and the channel.
     fn line(&self, command: &str) -> String {
         format!("{command} {}", self.seat().channel)
@@ -180,6 +195,7 @@ impl RigControl for VirtualControl {
             return Err(RigError::RelayStuck { channel, on });
         }
         let now = self.now();
+        self.follow_chamber(now);
         let mut board = self.board().lock();
         if on {
             board.power_on(now);
@@ -202,17 +218,22 @@ impl RigControl for VirtualControl {
         let fault = self.send("reset_pulse", false)?;
         self.rig.clock.sleep(RESET_PULSE);
         let now = self.now();
+        self.follow_chamber(now);
         self.board().lock().reset_pin(now);
         self.reply("reset_pulse", fault)
     }
 
     fn temperature(&mut self) -> Result<Option<f64>, RigError> {
+        self.follow_chamber(self.now());
         Ok(Some(self.board().lock().temperature()))
     }
 
     fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError> {
+        let now = self.now();
         for seat in self.rig.seats.iter() {
-            seat.board.lock().set_temperature(celsius);
+            seat.board
+                .lock()
+                .set_temperature(seat.die.set_point(celsius, now));
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Soaks on virtual rigs that fail as real ones do: controller timeouts, garbled replies, stuck relays and
 //! probe dropouts recorded as infrastructure failures at about the rate the rig file asks for, retried by
-//! `retry.on = "rig"`, absent at rate 0, and recorded the same by a resumed run.
+//! `retry.on = "rig"`, absent at rate 0, and recorded the same by a resumed run; and a chamber that lags its
+//! set-point, whose lagging temperature is what the records hold.
 
 use std::path::{Path, PathBuf};
 
@@ -244,7 +245,7 @@ fn a_resumed_run_with_rig_faults_records_what_an_uninterrupted_one_records(#[cas
         + RETRY_ON_RIG
         + "[[phases]]\nname = \"hot\"\ncycles = 12\ntemperature_c = 35\nsettle_s = 20\n";
     let faults = "[faults]\ntimeout_rate = 0.1\ngarbled_rate = 0.05\nrelay_stuck_rate = 0.05\n\
-                  probe_dropout_rate = 0.1\n";
+                  probe_dropout_rate = 0.1\n[chamber]\ntime_constant_s = 30\n";
     let whole = soak(&format!("resume-{keep}"), &[1, 6], faults, &body);
     let rows = cycles(&whole);
     assert!(
@@ -273,4 +274,56 @@ fn a_run_resumed_just_before_a_failed_power_off_reads_the_board_the_run_left_on(
         .expect("a power-off failed with the board left on");
     let resumed = cut_and_resume(&whole, at);
     assert_same_records(&resumed, &whole);
+}
+
+#[test]
+fn a_lagging_chamber_records_temperatures_that_approach_the_set_point() {
+    const TAU_S: f64 = 5.0;
+    let body = cycles_of(10).replace("seed = 11", "seed = 6").replace(
+        "name = \"p\"\ncycles = 10",
+        "name = \"cold\"\ncycles = 10\ntemperature_c = 15",
+    ) + "[[phases]]\nname = \"hot\"\ncycles = 250\ntemperature_c = 35\n";
+    let run = soak(
+        "lag",
+        &[1],
+        &format!("[chamber]\ntime_constant_s = {TAU_S}\n"),
+        &body,
+    );
+    let rows = cycles(&run);
+    let temps = |phase: &str| -> Vec<f64> {
+        let rows = rows.iter().filter(|r| r.phase == phase);
+        rows.map(|r| r.temperature_c.unwrap()).collect()
+    };
+    let (cold, warm) = (temps("cold"), temps("hot"));
+    assert_eq!(
+        cold[0], 25.0,
+        "right after the set-point the die still has the board file's 25 °C"
+    );
+    assert!(cold.windows(2).all(|w| w[0] > w[1]), "cooling: {cold:?}");
+    assert!(
+        warm[0] < *cold.last().unwrap(),
+        "still cooling at the next set-point: {warm:?}"
+    );
+    assert!(
+        warm.windows(2).all(|w| w[0] < w[1]),
+        "then warming all along: {warm:?}"
+    );
+    let hot: Vec<_> = rows.iter().filter(|r| r.phase == "hot").collect();
+    let (t0, from) = (hot[0].time_s, warm[0]);
+    for r in &hot {
+        let expected = 35.0 + (from - 35.0) * (-(r.time_s - t0) / TAU_S).exp();
+        assert!(
+            (r.temperature_c.unwrap() - expected).abs() < 1e-6,
+            "first order: {r:?}"
+        );
+    }
+    let last = warm.last().unwrap();
+    assert!(
+        hot.last().unwrap().time_s - t0 > 4.0 * TAU_S,
+        "the phase runs long enough"
+    );
+    assert!(
+        (35.0 - last).abs() < 0.1 && *last < 35.0,
+        "close to the set-point: {last}"
+    );
 }

@@ -140,3 +140,38 @@ fn a_stuck_relay_says_which_channel_and_leaves_the_other_lines_working() {
     control.boot0(false).unwrap();
     control.reset_pulse().unwrap();
 }
+
+#[test]
+fn a_lagging_chamber_warms_the_die_exponentially_and_a_boot_sees_that_temperature() {
+    let text = "name = \"lag\"\n[chamber]\ntime_constant_s = 60\n[[boards]]\nname = \"a\"\n\
+                hse_hz = 25_000_000\nhse_kind = \"oscillator\"\nboard_file = \"../boards/bench-01.toml\"\n";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/case.toml");
+    let rig = Rig::from_toml_str(text, &path).unwrap();
+    let rig = VirtualRig::new(&rig, Arc::new(VirtualClock::new()), 1).unwrap();
+    let mut control = rig.control("a").unwrap();
+    let start = control.temperature().unwrap().unwrap();
+    assert_eq!(start, 25.0, "the board file's temperature");
+    control.set_temperature(35.0).unwrap();
+    assert_eq!(
+        control.temperature().unwrap(),
+        Some(25.0),
+        "no time has passed"
+    );
+    rig.clock().sleep(Duration::from_secs(60));
+    let one_tau = control.temperature().unwrap().unwrap();
+    assert!(
+        (one_tau - (35.0 - 10.0 / std::f64::consts::E)).abs() < 1e-9,
+        "{one_tau}"
+    );
+    control.power(true).unwrap();
+    let boot = rig.board("a").unwrap().lock().boot().unwrap().temperature_c;
+    assert_eq!(
+        Some(boot),
+        control.temperature().unwrap(),
+        "the boot saw the die as it was"
+    );
+    assert!(boot > one_tau && boot < 35.0);
+    rig.clock().sleep(Duration::from_secs(600));
+    let settled = control.temperature().unwrap().unwrap();
+    assert!((settled - 35.0).abs() < 0.01, "{settled}");
+}
