@@ -327,3 +327,48 @@ fn a_lagging_chamber_records_temperatures_that_approach_the_set_point() {
         "close to the set-point: {last}"
     );
 }
+
+#[test]
+fn the_shipped_flaky_rig_shows_rig_failures_in_ten_cycles_a_board() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let rig = std::fs::canonicalize(repo.join("fixtures/rigs/flaky-virtual.toml")).unwrap();
+    let quick = std::fs::read_to_string(repo.join("scenarios/quick.toml")).unwrap();
+    let body = quick
+        .replace(
+            "\"../fixtures/rigs/virtual-bench.toml\"",
+            &format!("{:?}", rig.display().to_string()),
+        )
+        .replace("cycles = 20", "cycles = 10");
+    let dir = scratch("rig_faults-shipped");
+    std::fs::write(dir.join("scenario.toml"), body).unwrap();
+    let (run, summary) = Soak::start(&dir.join("scenario.toml"), &dir.join("reports"))
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    assert_eq!(summary.cycles(), 100);
+    let rows = cycles(&run);
+    let rig_kinds: std::collections::BTreeSet<_> = rows
+        .iter()
+        .filter(|r| r.error_class == Some(ErrorClass::Infrastructure))
+        .map(|r| r.error_kind.unwrap())
+        .collect();
+    assert!(
+        rig_kinds.len() >= 2,
+        "several kinds of rig failure: {rig_kinds:?}"
+    );
+    let rig_like = [
+        ErrorKind::RigTimeout,
+        ErrorKind::RigGarbled,
+        ErrorKind::RigIo,
+        ErrorKind::Probe,
+    ];
+    assert!(
+        rig_kinds.iter().all(|k| rig_like.contains(k)),
+        "{rig_kinds:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.error_class == Some(ErrorClass::Board)),
+        "the bench's bad boards still fail by themselves"
+    );
+}
