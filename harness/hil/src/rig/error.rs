@@ -38,6 +38,10 @@ pub enum RigError {
         #[source]
         source: std::io::Error,
     },
+    /// A power command was acknowledged but the relay did not switch: the board was not power-cycled. Only a
+    /// virtual rig knows this (a real relay that sticks shows up later, as a board that did not reboot).
+    #[error("relay stuck: channel {channel} did not switch {} (the command was acknowledged)", on_off(*.on))]
+    RelayStuck { channel: u16, on: bool },
     /// The rig file defines no command for this action (e.g. no chamber, no reset line).
     #[error("rig: this rig cannot {action}")]
     NotConfigured { action: &'static str },
@@ -55,9 +59,17 @@ impl RigError {
         match self {
             RigError::Timeout { .. } => RigErrorKind::Timeout,
             RigError::Garbled { .. } => RigErrorKind::Garbled,
-            RigError::Io { .. } => RigErrorKind::Io,
+            RigError::Io { .. } | RigError::RelayStuck { .. } => RigErrorKind::Io,
             RigError::NotConfigured { .. } => RigErrorKind::NotConfigured,
             RigError::BadPattern { .. } => RigErrorKind::Config,
         }
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
     }
 }

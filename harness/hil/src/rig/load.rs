@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::load_ports;
+use super::load_virtual;
 use super::raw::{RawBoard, RawRig, RawUsb};
 use super::spec::{BoardSpec, ProbeSelector, Rig, VirtualWiring, Wiring};
 use crate::transport::Selector;
@@ -33,7 +34,7 @@ impl Rig {
                 "a rig needs at least one [[boards]] entry",
             ));
         }
-        let boards = raw
+        let mut boards = raw
             .boards
             .iter()
             .enumerate()
@@ -41,11 +42,7 @@ impl Rig {
             .collect::<Result<Vec<_>, _>>()?;
         unique(src, &boards)?;
         let controllers = controllers(src, &raw, &boards)?;
-        let chamber = raw
-            .chamber
-            .as_ref()
-            .map(|c| load_ports::chamber(src, c))
-            .transpose()?;
+        let chamber = chamber(src, &raw, &mut boards)?;
         Ok(Rig {
             name: raw.name,
             description: raw.description,
@@ -111,11 +108,15 @@ fn wiring(
             let port = u8::try_from(i + 1)
                 .map_err(|_| src.invalid(key, "a virtual rig has at most 255 boards"))?;
             let seed = raw.seed.unwrap_or(i as u64 + 1);
+            let faults = load_virtual::board_faults(src, rig, i, raw.faults.as_ref())?;
             Ok(Wiring::Virtual(Box::new(VirtualWiring {
                 board_file: path,
                 config,
                 seed,
                 port,
+                faults,
+                // Set from the rig's [chamber] once every board is known to be virtual.
+                chamber_time_constant: std::time::Duration::ZERO,
             })))
         }
         (Some(_), _, _) => Err(src.invalid(
@@ -129,6 +130,12 @@ fn wiring(
         (None, named, Some(channel)) => {
             if raw.seed.is_some() {
                 return Err(src.invalid(&key.key("seed"), "only virtual boards have a seed"));
+            }
+            if raw.faults.is_some() {
+                return Err(src.invalid(
+                    &key.key("faults"),
+                    "only virtual boards have `faults`: a real rig fails by itself",
+                ));
             }
             let controller = controller_name(src, key, named.as_deref(), rig)?;
             Ok(Wiring::Controller {
@@ -258,6 +265,37 @@ fn unique(src: &Source, boards: &[BoardSpec]) -> Result<(), FileError> {
         }
     }
     Ok(())
+}
+
+/// A real rig's SCPI chamber; a virtual rig has none, and its `[chamber]` only sets how slowly its boards
+/// follow a set-point.
+fn chamber(
+    src: &Source,
+    raw: &RawRig,
+    boards: &mut [BoardSpec],
+) -> Result<Option<super::ChamberSpec>, FileError> {
+    let virtual_wirings: Vec<&mut VirtualWiring> = boards
+        .iter_mut()
+        .filter_map(|b| match &mut b.wiring {
+            Wiring::Virtual(w) => Some(w.as_mut()),
+            Wiring::Controller { .. } => None,
+        })
+        .collect();
+    if virtual_wirings.is_empty() {
+        load_virtual::refuse_on_real(src, raw)?;
+        return raw
+            .chamber
+            .as_ref()
+            .map(|c| load_ports::chamber(src, c))
+            .transpose();
+    }
+    if let Some(c) = &raw.chamber {
+        let time_constant = load_virtual::chamber_time_constant(src, c)?;
+        for w in virtual_wirings {
+            w.chamber_time_constant = time_constant;
+        }
+    }
+    Ok(None)
 }
 
 fn controllers(

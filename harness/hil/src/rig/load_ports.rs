@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::protocol::{reply_regex, unknown_placeholder, Var};
-use super::raw::{RawChamber, RawCommand, RawController};
+use super::raw::{
+    RawChamber, RawCommand, RawController, DEFAULT_BAUD, DEFAULT_LINE_ENDING, DEFAULT_TIMEOUT_MS,
+};
 use super::spec::{ChamberSpec, Command, ControllerSpec, LineEnding, PortSpec};
 use tomlfile::{FileError, KeyPath, Source};
 
@@ -51,25 +53,34 @@ pub(crate) fn controller(
     })
 }
 
-/// A validated temperature chamber.
+/// A validated SCPI temperature chamber (a real rig's).
 pub(crate) fn chamber(src: &Source, raw: &RawChamber) -> Result<ChamberSpec, FileError> {
     let key = KeyPath::root().key("chamber");
+    let missing = |name: &str| src.invalid(&key.key(name), format!("missing field `{name}`"));
+    let path = raw.port.as_deref().ok_or_else(|| missing("port"))?;
+    let set_point = raw.set_point.as_ref().ok_or_else(|| missing("set_point"))?;
+    let read = raw.read.as_ref().ok_or_else(|| missing("read"))?;
     let port = port(
         src,
         &key,
-        (&raw.port, raw.baud, raw.line_ending, raw.timeout_ms),
+        (
+            path,
+            raw.baud.unwrap_or(DEFAULT_BAUD),
+            raw.line_ending.unwrap_or(DEFAULT_LINE_ENDING),
+            raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+        ),
     )?;
     let set_vars = vec![vec![("celsius", "25.0".to_string())]];
     Ok(ChamberSpec {
         set_point: command(
             src,
             &key.key("set_point"),
-            &raw.set_point,
+            set_point,
             &port,
             &set_vars,
             false,
         )?,
-        read: command(src, &key.key("read"), &raw.read, &port, &[vec![]], true)?,
+        read: command(src, &key.key("read"), read, &port, &[vec![]], true)?,
         port,
     })
 }

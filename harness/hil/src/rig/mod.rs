@@ -5,20 +5,24 @@
 mod error;
 mod load;
 mod load_ports;
+mod load_virtual;
 pub mod protocol;
 mod raw;
 mod serial;
 mod serial_rig;
 mod spec;
+mod virtual_chamber;
+mod virtual_faults;
 mod virtual_rig;
 
 pub use error::{RigError, RigErrorKind};
 pub use serial_rig::{SerialControl, SerialRig};
 pub use spec::{
-    BoardSpec, ChamberSpec, Command, ControllerSpec, HseKind, LineEnding, PortSpec, ProbeSelector,
-    Rig, VirtualWiring, Wiring,
+    BoardSpec, ChamberSpec, Command, ControllerSpec, FaultRates, HseKind, LineEnding, PortSpec,
+    ProbeSelector, Rig, VirtualWiring, Wiring,
 };
-pub use virtual_rig::{VirtualControl, VirtualRig, RESET_PULSE, SWITCH_TIME};
+pub use virtual_faults::{CommandFault, ProbeDropout, VirtualFaults};
+pub use virtual_rig::{VirtualControl, VirtualRig, REPLY_TIMEOUT, RESET_PULSE, SWITCH_TIME};
 
 /// What the runner can do to one board's surroundings. Every method is a rig action: an error here is a rig
 /// (infrastructure) failure, never a failure of the board under test.

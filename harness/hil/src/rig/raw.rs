@@ -18,12 +18,14 @@ pub(crate) struct RawRig {
     #[serde(default)]
     pub controllers: BTreeMap<String, RawController>,
     pub chamber: Option<RawChamber>,
+    /// Virtual rigs only: how often the simulated controller and probe fail.
+    pub faults: Option<RawFaults>,
     #[serde(default)]
     pub boards: Vec<RawBoard>,
 }
 
 /// A serial rig controller: its port keys (serde's `flatten` cannot be combined with `deny_unknown_fields`,
-/// so they are repeated in [`RawChamber`]) and its commands.
+/// so they are repeated, optional, in [`RawChamber`]) and its commands.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawController {
@@ -56,18 +58,29 @@ pub(crate) struct RawCommand {
     pub timeout_ms: Option<u64>,
 }
 
+/// The chamber: a real rig's is a SCPI instrument (the port keys and the two commands, required there); a
+/// virtual rig's acts on the boards directly and has only `time_constant_s`. The loader checks which.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawChamber {
-    pub port: String,
-    #[serde(default = "default_baud")]
-    pub baud: u32,
-    #[serde(default = "default_line_ending")]
-    pub line_ending: LineEnding,
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    pub set_point: RawCommand,
-    pub read: RawCommand,
+    pub port: Option<String>,
+    pub baud: Option<u32>,
+    pub line_ending: Option<LineEnding>,
+    pub timeout_ms: Option<u64>,
+    pub set_point: Option<RawCommand>,
+    pub read: Option<RawCommand>,
+    pub time_constant_s: Option<f64>,
+}
+
+/// Fault rates of a virtual rig (`[faults]`) or of one virtual board (`[[boards]] faults`, key by key over
+/// the rig's).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFaults {
+    pub timeout_rate: Option<f64>,
+    pub garbled_rate: Option<f64>,
+    pub relay_stuck_rate: Option<f64>,
+    pub probe_dropout_rate: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +98,7 @@ pub(crate) struct RawBoard {
     pub channel: Option<u16>,
     pub board_file: Option<String>,
     pub seed: Option<u64>,
+    pub faults: Option<RawFaults>,
 }
 
 /// dfu-util's selector forms: `vid_pid` (`-d`), `serial` (`-S`), `path` (`-p`).
@@ -96,15 +110,19 @@ pub(crate) struct RawUsb {
     pub path: Option<String>,
 }
 
+pub(crate) const DEFAULT_BAUD: u32 = 115_200;
+pub(crate) const DEFAULT_LINE_ENDING: LineEnding = LineEnding::Lf;
+pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 1000;
+
 fn default_chip() -> String {
     DEFAULT_CHIP.to_string()
 }
 fn default_baud() -> u32 {
-    115_200
+    DEFAULT_BAUD
 }
 fn default_line_ending() -> LineEnding {
-    LineEnding::Lf
+    DEFAULT_LINE_ENDING
 }
 fn default_timeout_ms() -> u64 {
-    1000
+    DEFAULT_TIMEOUT_MS
 }

@@ -70,13 +70,40 @@ pub enum Wiring {
     Controller { controller: String, channel: u16 },
 }
 
-/// A virtual board: its validated board file and the seed of its random draws.
+/// A virtual board: its validated board file, the seed of its random draws, and how its simulated
+/// surroundings misbehave.
 #[derive(Debug, Clone)]
 pub struct VirtualWiring {
     pub board_file: PathBuf,
     pub config: vboard::BoardConfig,
     pub seed: u64,
     pub port: u8,
+    /// The rig's `[faults]`, with this board's own `faults` over them.
+    pub faults: FaultRates,
+    /// The `[chamber]`'s `time_constant_s`: the board's die follows a set-point change exponentially with
+    /// this time constant (zero: at once, the default).
+    pub chamber_time_constant: Duration,
+}
+
+/// How often a virtual rig fails as a real one does, each a probability in 0..=1. All zero (the default)
+/// is a rig that never fails, and then no fault is drawn at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FaultRates {
+    /// Per controller command (power on, power off, BOOT0, NRST): no reply, the action is not carried out.
+    pub timeout: f64,
+    /// Per controller command: the action is carried out but the reply does not match.
+    pub garbled: f64,
+    /// Per power command: the command is acknowledged but the relay does not switch.
+    pub relay_stuck: f64,
+    /// Per clock read over SWD: the probe drops out.
+    pub probe_dropout: f64,
+}
+
+impl FaultRates {
+    /// True when the rig never fails.
+    pub fn is_zero(&self) -> bool {
+        *self == FaultRates::default()
+    }
 }
 
 /// A probe in probe-rs's `VID:PID[:SERIAL]` form.

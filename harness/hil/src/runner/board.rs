@@ -14,7 +14,7 @@ use crate::clocks::{self, ClockSnapshot, TargetDescription};
 use crate::dfu::{self, FlashOptions};
 use crate::image::Image;
 use crate::probe::ProbeOptions;
-use crate::rig::{BoardSpec, RigControl, VirtualRig};
+use crate::rig::{BoardSpec, RigControl, VirtualFaults, VirtualRig};
 use crate::scenario::{Action, ImageSource};
 use crate::transport::{Transport, VirtualBoard};
 
@@ -38,6 +38,8 @@ pub(crate) struct BoardRun {
     pub spec: BoardSpec,
     pub backends: Backends,
     pub control: Box<dyn RigControl>,
+    /// A virtual rig's fault draws for this board (reseeded per cycle, asked before each clock read).
+    pub faults: Option<VirtualFaults>,
     pub clock: Arc<dyn Clock>,
     pub transport: Option<Box<dyn Transport>>,
     pub facts: CycleFacts,
@@ -64,7 +66,9 @@ impl BoardRun {
             .control(&spec.name)
             .ok_or_else(|| StepError::harness("virtual control missing"))?;
         let backends = Backends::of_virtual(board, clock, port);
-        Ok(Self::with(spec, backends, Box::new(control), shared))
+        let mut run = Self::with(spec, backends, Box::new(control), shared);
+        run.faults = rig.faults(&spec.name).cloned();
+        Ok(run)
     }
 
     /// A real board on a serial rig controller, in real time.
@@ -88,6 +92,7 @@ impl BoardRun {
             clock: backends.clock(),
             backends,
             control,
+            faults: None,
             transport: None,
             facts: CycleFacts::default(),
             requests: RequestCounter::default(),
@@ -229,6 +234,9 @@ impl BoardRun {
     }
 
     fn read_clocks(&mut self) -> Result<&ClockSnapshot, StepError> {
+        if let Some(faults) = &self.faults {
+            faults.probe_read()?;
+        }
         let (snapshot, derived) = clocks::read_derived(
             self.chip(false)?.as_chip(),
             &self.target,

@@ -1,7 +1,7 @@
 //! Where a killed run stopped, from its records alone, in one streaming pass over each file: per board and
-//! phase, the cycles finished, the time spent and the next attempt of an unfinished cycle; per board, where
-//! its virtual clock had got to and its totals so far. Step rows of a cycle attempt that never finished are
-//! dropped, so the resumed attempt is recorded once.
+//! phase, the cycles finished, the time spent and the next attempt of an unfinished cycle; per board, its
+//! totals so far. Step rows of a cycle attempt that never finished are dropped, so the resumed attempt is
+//! recorded once.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,7 +16,6 @@ use super::{PhaseProgress, ProgressMap};
 #[derive(Debug, Default)]
 pub struct ResumePoint {
     progress: ProgressMap,
-    offsets: HashMap<String, Duration>,
     totals: HashMap<String, BoardSummary>,
 }
 
@@ -38,9 +37,6 @@ impl ResumePoint {
         } else {
             p.next_attempt = r.attempt + 1;
         }
-        let end = Duration::from_secs_f64(r.time_s.max(0.0)) + took;
-        let o = self.offsets.entry(r.board.clone()).or_default();
-        *o = (*o).max(end);
         count(self.totals.entry(r.board.clone()).or_default(), r);
     }
 
@@ -50,11 +46,6 @@ impl ResumePoint {
             .get(&(board.to_string(), phase.to_string()))
             .copied()
             .unwrap_or_default()
-    }
-
-    /// Where `board`'s clock had got to (virtual boards continue from there).
-    pub fn clock_offset(&self, board: &str) -> Duration {
-        self.offsets.get(board).copied().unwrap_or_default()
     }
 
     /// `board`'s totals recorded before the resume (empty for a new run).

@@ -40,7 +40,7 @@ where
         target: Arc::new(TargetDescription::stm32f7()),
         images: Arc::new(prepare_images(scenario)?),
     };
-    let mut boards = build_boards(scenario, resume, &shared)?;
+    let mut boards = build_boards(scenario, &shared)?;
     for b in &boards {
         if let Some(board) = b.virtual_board() {
             prepare(&b.spec.name, board);
@@ -75,6 +75,7 @@ where
                     phase,
                     board: bi,
                     progress: resume.progress(&b.spec.name, &phase.name),
+                    replay: b.virtual_board().is_some(),
                     seed: seed_of(scenario, bi),
                     phase_index: pi,
                     stop: &stop.0,
@@ -149,11 +150,7 @@ fn prepare_images(scenario: &Scenario) -> Result<Vec<(ImageSource, Image)>, RunE
     Ok(out)
 }
 
-fn build_boards(
-    scenario: &Scenario,
-    resume: &ResumePoint,
-    shared: &Shared,
-) -> Result<Vec<BoardRun>, RunError> {
+fn build_boards(scenario: &Scenario, shared: &Shared) -> Result<Vec<BoardRun>, RunError> {
     let serial = if scenario.rig.is_virtual() {
         None
     } else {
@@ -173,7 +170,6 @@ fn build_boards(
                 if let Some(board) = b.virtual_board() {
                     board.lock().power_on(Duration::ZERO);
                 }
-                b.clock.sleep(resume.clock_offset(&spec.name));
                 b
             }
             (Wiring::Controller { .. }, Some(rig)) => {

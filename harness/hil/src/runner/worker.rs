@@ -1,6 +1,8 @@
 //! One board's share of a phase: cycles until the phase's count or duration is reached, each cycle its
 //! steps with per-step retries, the whole-cycle retry policy, and the per-board stop rule. Every step
-//! attempt and every cycle attempt goes out as an event the moment it ends.
+//! attempt and every cycle attempt goes out as an event the moment it ends. On resume, a virtual board runs
+//! the recorded part of the phase again without sending it: virtual time is cheap, and only so is the board
+//! (its last boot, its flash, the faults armed in it) where it was when the run stopped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -21,7 +23,10 @@ pub(crate) struct PhaseJob<'a> {
     pub scenario: &'a Scenario,
     pub phase: &'a Phase,
     pub board: usize,
+    /// What the records already hold of this board's phase (nothing for a new run).
     pub progress: PhaseProgress,
+    /// Run the recorded cycles again, silently (a virtual board), instead of going on after them.
+    pub replay: bool,
     /// Seed of the board's random draws; mixed with phase, cycle and attempt at every cycle.
     pub seed: u64,
     pub phase_index: usize,
@@ -50,10 +55,26 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+impl PhaseJob<'_> {
+    /// True when the records already hold this cycle attempt (it is being run again, not sent).
+    fn recorded(&self, cycle: u64, attempt: u32) -> bool {
+        let next = (
+            self.progress.cycles_done + 1,
+            self.progress.next_attempt.max(1),
+        );
+        self.replay && (cycle, attempt) < next
+    }
+}
+
 /// Run one board through one phase.
 pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
-    let (mut cycle, mut elapsed) = (job.progress.cycles_done + 1, job.progress.elapsed);
-    let mut first_attempt = job.progress.next_attempt.max(1);
+    let (mut cycle, mut elapsed, mut first_attempt) = match job.replay {
+        true => (1, Duration::ZERO, 1),
+        false => {
+            let p = job.progress;
+            (p.cycles_done + 1, p.elapsed, p.next_attempt.max(1))
+        }
+    };
     let mut consecutive = 0u64;
     loop {
         let more = match job.phase.length {
@@ -63,19 +84,12 @@ pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
         if !more {
             return PhaseEnd::Done;
         }
-        let stop = &job.scenario.stop;
-        let too_many = stop
-            .max_failures
-            .is_some_and(|max| job.failures.load(Ordering::SeqCst) >= max);
-        let too_long = stop.max_duration.is_some_and(|max| run.clock.now() >= max);
-        if too_many || too_long {
-            job.stop.store(true, Ordering::SeqCst);
-        }
-        if job.stop.load(Ordering::SeqCst) {
+        // A cycle the records hold the start of happened: it runs again whatever the stop rules say now.
+        if !job.recorded(cycle, first_attempt) && stopping(run, &job) {
             return PhaseEnd::RunStopping;
         }
         let (passed, took) = run_cycle_with_retries(run, &job, cycle, first_attempt);
-        if !passed {
+        if !passed && cycle > job.progress.cycles_done {
             job.failures.fetch_add(1, Ordering::SeqCst);
         }
         first_attempt = 1;
@@ -88,6 +102,19 @@ pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
         }
         cycle += 1;
     }
+}
+
+/// Whether the run is to stop before the next cycle (a stop request, or a run-wide stop rule met now).
+fn stopping(run: &BoardRun, job: &PhaseJob<'_>) -> bool {
+    let stop = &job.scenario.stop;
+    let too_many = stop
+        .max_failures
+        .is_some_and(|max| job.failures.load(Ordering::SeqCst) >= max);
+    let too_long = stop.max_duration.is_some_and(|max| run.clock.now() >= max);
+    if too_many || too_long {
+        job.stop.store(true, Ordering::SeqCst);
+    }
+    job.stop.load(Ordering::SeqCst)
 }
 
 /// All attempts of one cycle; returns whether its final attempt passed and the time it all took.
@@ -109,11 +136,13 @@ fn run_cycle_with_retries(
         let retry = row.failed() && retry_allowed && attempt < attempts;
         row.final_attempt = !retry;
         let passed = !row.failed();
-        let row = Box::new(row);
-        let _ = job.events.send(RunEvent::Cycle {
-            board: job.board,
-            row,
-        });
+        if !job.recorded(cycle, attempt) {
+            let row = Box::new(row);
+            let _ = job.events.send(RunEvent::Cycle {
+                board: job.board,
+                row,
+            });
+        }
         if !retry {
             return (passed, run.clock.now().saturating_sub(t0));
         }
@@ -123,10 +152,12 @@ fn run_cycle_with_retries(
 
 /// One attempt at one cycle: every step in order, stopping at the first that fails after its retries.
 fn run_cycle(run: &mut BoardRun, job: &PhaseJob<'_>, cycle: u64, attempt: u32) -> CycleRow {
+    let seed = cycle_seed(job.seed, job.phase_index, cycle, attempt);
     if let Some(board) = run.virtual_board() {
-        board
-            .lock()
-            .reseed(cycle_seed(job.seed, job.phase_index, cycle, attempt));
+        board.lock().reseed(seed);
+    }
+    if let Some(faults) = &run.faults {
+        faults.reseed(seed);
     }
     run.facts = CycleFacts::default();
     let started_utc = utc_now();
@@ -173,14 +204,17 @@ fn run_step(
     index: usize,
 ) -> (Result<(), StepError>, u32) {
     let kind = step.action.kind();
+    let send = !job.recorded(cycle, attempt);
     let mut try_number = 0;
     loop {
         try_number += 1;
-        let _ = job.events.send(RunEvent::StepStarted {
-            board: job.board,
-            step: kind,
-            cycle,
-        });
+        if send {
+            let _ = job.events.send(RunEvent::StepStarted {
+                board: job.board,
+                step: kind,
+                cycle,
+            });
+        }
         let (started_utc, t0) = (utc_now(), run.clock.now());
         run.requests.0 = 0;
         let result = run.run(&step.action, step.timeout);
@@ -209,11 +243,13 @@ fn run_step(
             row.error_class = Some(e.class());
             row.detail = e.detail.clone();
         }
-        let row = Box::new(row);
-        let _ = job.events.send(RunEvent::Step {
-            board: job.board,
-            row,
-        });
+        if send {
+            let row = Box::new(row);
+            let _ = job.events.send(RunEvent::Step {
+                board: job.board,
+                row,
+            });
+        }
         if result.is_ok() || try_number > step.retries {
             return (result, try_number);
         }

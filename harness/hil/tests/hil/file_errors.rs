@@ -89,6 +89,19 @@ fn check(err: tomlfile::FileError, line: Option<u32>, key: &str, message: &str) 
 #[case::query_without_group(&REAL.replace("[[boards]]", "temperature = { send = \"T?\", expect = \"T=[0-9]+\" }\n[[boards]]"), Some(7), "controllers.relays.commands.temperature.expect", "capture group")]
 #[case::query_without_expect(&REAL.replace("[[boards]]", "temperature = { send = \"T?\" }\n[[boards]]"), Some(7), "controllers.relays.commands.temperature", "a query needs `expect`")]
 #[case::chamber_channel(&format!("{REAL}[chamber]\nport = \"/dev/ttyY\"\nset_point = {{ send = \"SET {{channel}}\" }}\nread = {{ send = \"T?\", expect = \"([0-9.]+)\" }}\n"), Some(15), "chamber.set_point.send", "unknown placeholder {channel}")]
+#[case::fault_rate_over_one(&format!("{VIRTUAL}[faults]\ntimeout_rate = 1.5\n"), Some(8), "faults.timeout_rate", "must be a fraction 0.0..=1.0")]
+#[case::fault_rate_negative(&format!("{VIRTUAL}[faults]\nprobe_dropout_rate = -0.1\n"), Some(8), "faults.probe_dropout_rate", "must be a fraction 0.0..=1.0")]
+#[case::fault_rate_not_a_number(&format!("{VIRTUAL}[faults]\ngarbled_rate = \"often\"\n"), Some(8), "faults.garbled_rate", "invalid type: string")]
+#[case::unknown_fault(&format!("{VIRTUAL}[faults]\ntimout_rate = 0.1\n"), Some(8), "faults.timout_rate", "unknown field `timout_rate`")]
+#[case::fault_rates_over_one(&format!("{VIRTUAL}[faults]\ntimeout_rate = 0.6\ngarbled_rate = 0.5\n"), Some(7), "faults", "must add up to 1 or less")]
+#[case::board_fault_rate(&format!("{VIRTUAL}faults = {{ relay_stuck_rate = 2 }}\n"), Some(7), "boards[0].faults.relay_stuck_rate", "must be a fraction 0.0..=1.0")]
+#[case::board_fault_rates_over_one(&format!("{VIRTUAL}faults = {{ garbled_rate = 0.5 }}\n[faults]\ntimeout_rate = 0.6\n"), Some(7), "boards[0].faults", "is 1.1: a command fails in one way at most")]
+#[case::faults_on_real_rig(&format!("{REAL}[faults]\ntimeout_rate = 0.1\n"), Some(13), "faults", "only a virtual rig has [faults]")]
+#[case::faults_on_real_board(&format!("{REAL}faults = {{ timeout_rate = 0.1 }}\n"), Some(13), "boards[0].faults", "only virtual boards have `faults`")]
+#[case::negative_time_constant(&format!("{VIRTUAL}[chamber]\ntime_constant_s = -1\n"), Some(8), "chamber.time_constant_s", "must be 0..=86400 s")]
+#[case::port_on_virtual_chamber(&format!("{VIRTUAL}[chamber]\nport = \"/dev/ttyY\"\ntime_constant_s = 60\n"), Some(8), "chamber.port", "only `time_constant_s` may be set")]
+#[case::time_constant_on_real_chamber(&format!("{REAL}[chamber]\nport = \"/dev/ttyY\"\nset_point = {{ send = \"SET {{celsius}}\" }}\nread = {{ send = \"T?\", expect = \"([0-9.]+)\" }}\ntime_constant_s = 60\n"), Some(17), "chamber.time_constant_s", "only a virtual rig's chamber has a time constant")]
+#[case::real_chamber_without_port(&format!("{REAL}[chamber]\nset_point = {{ send = \"SET {{celsius}}\" }}\nread = {{ send = \"T?\", expect = \"([0-9.]+)\" }}\n"), Some(13), "chamber.port", "missing field `port`")]
 fn malformed_rig(
     #[case] text: &str,
     #[case] line: Option<u32>,

@@ -1,5 +1,6 @@
 //! The hil library's integration tests in one binary (one link for every test file): clock decoding and
-//! reads, DfuSe operations on the virtual board, scenario and rig files, the serial and virtual rigs, soaks.
+//! reads, DfuSe operations on the virtual board, scenario and rig files, the serial and virtual rigs, soaks,
+//! and soaks on virtual rigs that fail.
 
 mod clocks_decode;
 mod clocks_files;
@@ -8,6 +9,7 @@ mod clocks_virtual;
 mod common;
 mod dfu_virtual;
 mod file_errors;
+mod rig_faults;
 mod serial_rig;
 mod shipped_files;
 mod soak;

@@ -290,3 +290,55 @@ fn resume_refuses_a_scenario_changed_since_the_run_started() {
         "{err}"
     );
 }
+
+#[rstest]
+#[case::first_phase(3)]
+#[case::between_phases(8)]
+#[case::second_phase(13)]
+fn a_resumed_run_records_what_an_uninterrupted_one_records(#[case] keep: usize) {
+    let body = SEEDED
+        .replace(
+            "cycles = 4\ntemperature_c = 22",
+            "cycles = 4\ntemperature_c = 22\nsettle_s = 30",
+        )
+        .replace(
+            "cycles = 4\ntemperature_c = 34",
+            "cycles = 4\ntemperature_c = 34\nsettle_s = 60",
+        )
+        .replace(
+            r#"["bench-01", "bench-05", "bench-06"]"#,
+            r#"["bench-05", "bench-06"]"#,
+        );
+    let (scenario, reports) = setup(&format!("resume-{keep}"), &body);
+    let (whole, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    let resumed = crate::common::cut_and_resume(&whole, keep);
+    assert_eq!(
+        Manifest::read(&resumed).unwrap().resumed,
+        1,
+        "the copy was resumed"
+    );
+    crate::common::assert_same_records(&resumed, &whole);
+}
+
+#[test]
+fn a_resumed_run_goes_on_with_each_board_as_the_run_left_it() {
+    // No power cycle: what a cycle leaves behind is what the next one finds (here the boot after leaving DFU
+    // for an image that is not executable: the chip resets, drawing a new HSI error in that cycle), so a
+    // resumed run must find it too.
+    let body = no_power_cycle(ONE_BOARD)
+        .replace("cycles = 3", "cycles = 6")
+        .replace(
+            "verify = true\n",
+            "verify = true\n[[steps]]\nkind = \"leave\"\n",
+        );
+    let (scenario, reports) = setup("resume-state", &body);
+    let (whole, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    let resumed = crate::common::cut_and_resume(&whole, 3);
+    crate::common::assert_same_records(&resumed, &whole);
+}
