@@ -81,6 +81,15 @@ fn aggregate(runs: &[PathBuf], tolerance: f64) -> Result<Aggregate, ReportError>
 /// Build the report of `runs` (merged), compared with `baseline` runs when given. The first run folder's
 /// manifest gives the thresholds and the USB tolerance.
 pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportError> {
+    // The same run twice would count its cycles twice and halve every p-value's honesty.
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for dir in runs.iter().chain(baseline) {
+        let real = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if seen.contains(&real) {
+            return Err(ReportError::Duplicate(dir.clone()));
+        }
+        seen.push(real);
+    }
     let manifests = runs
         .iter()
         .map(|d| Manifest::read(d))

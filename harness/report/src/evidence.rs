@@ -122,7 +122,7 @@ impl Distinct {
         self.others += o.others;
     }
 
-    /// How many values were seen (at least; `others` may hide more).
+    /// How many values were seen: exact when `others` is 0, a lower bound otherwise.
     pub fn count(&self) -> usize {
         self.values.len() + usize::from(self.others > 0)
     }

@@ -21,6 +21,8 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}: given twice (a run folder counts once; as a run and as its own baseline it compares nothing)")]
+    Duplicate(PathBuf),
     #[error("rendering the page")]
     Template(#[source] minijinja::Error),
 }

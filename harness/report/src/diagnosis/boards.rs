@@ -21,10 +21,38 @@ const STATES: [ClockState; 5] = [
     ClockState::NotRead,
 ];
 
-/// Errors of a transfer on the bus: what a bad cable, hub port or connector produces.
+/// Errors of a transfer on the bus: what a bad cable, hub port or connector produces. Not a STALL: that is
+/// a handshake the device sent.
 fn transfer_error(kind: ErrorKind) -> bool {
     use ErrorKind::*;
-    matches!(kind, Timeout | Stall | Disconnected | Io | Other | Protocol)
+    matches!(kind, Timeout | Disconnected | Io | Other | Protocol)
+}
+
+/// Board `b`'s failures in clock state `s` beyond the other boards' rate in that state: what the board, not
+/// the clock state, accounts for.
+pub fn excess_in(ctx: &Context, b: usize, s: ClockState) -> f64 {
+    let m = ctx.at(b, s);
+    let all = ctx.clock.get(&s).copied().unwrap_or_default();
+    let (others_failed, others_judged) = (
+        all.board_failures - m.board_failures,
+        all.judged() - m.judged(),
+    );
+    let expected = if others_judged == 0 {
+        0.0
+    } else {
+        m.judged() as f64 * others_failed as f64 / others_judged as f64
+    };
+    (m.board_failures as f64 - expected).max(0.0)
+}
+
+fn state_name(s: ClockState) -> &'static str {
+    match s {
+        ClockState::Misdetected => "misdetected HSE",
+        ClockState::UsbOff => "USB clock off with the HSE right",
+        ClockState::InSpec => "clocks in spec",
+        ClockState::NotConfigured => "clocks not configured",
+        ClockState::NotRead => "clocks not read",
+    }
 }
 
 fn stratum(exposed: Tally, all: Tally) -> Table2x2 {
@@ -106,7 +134,15 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
             *kinds.entry(k).or_default() += n;
         }
     }
+    // On a board misclocked on every boot, its own errors are among the misclocked ones.
+    if kinds.is_empty() {
+        for (&(_, k), &n) in &e.errors {
+            *kinds.entry(k).or_default() += n;
+        }
+    }
     let unexplained: u64 = kinds.values().sum();
+    let not_read = ctx.at(b, ClockState::NotRead);
+    let clocks_unknown = not_read.board_failures * 2 > ctx.of_board(b).board_failures;
     let transfer: u64 = kinds
         .iter()
         .filter(|(k, _)| transfer_error(**k))
@@ -117,12 +153,21 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
             .get(k)
             .is_some_and(|d| d.contains("errVENDOR"))
     });
-    let (id, title, remedy) = if vendor {
+    let (id, title, remedy) = if clocks_unknown {
+        (
+            "board",
+            format!("Board {name} or its link (its clocks were not read)"),
+            format!(
+                "Add a read_clocks step: with the clocks not read, a clock cause (HSE misdetection) on {name} \
+                 cannot be told from its link or the board itself."
+            ),
+        )
+    } else if vendor {
         (
             "rdp",
             format!("Read protection on {name}"),
-            "The bootloader refuses reads with errVENDOR while RDP is at level 1. Only a Read Unprotect (mass \
-             erase) lifts it, and the harness never does that unasked."
+            "The bootloader refuses reads with errVENDOR while read protection is on. At level 1 only a Read \
+             Unprotect (a mass erase) lifts it, and the harness never does that unasked; level 2 is permanent."
                 .to_string(),
         )
     } else if transfer * 2 > unexplained {
@@ -159,18 +204,25 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
             })
             .collect()
     };
-    let in_spec = ctx.at(b, ClockState::InSpec);
-    let others_in_spec = {
-        let mut all = ctx
-            .clock
-            .get(&ClockState::InSpec)
-            .copied()
-            .unwrap_or_default();
-        all.board_failures -= in_spec.board_failures;
-        all.cycles -= in_spec.cycles;
-        all.infra_failures -= in_spec.infra_failures;
-        all
-    };
+    // What it accounts for: its failures beyond the other boards' rate in each clock state (the clock
+    // states keep the rest, see clocks::apportion).
+    let own: f64 = STATES.iter().map(|&s| excess_in(ctx, b, s)).sum();
+    // Its boots against the other boards' boots in the same clock states.
+    let (mut mine, mut others) = (Tally::default(), Tally::default());
+    let mut states: Vec<&str> = Vec::new();
+    for s in STATES {
+        let m = ctx.at(b, s);
+        if m.cycles == 0 {
+            continue;
+        }
+        let mut all = ctx.clock.get(&s).copied().unwrap_or_default();
+        all.cycles -= m.cycles;
+        all.board_failures -= m.board_failures;
+        all.infra_failures -= m.infra_failures;
+        mine += m;
+        others += all;
+        states.push(state_name(s));
+    }
     let odds = match t.odds_ratio {
         Some(or) if or.is_infinite() => {
             "no failure on the other boards in the same clock states".into()
@@ -179,12 +231,13 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
         None => "no odds ratio".to_string(),
     };
     let finding = format!(
-        "{title}: it fails beyond what its clocks explain — {} of its boots with in-spec clocks failed, against \
-         {} on the other boards; {:.0} more failures than its clock states predict ({odds}, {}, \
+        "{title}: it fails beyond what its clocks explain — {} of its boots failed ({}), against {} of the other \
+         boards' boots in the same clock states; {} more failures than the other boards' rates in those states predict ({odds}, {}, \
          Holm-adjusted {}). Its errors: {}.",
-        of(in_spec.board_failures, in_spec.judged()),
-        of(others_in_spec.board_failures, others_in_spec.judged()),
-        t.excess_failures,
+        of(mine.board_failures, mine.judged()),
+        list(&states.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        of(others.board_failures, others.judged()),
+        own.round(),
         p_text(t.log10_p),
         p_text(t.log10_p_adjusted).replace("p = ", "").replace("p < ", "< "),
         list(&errors)
@@ -196,7 +249,7 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
         title,
         boards: vec![name.to_string()],
         cycles: ctx.of_board(b).cycles,
-        failures: unexplained,
+        failures: own.round() as u64,
         direction: None,
         finding,
         remedy,
@@ -232,7 +285,10 @@ fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
             }
         }
     }
-    if failures < MIN_FAILURES {
+    // Shared means on more than one board; one board of several failing alone, not significantly, is
+    // not a finding (the paragraph says nothing explains it). A bench of one board cannot be compared at all.
+    let single = ctx.order.len() == 1;
+    if failures < MIN_FAILURES || (failing.len() < 2 && !single) {
         return None;
     }
     let transfer: u64 = kinds
@@ -259,15 +315,25 @@ fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
         cycles,
         failures,
         direction: None,
-        finding: format!(
-            "Failures with the clocks in spec on {} of {} boards alike, none of which stands out from the others \
-             (every board was tested against the rest within the clock states): {} boots with in-spec clocks \
-             failed ({}): {shared}.",
-            failing.len(),
-            boards.len(),
-            of(failures, cycles),
-            list(&errors)
-        ),
+        finding: if single {
+            format!(
+                "Failures with the clocks in spec on the only board, {}: {} of its boots with in-spec clocks failed \
+                 ({}). With one board, its own link or USB cannot be told from what a bench would share: {shared}.",
+                ctx.name(ctx.order[0]),
+                of(failures, cycles),
+                list(&errors)
+            )
+        } else {
+            format!(
+                "Failures with the clocks in spec on {} of {} boards alike, none of which stands out from the \
+                 others (each was tested against the rest within the clock states): {} boots with in-spec clocks \
+                 failed ({}): {shared}.",
+                failing.len(),
+                boards.len(),
+                of(failures, cycles),
+                list(&errors)
+            )
+        },
         remedy: "Move the boards to another hub and host port, or run one board alone, and compare the rate."
             .into(),
         summary: String::new(),

@@ -43,6 +43,9 @@ fn boards_in(ctx: &Context, state: ClockState) -> Vec<usize> {
 /// Fisher's test of each defective clock state against every other boot, where there are other boots.
 pub fn tests(ctx: &Context) -> Vec<Test> {
     let mut out = Vec::new();
+    if ctx.total.board_failures == 0 {
+        return out;
+    }
     for (state, id, title) in STATES {
         let Some(&exposed) = ctx.clock.get(&state) else {
             continue;
@@ -184,21 +187,42 @@ fn summary(
         .map(|(d, _)| format!("; it rises as it gets {d}"))
         .unwrap_or_default();
     let usb = match state {
-        ClockState::Misdetected | ClockState::UsbOff => {
-            let mut m = crate::evidence::Mean::default();
+        ClockState::Misdetected => {
+            // One USB clock error per (HSE, PLLM): an average across them would be a clock no boot had.
+            let mut seen: BTreeMap<(u32, u8), crate::evidence::Mean> = BTreeMap::new();
             for &b in boards {
                 let e = ctx.board(b);
-                if state == ClockState::Misdetected {
-                    for (_, u) in e.pllm.values() {
-                        m.merge(*u);
-                    }
-                } else {
-                    m.merge(e.usb_ppm_detected_right);
+                for (m, (_, u)) in &e.pllm {
+                    seen.entry((e.true_hse_hz / 1_000_000, *m))
+                        .or_default()
+                        .merge(*u);
                 }
             }
-            m.mean()
-                .map(|u| format!(", USB clock {} on average", ppm(u)))
-                .unwrap_or_default()
+            let parts: Vec<String> = seen
+                .iter()
+                .filter_map(|((h, m), u)| {
+                    u.mean()
+                        .map(|u| format!("PLLM={m} on {h} MHz: USB {}", ppm(u)))
+                })
+                .collect();
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", parts.join(", "))
+            }
+        }
+        ClockState::UsbOff => {
+            let parts: Vec<String> = boards
+                .iter()
+                .filter_map(|&b| ctx.board(b).usb_ppm_detected_right.mean().map(ppm))
+                .collect::<std::collections::BTreeSet<String>>()
+                .into_iter()
+                .collect();
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!("; USB {}", list(&parts))
+            }
         }
         _ => String::new(),
     };
@@ -528,55 +552,107 @@ pub fn temperature_driver(
     if !ctx.temperature_varies() {
         return None;
     }
-    let mut levels: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-    for (&(b, c, t), n) in &ctx.ev.cells {
-        let Some(t) = t else { continue };
-        if !boards.contains(&b) || c == ClockState::NotRead {
+    // Board by board: two boards drifting opposite ways are two trends, not one that cancels.
+    let mut found: Vec<(i8, String)> = Vec::new();
+    for &b in boards {
+        let mut levels: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+        for (&(cb, c, t), n) in &ctx.cells {
+            let Some(t) = t else { continue };
+            if cb != b || c == ClockState::NotRead {
+                continue;
+            }
+            let e = levels.entry(t).or_default();
+            e.1 += n.cycles;
+            if c == state {
+                e.0 += n.cycles;
+            }
+        }
+        if levels.len() < 2 {
             continue;
         }
-        let e = levels.entry(t).or_default();
-        e.1 += n.cycles;
-        if c == state {
-            e.0 += n.cycles;
+        let x: Vec<u64> = levels.values().map(|v| v.0).collect();
+        let n: Vec<u64> = levels.values().map(|v| v.1).collect();
+        let s: Vec<f64> = levels.keys().map(|&t| t as f64).collect();
+        let trend = cochran_armitage(&x, &n, &s);
+        if trend.log10_p >= super::ALPHA.log10() || trend.direction == 0 {
+            continue;
         }
+        let at = |(t, (k, n)): (&i64, &(u64, u64))| {
+            format!(
+                "{} at {t} °C",
+                super::wording::rate(*k as f64 / (*n).max(1) as f64)
+            )
+        };
+        let (first, last) = (levels.iter().next()?, levels.iter().next_back()?);
+        let (from, to) = if trend.direction > 0 {
+            (at(first), at(last))
+        } else {
+            (at(last), at(first))
+        };
+        found.push((
+            trend.direction,
+            format!(
+                "on {} from {from} to {to} (Cochran–Armitage trend, {})",
+                ctx.name(b),
+                p_text(trend.log10_p)
+            ),
+        ));
     }
-    if levels.len() < 2 {
+    if found.is_empty() {
         return None;
     }
-    let x: Vec<u64> = levels.values().map(|v| v.0).collect();
-    let n: Vec<u64> = levels.values().map(|v| v.1).collect();
-    let s: Vec<f64> = levels.keys().map(|&t| t as f64).collect();
-    let trend = cochran_armitage(&x, &n, &s);
-    if trend.log10_p >= super::ALPHA.log10() || trend.direction == 0 {
-        return None;
-    }
-    let (dir, word) = if trend.direction > 0 {
-        ("hotter", "rises")
-    } else {
-        ("colder", "rises")
-    };
-    let (first, last) = (levels.iter().next()?, levels.iter().next_back()?);
-    let at = |(t, (k, n)): (&i64, &(u64, u64))| {
-        format!(
-            "{} at {t} °C",
-            super::wording::rate(*k as f64 / (*n).max(1) as f64)
-        )
-    };
-    let (from, to) = if trend.direction > 0 {
-        (at(first), at(last))
-    } else {
-        (at(last), at(first))
-    };
     let what = match state {
         ClockState::Misdetected => "Misdetection",
         _ => "It",
     };
+    let mut parts = Vec::new();
+    let mut dirs = Vec::new();
+    for (d, word) in [(1i8, "hotter"), (-1, "colder")] {
+        let of_dir: Vec<String> = found
+            .iter()
+            .filter(|(x, _)| *x == d)
+            .map(|(_, s)| s.clone())
+            .collect();
+        if !of_dir.is_empty() {
+            dirs.push(word);
+            parts.push(format!("rises as it gets {word} {}", list(&of_dir)));
+        }
+    }
+    let direction = if dirs.len() == 1 {
+        dirs[0].to_string()
+    } else {
+        "hotter on some boards, colder on others".to_string()
+    };
     Some((
-        dir.into(),
+        direction,
         format!(
-            "{what} {word} as it gets {dir}: from {from} to {to} (Cochran–Armitage trend, {}), as expected if \
-             temperature drives the HSI drift behind it.",
-            p_text(trend.log10_p)
+            "{what} {}, as expected if temperature drives the HSI drift behind it.",
+            parts.join("; it ")
         ),
     ))
+}
+
+/// What a clock state accounts for once the boards named for causes of their own have taken their excess
+/// in it: so the failures the findings claim add up, and a condition on every boot is not the cause of a
+/// lossy board's failures too. A clock state left with fewer than [`MIN_FAILURES`] failures and no
+/// significant contrast becomes an anomaly.
+pub fn apportion(
+    ctx: &Context,
+    findings: &mut [Cause],
+    named_boards: &std::collections::BTreeSet<usize>,
+) {
+    for c in findings.iter_mut().filter(|c| c.link == Link::Clock) {
+        let Some((state, _, _)) = STATES.iter().find(|(_, id, _)| *id == c.id) else {
+            continue;
+        };
+        let taken: f64 = named_boards
+            .iter()
+            .map(|&b| super::boards::excess_in(ctx, b, *state))
+            .sum();
+        c.failures = c.failures.saturating_sub(taken.round() as u64);
+        let significant = c.test.as_ref().is_some_and(|t| t.significant);
+        if c.kind == Kind::Cause && !significant && c.failures < MIN_FAILURES {
+            c.kind = Kind::Anomaly;
+        }
+    }
 }

@@ -236,10 +236,24 @@ fn column(f: Factor) -> &'static str {
         .map_or("run", |(c, _)| c)
 }
 
-/// The named factor values, one cause per column.
+/// The named factor values, one cause per column. Values of different columns that pick out exactly the
+/// same cycles (a phase that is the whole of one run) are one finding, under the first column.
 pub fn findings(tests: &[Test]) -> Vec<Cause> {
     let mut by_column: BTreeMap<String, Vec<&Test>> = BTreeMap::new();
-    for t in tests.iter().filter(|t| t.significant) {
+    let mut seen: Vec<(u64, u64, u64, u64)> = Vec::new();
+    let mut significant: Vec<&Test> = tests.iter().filter(|t| t.significant).collect();
+    significant.sort_by(|a, b| a.id.cmp(&b.id));
+    for t in significant {
+        let key = (
+            t.exposed_failures,
+            t.exposed_cycles,
+            t.unexposed_failures,
+            t.unexposed_cycles,
+        );
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
         if let Some(rest) = t.id.strip_prefix("factor:") {
             let col = rest.split('=').next().unwrap_or(rest).to_string();
             by_column.entry(col).or_default().push(t);
@@ -259,12 +273,12 @@ pub fn findings(tests: &[Test]) -> Vec<Cause> {
                         None => "no odds ratio".into(),
                     };
                     format!(
-                        "{}: {} failed against {} otherwise, {:.0} more failures than the boards and their clocks \
+                        "{}: {} failed against {} otherwise, {} more failures than the boards and their clocks \
                          predict ({odds}, {}, Holm-adjusted {})",
                         t.title,
                         of(t.exposed_failures, t.exposed_cycles),
                         of(t.unexposed_failures, t.unexposed_cycles),
-                        t.excess_failures,
+                        t.excess_failures.round(),
                         p_text(t.log10_p),
                         adjusted(t)
                     )

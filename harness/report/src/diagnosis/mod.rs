@@ -176,6 +176,7 @@ pub fn diagnose(agg: &Aggregate, usb_tolerance_ppm: f64, runs: &[String]) -> Dia
     findings.extend(clocks::findings(&ctx, &tested));
     findings.extend(factors::temperature_finding(&ctx, &tested));
     let named_boards = boards::findings(&ctx, &tested, &mut findings);
+    clocks::apportion(&ctx, &mut findings, &named_boards);
     findings.extend(factors::findings(&tests));
     findings.extend(boards::infrastructure(&ctx));
     symptoms::attach(&ctx, &mut findings, &named_boards);
@@ -264,18 +265,21 @@ fn paragraph(ctx: &Context, findings: &[Cause]) -> String {
     } else if total.failures == 0 {
         text.push_str(" No anomaly either: nothing to name.");
     }
-    if total.failures > 0 {
-        if let Some((step, n)) = ctx
-            .agg
-            .failed_steps
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-        {
-            text.push_str(&format!(
-                " Failures happen most at the {step} step ({n} of {}).",
-                total.failures
-            ));
+    // Where the boards fail (the rig's failures are its own finding).
+    let mut steps: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for e in &ctx.ev.boards {
+        for (s, n) in &e.failed_steps {
+            *steps.entry(s.as_str()).or_default() += n;
         }
+    }
+    if let Some((step, n)) = steps
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+    {
+        text.push_str(&format!(
+            " The boards' failures happen most at the {step} step ({n} of {}).",
+            ctx.total.board_failures
+        ));
     }
     text
 }

@@ -12,6 +12,7 @@ use records::{OptionBytesCheck, SerialMatch};
 use super::context::Context;
 use super::wording::{list, of};
 use super::{Cause, Kind, Link};
+use crate::evidence::ClockState;
 
 /// Factory option bytes of the F74x as read over DFU: USER 0xFF, RDP 0xAA (level 0), nWRP 0xFF, the IWDG
 /// byte 0xFF, BOOT_ADD0 0x0080 (ITCM flash), BOOT_ADD1 0x0040 (system memory) — reference §4.3 [C3].
@@ -159,7 +160,8 @@ fn describe(id: &str) -> (&'static str, &'static str) {
         ),
         "rdp" => (
             "Read protection set (RDP not at level 0)",
-            "Level 1 refuses reads until a Read Unprotect (mass erase); the harness never does that unasked.",
+            "Level 1 refuses reads until a Read Unprotect (a mass erase), which the harness never does unasked; \
+             level 2 (0xCC) is permanent.",
         ),
         "boot_address" => (
             "A boot address that does not select the system memory",
@@ -172,66 +174,75 @@ fn describe(id: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// Serial and option-byte trouble on misclocked boots, stated with the clock cause that explains it.
+/// Serial and option-byte trouble on misclocked boots, stated with the clock finding of that clock state
+/// (misdetected boots with the HSE misdetection, boots with other PLL factors with those), by board.
 fn clock_symptoms(ctx: &Context, findings: &mut [Cause]) {
-    let mut serial_bad = (0u64, 0u64);
-    let mut serial_bad_rest = (0u64, 0u64);
-    let mut ob_failed = 0;
-    let mut ob_mismatch = 0;
-    for &b in &ctx.order {
-        let e = ctx.board(b);
-        for (&(c, s), &n) in &e.serial {
-            let target = if c.misclocked() {
-                &mut serial_bad
-            } else {
-                &mut serial_bad_rest
-            };
-            target.1 += n;
-            if s != SerialMatch::Match {
-                target.0 += n;
+    for (state, id) in [
+        (ClockState::Misdetected, "hse_misdetection"),
+        (ClockState::UsbOff, "pll_factors"),
+    ] {
+        let (mut bad, mut seen, mut bad_rest, mut seen_rest) = (0, 0, 0, 0);
+        let mut ob_failed: Vec<String> = Vec::new();
+        let mut ob_mismatch: Vec<String> = Vec::new();
+        let mut serial_boards: Vec<String> = Vec::new();
+        for &b in &ctx.order {
+            let e = ctx.board(b);
+            let mut board_bad = 0;
+            for (&(c, s), &n) in &e.serial {
+                let wrong = s != SerialMatch::Match;
+                if c == state {
+                    seen += n;
+                    if wrong {
+                        bad += n;
+                        board_bad += n;
+                    }
+                } else if !c.misclocked() {
+                    seen_rest += n;
+                    if wrong {
+                        bad_rest += n;
+                    }
+                }
+            }
+            if board_bad > 0 {
+                serial_boards.push(format!("{} {board_bad}", ctx.name(b)));
+            }
+            if let Some(&n) = e.option_bytes_failed.get(&state) {
+                ob_failed.push(format!("{} {n}", ctx.name(b)));
+            }
+            let m = e
+                .option_bytes
+                .get(&(state, OptionBytesCheck::Mismatch))
+                .copied()
+                .unwrap_or(0);
+            if m > 0 {
+                ob_mismatch.push(format!("{} {m}", ctx.name(b)));
             }
         }
-        for (&c, &n) in &e.option_bytes_failed {
-            if c.misclocked() {
-                ob_failed += n;
-            }
+        let mut symptoms = Vec::new();
+        if bad > 0 {
+            symptoms.push(format!(
+                "the serial number was unreadable or wrong on {} of these boots that enumerated ({}), against {} \
+                 of the boots with good clocks",
+                of(bad, seen),
+                list(&serial_boards),
+                of(bad_rest, seen_rest)
+            ));
         }
-        for (&(c, k), &n) in &e.option_bytes {
-            if c.misclocked() && k == OptionBytesCheck::Mismatch {
-                ob_mismatch += n;
-            }
+        if !ob_failed.is_empty() {
+            symptoms.push(format!(
+                "the option-byte read failed on these boots ({})",
+                list(&ob_failed)
+            ));
         }
-    }
-    let mut symptoms = Vec::new();
-    if serial_bad.0 > 0 {
-        symptoms.push(format!(
-            "the serial number was unreadable or wrong on {} misclocked boots that enumerated, against {} of the others",
-            of(serial_bad.0, serial_bad.1),
-            of(serial_bad_rest.0, serial_bad_rest.1)
-        ));
-    }
-    if ob_failed > 0 {
-        symptoms.push(format!(
-            "the option-byte read failed on {ob_failed} misclocked {}",
-            boots(ob_failed)
-        ));
-    }
-    if ob_mismatch > 0 {
-        symptoms.push(format!(
-            "the option bytes read over DFU disagreed with FLASH_OPTCR/OPTCR1 on {ob_mismatch} misclocked {}",
-            boots(ob_mismatch)
-        ));
-    }
-    if symptoms.is_empty() {
-        return;
-    }
-    // The strongest clock finding takes them.
-    let target = findings
-        .iter_mut()
-        .filter(|c| c.id == "hse_misdetection" || c.id == "pll_factors")
-        .max_by_key(|c| c.cycles);
-    if let Some(c) = target {
-        c.symptoms.extend(symptoms);
+        if !ob_mismatch.is_empty() {
+            symptoms.push(format!(
+                "the option bytes read over DFU disagreed with FLASH_OPTCR/OPTCR1 on these boots ({})",
+                list(&ob_mismatch)
+            ));
+        }
+        if let Some(c) = findings.iter_mut().find(|c| c.id == id) {
+            c.symptoms.extend(symptoms);
+        }
     }
 }
 
@@ -297,7 +308,12 @@ fn serial(
             found.entry("serial_varies").or_default().push((
                 b,
                 format!(
-                    "{name} reported {} different serial numbers on {} readable boots ({}{})",
+                    "{name} reported {}{} different serial numbers on {} readable boots ({}{})",
+                    if e.wrong_serials.others > 0 {
+                        "at least "
+                    } else {
+                        ""
+                    },
                     e.wrong_serials.count(),
                     thousands(readable),
                     list(&values.iter().take(3).cloned().collect::<Vec<_>>()),
@@ -329,14 +345,6 @@ fn serial(
         .entry("serial_intermittent")
         .or_default()
         .push((b, text, wrong + unreadable));
-}
-
-fn boots(n: u64) -> &'static str {
-    if n == 1 {
-        "boot"
-    } else {
-        "boots"
-    }
 }
 
 fn thousands(n: u64) -> String {
@@ -389,23 +397,22 @@ fn option_bytes(
     let rdp_cause = findings
         .iter()
         .any(|c| c.id == "rdp" && c.boards.iter().any(|x| x == name));
+    let mut items: Vec<(&'static str, String)> = Vec::new();
     if ob.rdp != RDP_LEVEL0 && !rdp_cause {
         let level = if ob.rdp == RDP_LEVEL2 { 2 } else { 1 };
-        found.entry("rdp").or_default().push((
-            b,
+        items.push((
+            "rdp",
             format!("{name}: RDP 0x{:02X}, level {level}, on {n} reads", ob.rdp),
-            *n,
         ));
     }
     if ob.boot_add1 != SYSTEM_MEMORY_BOOT_ADD {
-        found.entry("boot_address").or_default().push((
-            b,
+        items.push((
+            "boot_address",
             format!(
                 "{name}: BOOT_ADD1 0x{:04X} boots 0x{:08X}, not the system memory (0x0040 → 0x00100000)",
                 ob.boot_add1,
                 u32::from(ob.boot_add1) << 14
             ),
-            *n,
         ));
     }
     let odd: Vec<String> = not_factory(&ob)
@@ -413,11 +420,31 @@ fn option_bytes(
         .filter(|s| !s.starts_with("RDP") && !s.starts_with("BOOT_ADD1"))
         .collect();
     if !odd.is_empty() {
-        found.entry("option_bytes_not_factory").or_default().push((
-            b,
+        items.push((
+            "option_bytes_not_factory",
             format!("{name}: {}", list(&odd)),
-            *n,
         ));
+    }
+    // On a board named for a cause of its own, its option bytes are part of that finding (write protection
+    // behind write errors, say), not a separate anomaly beside it.
+    let own = findings.iter_mut().find(|c| {
+        matches!(c.id.as_str(), "board" | "link" | "rdp")
+            && named.contains(&b)
+            && c.boards.iter().any(|x| x == name)
+    });
+    match own {
+        Some(c) if !items.is_empty() => {
+            let texts: Vec<String> = items.into_iter().map(|(_, t)| t).collect();
+            c.finding.push_str(&format!(
+                " Its option bytes are not factory — {}.",
+                texts.join("; ")
+            ));
+        }
+        _ => {
+            for (id, text) in items {
+                found.entry(id).or_default().push((b, text, *n));
+            }
+        }
     }
 }
 

@@ -353,3 +353,136 @@ fn a_file_read_in_two_chunks_gives_the_diagnosis_of_one_pass() {
         );
     }
 }
+
+#[test]
+fn a_board_that_fails_and_runs_hotter_is_the_board_not_the_temperature() {
+    let mut rows = Vec::new();
+    for b in boards(4) {
+        for (phase, hot) in [("a", false), ("b", true)] {
+            for c in 1..=50u64 {
+                let t = if b == "b01" && hot { 50.0 } else { 25.0 };
+                let mut r = row(&b, phase, c, t);
+                let fails = b == "b01" && (if hot { c % 4 != 0 } else { c % 3 != 0 });
+                if fails {
+                    r = fail(r, ErrorKind::Io);
+                }
+                rows.push(r);
+            }
+        }
+    }
+    let d = run(&rows);
+    assert_eq!(
+        named(&d),
+        vec![(Kind::Cause, "link".into(), vec!["b01".into()])],
+        "{}",
+        d.paragraph
+    );
+}
+
+#[test]
+fn a_few_failures_on_one_board_of_many_are_unexplained_not_a_shared_cause() {
+    let mut rows = Vec::new();
+    for b in boards(8) {
+        for c in 1..=30u64 {
+            let mut r = row(&b, "room", c, 25.0);
+            if b == "b07" && c % 10 == 0 {
+                r = fail(r, ErrorKind::Io);
+            }
+            rows.push(r);
+        }
+    }
+    let d = run(&rows);
+    assert!(named(&d).is_empty(), "{}", d.paragraph);
+    assert!(d
+        .paragraph
+        .contains("no factor the harness records explains them"));
+}
+
+#[test]
+fn a_lossy_board_among_boards_misclocked_on_every_boot_keeps_its_own_failures() {
+    let mut rows = Vec::new();
+    for b in boards(6) {
+        for c in 1..=60u64 {
+            let mut r = row(&b, "room", c, 25.0);
+            r.usb_clock_error_ppm = Some(4_166.0);
+            r.usb_in_tolerance = Some(false);
+            let fails = if b == "b03" { c % 2 == 0 } else { c % 30 == 0 };
+            if fails {
+                r = fail(r, ErrorKind::Io);
+            }
+            rows.push(r);
+        }
+    }
+    let d = run(&rows);
+    let link = d
+        .findings
+        .iter()
+        .find(|c| c.id == "link")
+        .expect("b03's link");
+    assert_eq!(link.boards, vec!["b03".to_string()]);
+    assert!(link.finding.contains("30 of 60"), "{}", link.finding);
+    let pll = d.findings.iter().find(|c| c.id == "pll_factors").unwrap();
+    // 10 failures on the other boards plus b03's 2 expected at their rate: the findings add up.
+    assert_eq!(
+        link.failures + pll.failures,
+        40,
+        "{} + {}",
+        link.failures,
+        pll.failures
+    );
+    assert_eq!(pll.failures, 12);
+}
+
+#[test]
+fn boards_drifting_opposite_ways_are_two_trends_not_one() {
+    let mut rows = Vec::new();
+    for b in boards(3) {
+        for t in [-10.0, 5.0, 25.0, 40.0] {
+            for c in 1..=40u64 {
+                let mut r = row(&b, &format!("{t}C"), c, t);
+                let mis =
+                    (b == "b01" && t < 0.0 && c % 2 == 0) || (b == "b02" && t > 30.0 && c % 2 == 0);
+                if mis {
+                    r = fail(misdetect(r), ErrorKind::Io);
+                }
+                rows.push(r);
+            }
+        }
+    }
+    let d = run(&rows);
+    let c = d
+        .findings
+        .iter()
+        .find(|c| c.id == "hse_misdetection")
+        .unwrap();
+    assert_eq!(
+        c.direction.as_deref(),
+        Some("hotter on some boards, colder on others")
+    );
+    assert!(
+        c.finding.contains("rises as it gets hotter on b02") && c.finding.contains("colder on b01"),
+        "{}",
+        c.finding
+    );
+}
+
+#[test]
+fn a_stall_is_a_handshake_of_the_board_not_a_cable_fault() {
+    let mut rows = Vec::new();
+    for b in boards(4) {
+        for c in 1..=40u64 {
+            let mut r = row(&b, "room", c, 25.0);
+            if b == "b02" && c % 4 == 0 {
+                r = fail(r, ErrorKind::Stall);
+            }
+            rows.push(r);
+        }
+    }
+    let d = run(&rows);
+    assert_eq!(
+        named(&d),
+        vec![(Kind::Cause, "board".into(), vec!["b02".into()])],
+        "{}",
+        d.paragraph
+    );
+}

@@ -5,7 +5,7 @@ use crate::format::thousands;
 
 /// A p-value from its log10, keeping the mantissa: "p = 0.0123", "p = 6.1e-13", "p < 1e-300".
 pub fn p_text(log10_p: f64) -> String {
-    if log10_p >= -3.0 {
+    if log10_p >= -2.0 {
         return format!("p = {:.3}", 10f64.powf(log10_p));
     }
     if !log10_p.is_finite() {
@@ -121,6 +121,7 @@ mod tests {
     #[case(-12.2147, "p = 6.1e-13")]
     #[case(-4.0, "p = 1.0e-4")]
     #[case(-2.0, "p = 0.010")]
+    #[case(-2.757, "p = 1.7e-3")]
     #[case(0.0, "p = 1.000")]
     #[case(-7.0004, "p = 1.0e-7")]
     #[case(-1053.3, "p = 5.0e-1054")]
