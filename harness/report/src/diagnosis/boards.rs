@@ -119,7 +119,10 @@ pub fn findings<'t>(
         named.insert(b);
         out.push(board_cause(ctx, b, t));
     }
-    out.extend(common(ctx, &named));
+    // In-spec failures a temperature trend already explains are not a second, shared cause.
+    if !out.iter().any(|c| c.id == "temperature") {
+        out.extend(common(ctx, &named));
+    }
     named
 }
 

@@ -486,3 +486,30 @@ fn a_stall_is_a_handshake_of_the_board_not_a_cable_fault() {
         d.paragraph
     );
 }
+
+#[test]
+fn failures_a_temperature_trend_explains_are_not_named_again_as_phase_or_shared_cause() {
+    let mut rows = Vec::new();
+    for b in boards(4) {
+        for (phase, t) in [("cool", 20.0), ("warm", 30.0), ("hot", 40.0)] {
+            for c in 1..=40u64 {
+                let mut r = row(&b, phase, c, t);
+                let every = if t > 35.0 {
+                    3
+                } else if t > 25.0 {
+                    12
+                } else {
+                    1000
+                };
+                if c % every == 0 {
+                    r = fail(r, ErrorKind::Io);
+                }
+                rows.push(r);
+            }
+        }
+    }
+    let d = run(&rows);
+    let ids: Vec<&str> = d.findings.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["temperature"], "{}", d.paragraph);
+    assert_eq!(d.findings[0].direction.as_deref(), Some("hotter"));
+}
