@@ -18,7 +18,7 @@ fn main() {
         failures += o.failures;
         cycles += o.cycles;
         if !o.false_names.is_empty() {
-            println!("seed {seed}: named {}", o.false_names.join("; "));
+            println!("seed {}: named {}", o.seed, o.false_names.join("; "));
             wrong.push(seed);
         }
     }

@@ -43,7 +43,7 @@ pub fn run_seed(seed: u64, work: &Path) -> Outcome {
         .unwrap()
         .run(&StopSignal::new(), |_| {})
         .unwrap();
-    let r = report::build(&[run.clone()], &[]).unwrap();
+    let r = report::build(std::slice::from_ref(&run), &[]).unwrap();
     std::fs::remove_dir_all(&reports).ok();
     let false_names = r
         .causes
