@@ -31,7 +31,7 @@ struct Named {
 }
 
 /// Soak a scenario into a scratch folder and build its report from the records.
-pub fn soak_and_report(scenario: &Path, name: &str) -> report::Report {
+fn soak_and_report(scenario: &Path, name: &str) -> report::Report {
     let reports = scratch(name);
     let (dir, _) = Soak::start(scenario, &reports)
         .unwrap_or_else(|e| panic!("{}: {e}", scenario.display()))
@@ -41,7 +41,7 @@ pub fn soak_and_report(scenario: &Path, name: &str) -> report::Report {
 }
 
 /// What a report names, as the expectation files spell it.
-pub fn named(r: &report::Report) -> Vec<Named> {
+fn named(r: &report::Report) -> Vec<Named> {
     r.causes
         .iter()
         .map(|c| Named {
