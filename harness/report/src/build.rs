@@ -109,7 +109,7 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
     let run_names: Vec<String> = runs
         .iter()
         .zip(&manifests)
-        .map(|(d, m)| format!("{} ({})", name_of(d), m.host))
+        .map(|(d, m)| format!("{} ({})", d.display(), m.host))
         .collect();
     let diagnosis = diagnosis::diagnose(&agg, tolerance, &run_names);
     Ok(Report {

@@ -37,11 +37,11 @@ pub fn excess_in(ctx: &Context, b: usize, s: ClockState) -> f64 {
         all.board_failures - m.board_failures,
         all.judged() - m.judged(),
     );
-    let expected = if others_judged == 0 {
-        0.0
-    } else {
-        m.judged() as f64 * others_failed as f64 / others_judged as f64
-    };
+    // A clock state no other board had carries no contrast: its failures stay with the clock state.
+    if others_judged == 0 {
+        return 0.0;
+    }
+    let expected = m.judged() as f64 * others_failed as f64 / others_judged as f64;
     (m.board_failures as f64 - expected).max(0.0)
 }
 
@@ -219,6 +219,10 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
             continue;
         }
         let mut all = ctx.clock.get(&s).copied().unwrap_or_default();
+        if all.cycles == m.cycles {
+            // No other board had this clock state: nothing to compare it with.
+            continue;
+        }
         all.cycles -= m.cycles;
         all.board_failures -= m.board_failures;
         all.infra_failures -= m.infra_failures;
@@ -275,19 +279,32 @@ fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
     let mut cycles = 0;
     let mut failing = Vec::new();
     let mut kinds: BTreeMap<ErrorKind, u64> = BTreeMap::new();
+    let clean = [ClockState::InSpec, ClockState::NotRead];
     for &b in &boards {
-        let t = ctx.at(b, ClockState::InSpec);
+        let mut t = Tally::default();
+        for s in clean {
+            t += ctx.at(b, s);
+        }
         cycles += t.judged();
         failures += t.board_failures;
         if t.board_failures > 0 {
             failing.push(b);
         }
         for (&(c, k), &n) in &ctx.board(b).errors {
-            if c == ClockState::InSpec {
+            if clean.contains(&c) {
                 *kinds.entry(k).or_default() += n;
             }
         }
     }
+    // The named boards' failures on these boots that the others' rate accounts for are shared too.
+    let mut shared_of_named = 0.0;
+    for &b in named {
+        for s in clean {
+            let m = ctx.at(b, s);
+            shared_of_named += m.board_failures as f64 - excess_in(ctx, b, s);
+        }
+    }
+    let shared_of_named = shared_of_named.round().max(0.0) as u64;
     // Shared means on more than one board; one board of several failing alone, not significantly, is
     // not a finding (the paragraph says nothing explains it). A bench of one board cannot be compared at all.
     let single = ctx.order.len() == 1;
@@ -316,7 +333,7 @@ fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
         title: "A cause the boards share, with their clocks in spec".into(),
         boards: ctx.names(failing.iter().copied()),
         cycles,
-        failures,
+        failures: failures + shared_of_named,
         direction: None,
         finding: if single {
             format!(
@@ -328,13 +345,21 @@ fn common(ctx: &Context, named: &BTreeSet<usize>) -> Option<Cause> {
             )
         } else {
             format!(
-                "Failures with the clocks in spec on {} of {} boards alike, none of which stands out from the \
-                 others (each was tested against the rest within the clock states): {} boots with in-spec clocks \
-                 failed ({}): {shared}.",
+                "Failures with the clocks in spec (or not read) on {} of {} boards alike, none of which stands out \
+                 from the others (each was tested against the rest within the clock states): {} of their boots \
+                 failed ({}){}: {shared}.",
                 failing.len(),
                 boards.len(),
                 of(failures, cycles),
-                list(&errors)
+                list(&errors),
+                if shared_of_named > 0 {
+                    format!(
+                        ", and {shared_of_named} failures of the boards named for causes of their own are what this \
+                         same rate accounts for"
+                    )
+                } else {
+                    String::new()
+                }
             )
         },
         remedy: "Move the boards to another hub and host port, or run one board alone, and compare the rate."

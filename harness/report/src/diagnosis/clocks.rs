@@ -645,13 +645,28 @@ pub fn apportion(
         let Some((state, _, _)) = STATES.iter().find(|(_, id, _)| *id == c.id) else {
             continue;
         };
-        let taken: f64 = named_boards
+        let by: Vec<(usize, f64)> = named_boards
             .iter()
-            .map(|&b| super::boards::excess_in(ctx, b, *state))
-            .sum();
+            .map(|&b| (b, super::boards::excess_in(ctx, b, *state)))
+            .filter(|(_, x)| x.round() > 0.0)
+            .collect();
+        let taken: f64 = by.iter().map(|(_, x)| x).sum();
         c.failures = c.failures.saturating_sub(taken.round() as u64);
-        let significant = c.test.as_ref().is_some_and(|t| t.significant);
-        if c.kind == Kind::Cause && !significant && c.failures < MIN_FAILURES {
+        if !by.is_empty() {
+            let whose: Vec<String> = by
+                .iter()
+                .map(|(b, x)| format!("{} {}", ctx.name(*b), x.round()))
+                .collect();
+            c.finding.push_str(&format!(
+                " Of the failures on these boots, {} are beyond what this clock state explains on boards named \
+                 for causes of their own ({}); it accounts for the other {}.",
+                taken.round(),
+                list(&whose),
+                c.failures
+            ));
+        }
+        // A cause accounts for at least MIN_FAILURES failures, whatever its test said.
+        if c.kind == Kind::Cause && c.failures < MIN_FAILURES {
             c.kind = Kind::Anomaly;
         }
     }

@@ -63,6 +63,7 @@ pub fn temperature_test(ctx: &Context) -> Option<Test> {
         })
         .collect();
     let trend = cochran_armitage_within(&strata);
+    let excess = temperature_excess(ctx, &std::collections::BTreeSet::new());
     Some(Test {
         id: "temperature".into(),
         title: "Temperature, with the clocks in spec".into(),
@@ -81,9 +82,51 @@ pub fn temperature_test(ctx: &Context) -> Option<Test> {
         p_adjusted: 1.0,
         log10_p_adjusted: 0.0,
         direction: trend.direction,
-        excess_failures: failures as f64,
+        excess_failures: excess,
         significant: false,
     })
+}
+
+/// The failures temperature accounts for: on each board (but those in `leave_out`), its in-spec failures
+/// beyond its rate at its best temperature.
+pub fn temperature_excess(ctx: &Context, leave_out: &std::collections::BTreeSet<usize>) -> f64 {
+    let mut per_board: BTreeMap<usize, BTreeMap<i64, Tally>> = BTreeMap::new();
+    for (&(b, c, t), n) in &ctx.cells {
+        if let (Some(t), true, false) = (t, clean(c), leave_out.contains(&b)) {
+            *per_board.entry(b).or_default().entry(t).or_default() += *n;
+        }
+    }
+    per_board
+        .values()
+        .map(|levels| {
+            let best = levels
+                .values()
+                .filter(|t| t.judged() > 0)
+                .map(|t| t.board_failures as f64 / t.judged() as f64)
+                .fold(f64::INFINITY, f64::min);
+            if !best.is_finite() {
+                return 0.0;
+            }
+            levels
+                .values()
+                .map(|t| (t.board_failures as f64 - t.judged() as f64 * best).max(0.0))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// Temperature accounts only for what the boards named for their own causes do not.
+pub fn apportion_temperature(
+    ctx: &Context,
+    findings: &mut [Cause],
+    named: &std::collections::BTreeSet<usize>,
+) {
+    for c in findings.iter_mut().filter(|c| c.id == "temperature") {
+        c.failures = temperature_excess(ctx, named).round() as u64;
+        if c.failures < MIN_FAILURES {
+            c.kind = Kind::Anomaly;
+        }
+    }
 }
 
 /// The temperature cause, when its trend is named.
@@ -240,15 +283,14 @@ fn column(f: Factor) -> &'static str {
 /// same cycles (a phase that is the whole of one run) are one finding, under the first column.
 pub fn findings(tests: &[Test]) -> Vec<Cause> {
     let mut by_column: BTreeMap<String, Vec<&Test>> = BTreeMap::new();
-    let mut seen: Vec<(u64, u64, u64, u64)> = Vec::new();
+    // Same excess and same p within the strata: the same cycles where it counts, whatever the raw counts.
+    let mut seen: Vec<(i64, i64)> = Vec::new();
     let mut significant: Vec<&Test> = tests.iter().filter(|t| t.significant).collect();
     significant.sort_by(|a, b| a.id.cmp(&b.id));
     for t in significant {
         let key = (
-            t.exposed_failures,
-            t.exposed_cycles,
-            t.unexposed_failures,
-            t.unexposed_cycles,
+            t.excess_failures.round() as i64,
+            (t.log10_p * 1000.0).round() as i64,
         );
         if seen.contains(&key) {
             continue;

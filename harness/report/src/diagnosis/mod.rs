@@ -177,6 +177,7 @@ pub fn diagnose(agg: &Aggregate, usb_tolerance_ppm: f64, runs: &[String]) -> Dia
     findings.extend(factors::temperature_finding(&ctx, &tested));
     let named_boards = boards::findings(&ctx, &tested, &mut findings);
     clocks::apportion(&ctx, &mut findings, &named_boards);
+    factors::apportion_temperature(&ctx, &mut findings, &named_boards);
     findings.extend(factors::findings(&tests));
     findings.extend(boards::infrastructure(&ctx));
     symptoms::attach(&ctx, &mut findings, &named_boards);
@@ -225,15 +226,17 @@ fn paragraph(ctx: &Context, findings: &[Cause]) -> String {
     } else {
         match causes.len() {
             0 => format!(
-                "{} failures in {} cycles, but no factor the harness records explains them: no clock state, \
+                "{} failed cycles of {}, but no factor the harness records explains them: no clock state, \
                  temperature, board, link, recorded column or rig failure is associated with failure at \
                  Holm-adjusted p < {ALPHA} with at least {MIN_FAILURES} failures. Look at the drill-down for \
                  a pattern the records do not capture.",
                 total.failures, total.cycles
             ),
             1 => format!(
-                "{} failures in {} cycles, one cause:",
-                total.failures, total.cycles
+                "{} {} in {} cycles, one cause:",
+                total.failures,
+                if total.failures == 1 { "failure" } else { "failures" },
+                total.cycles
             ),
             n => format!(
                 "{} failures in {} cycles, {n} causes, strongest first:",

@@ -104,7 +104,7 @@ type Found = BTreeMap<&'static str, Vec<(usize, String, u64)>>;
 
 /// Attach the symptoms to their causes and add the anomalies that stand alone.
 pub fn attach(ctx: &Context, findings: &mut Vec<Cause>, named_boards: &BTreeSet<usize>) {
-    clock_symptoms(ctx, findings);
+    clock_symptoms(ctx, findings, named_boards);
     let mut found: Found = BTreeMap::new();
     for &b in &ctx.order {
         serial(ctx, b, findings, named_boards, &mut found);
@@ -176,7 +176,7 @@ fn describe(id: &str) -> (&'static str, &'static str) {
 
 /// Serial and option-byte trouble on misclocked boots, stated with the clock finding of that clock state
 /// (misdetected boots with the HSE misdetection, boots with other PLL factors with those), by board.
-fn clock_symptoms(ctx: &Context, findings: &mut [Cause]) {
+fn clock_symptoms(ctx: &Context, findings: &mut [Cause], named: &BTreeSet<usize>) {
     for (state, id) in [
         (ClockState::Misdetected, "hse_misdetection"),
         (ClockState::UsbOff, "pll_factors"),
@@ -185,7 +185,8 @@ fn clock_symptoms(ctx: &Context, findings: &mut [Cause]) {
         let mut ob_failed: Vec<String> = Vec::new();
         let mut ob_mismatch: Vec<String> = Vec::new();
         let mut serial_boards: Vec<String> = Vec::new();
-        for &b in &ctx.order {
+        // A board named for a cause of its own keeps its serial and option-byte trouble (see `serial`).
+        for &b in ctx.order.iter().filter(|b| !named.contains(b)) {
             let e = ctx.board(b);
             let mut board_bad = 0;
             for (&(c, s), &n) in &e.serial {
@@ -220,12 +221,18 @@ fn clock_symptoms(ctx: &Context, findings: &mut [Cause]) {
         }
         let mut symptoms = Vec::new();
         if bad > 0 {
+            let against = if seen_rest > 0 {
+                format!(
+                    ", against {} of the boots with good clocks",
+                    of(bad_rest, seen_rest)
+                )
+            } else {
+                String::new()
+            };
             symptoms.push(format!(
-                "the serial number was unreadable or wrong on {} of these boots that enumerated ({}), against {} \
-                 of the boots with good clocks",
+                "the serial number was unreadable or wrong on {} of these boots that enumerated ({}){against}",
                 of(bad, seen),
                 list(&serial_boards),
-                of(bad_rest, seen_rest)
             ));
         }
         if !ob_failed.is_empty() {
@@ -265,8 +272,10 @@ fn serial(
 ) {
     let e = ctx.board(b);
     let mut counts: BTreeMap<SerialMatch, u64> = BTreeMap::new();
+    // A named board's serial trouble is its cause's in every clock state; another board's only where its
+    // clocks do not explain it.
     for (&(c, s), &n) in &e.serial {
-        if !c.misclocked() {
+        if !c.misclocked() || named.contains(&b) {
             *counts.entry(s).or_default() += n;
         }
     }
@@ -277,7 +286,13 @@ fn serial(
         get(SerialMatch::Unreadable),
     );
     let readable = matching + wrong;
-    let boots = readable + unreadable;
+    // Where the serial could not be compared (clocks not read), only unreadable ones are recorded: count them
+    // against every boot of the board.
+    let boots = if readable == 0 {
+        ctx.of_board(b).cycles
+    } else {
+        readable + unreadable
+    };
     if wrong + unreadable == 0 {
         return;
     }
