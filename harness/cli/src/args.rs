@@ -153,6 +153,18 @@ pub enum DfuCommand {
         /// Allow the image to write the option-byte area (never allowed: read protection level 2)
         #[arg(long)]
         write_option_bytes: bool,
+        /// Allow the image to write the one-time-programmable area (irreversible)
+        #[arg(long)]
+        write_otp: bool,
+        /// With --write-otp, allow the OTP lock bytes too (locks OTP blocks for good)
+        #[arg(long, requires = "write_otp")]
+        lock_otp: bool,
+        /// Allow the image to write the DfuSe device-feature bytes
+        #[arg(long)]
+        write_device_feature: bool,
+        /// Flash a .dfu file made for another VID:PID than the device's
+        #[arg(long)]
+        allow_foreign_dfu: bool,
         /// Write one Set Address Pointer per block, as dfu-util 0.11 does (for comparison)
         #[arg(long)]
         per_block_address: bool,

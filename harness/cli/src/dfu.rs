@@ -25,7 +25,14 @@ pub fn run(cmd: DfuCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             address,
             length,
             output,
-        } => upload(out, &board, address, length, &output),
+        } => {
+            if length == 0 {
+                anyhow::bail!(
+                    "--length 0: nothing to read; give the number of bytes (e.g. --length 32)"
+                );
+            }
+            upload(out, &board, address, length, &output)
+        }
         DfuCommand::Flash {
             board,
             image,
@@ -33,6 +40,10 @@ pub fn run(cmd: DfuCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             verify,
             leave,
             write_option_bytes,
+            write_otp,
+            lock_otp,
+            write_device_feature,
+            allow_foreign_dfu,
             per_block_address,
         } => {
             let image = Image::load(&image, address)?;
@@ -45,6 +56,10 @@ pub fn run(cmd: DfuCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 verify,
                 leave,
                 write_option_bytes,
+                write_otp,
+                lock_otp,
+                write_device_feature,
+                allow_foreign_dfu,
                 mode,
                 timeout: timeout(&board),
             };

@@ -144,10 +144,6 @@ fn find_target(
     Err(targets(t))
 }
 
-fn is_option_bytes(layout: &MemoryLayout) -> bool {
-    layout.trimmed_name().eq_ignore_ascii_case("Option Bytes")
-}
-
 /// The alt setting whose layout contains `len` bytes at `address`.
 pub fn target_for(t: &mut dyn Transport, address: u32, len: usize) -> Result<Target, OpError> {
     find_target(t, |l| l.contains_range(address, len)).map_err(|all| OpError::NoLayout {
@@ -210,14 +206,17 @@ pub fn read_option_bytes<O: Observer>(
     timeout: Duration,
     observer: O,
 ) -> Result<OptionBytes, OpError> {
-    let target = find_target(t, is_option_bytes).map_err(|all| OpError::NoLayout {
-        address: 0,
-        len: 0,
-        offered: format!(
-            "{} (none is named \"Option Bytes\")",
-            describe_targets(&all)
-        ),
-    })?;
+    let ob = crate::clocks::TargetDescription::stm32f7()
+        .memory
+        .option_bytes;
+    let target =
+        find_target(t, |l| l.contains_range(ob.base, ob.size as usize)).map_err(|all| {
+            OpError::NoLayout {
+                address: ob.base,
+                len: ob.size as usize,
+                offered: describe_targets(&all),
+            }
+        })?;
     let region = target
         .layout
         .regions
@@ -267,6 +266,14 @@ pub struct FlashOptions {
     pub leave: bool,
     /// Allow segments in the option-byte area (RDP level 2 is refused regardless).
     pub write_option_bytes: bool,
+    /// Allow segments in the OTP data area (irreversible on silicon).
+    pub write_otp: bool,
+    /// Allow the OTP lock bytes too: a second, separate confirmation on top of `write_otp`.
+    pub lock_otp: bool,
+    /// Allow the DfuSe device-feature bytes.
+    pub write_device_feature: bool,
+    /// Allow a DfuSe file whose suffix names another VID:PID than the device's.
+    pub allow_foreign_dfu: bool,
     pub mode: AddressMode,
     pub timeout: Duration,
 }
@@ -288,6 +295,22 @@ pub fn check_image(
     opts: &FlashOptions,
 ) -> Result<Vec<Target>, OpError> {
     let size = t.info().transfer_size();
+    let info = t.info();
+    if let Some((vid, pid)) = image.made_for() {
+        let fits = |want: u16, have: u16| want == 0xFFFF || want == have;
+        if !(opts.allow_foreign_dfu || fits(vid, info.vid) && fits(pid, info.pid)) {
+            return Err(OpError::Refused(format!(
+                "the DfuSe file is made for {vid:04x}:{pid:04x}, not this device ({:04x}:{:04x}); pass \
+                 --allow-foreign-dfu if it really is meant for it",
+                info.vid, info.pid
+            )));
+        }
+    }
+    // Safety first, by address, before the layout is even consulted: whatever the device calls its alt
+    // settings, these areas are what they are.
+    for seg in image.segments() {
+        check_protected(seg.address, &seg.data, opts)?;
+    }
     let mut out = Vec::new();
     for seg in image.segments() {
         let target = target_for(t, seg.address, seg.data.len())?;
@@ -296,30 +319,48 @@ pub fn check_image(
                 during: "checking the image against the layout",
                 source: dfuse::Error::Plan(e),
             })?;
-        if is_option_bytes(&target.layout) {
-            check_option_bytes(&target, seg.address, &seg.data, opts)?;
-        }
         out.push(target);
     }
     Ok(out)
 }
 
+/// Refuse a segment that touches an irreversible or boot-changing area without its flag.
+fn check_protected(address: u32, data: &[u8], opts: &FlashOptions) -> Result<(), OpError> {
+    let memory = &crate::clocks::TargetDescription::stm32f7().memory;
+    let len = data.len();
+    let touched = |area: &crate::clocks::Area| area.overlaps(address, len);
+    if touched(&memory.option_bytes) {
+        check_option_bytes(memory, address, data, opts)?;
+    }
+    if touched(&memory.otp_lock) && !(opts.write_otp && opts.lock_otp) {
+        return Err(OpError::Refused(format!(
+            "the image writes the OTP lock bytes at {:#010x}: a written lock byte locks its OTP block for good; \
+             pass both --write-otp and --lock-otp if that is really wanted",
+            memory.otp_lock.base
+        )));
+    }
+    if touched(&memory.otp) && !opts.write_otp {
+        return Err(OpError::Refused(format!(
+            "the image writes the one-time-programmable area at {address:#010x}: OTP bits cannot be erased; pass \
+             --write-otp if that is really wanted"
+        )));
+    }
+    if touched(&memory.device_feature) && !opts.write_device_feature {
+        return Err(OpError::Refused(format!(
+            "the image writes the DfuSe device-feature bytes at {address:#010x}; pass --write-device-feature if \
+             that is really wanted"
+        )));
+    }
+    Ok(())
+}
+
 fn check_option_bytes(
-    target: &Target,
+    memory: &crate::clocks::MemoryMap,
     address: u32,
     data: &[u8],
     opts: &FlashOptions,
 ) -> Result<(), OpError> {
-    let start = target
-        .layout
-        .regions
-        .first()
-        .map(|r| r.start)
-        .unwrap_or(address);
-    let rdp_at = start
-        + crate::clocks::TargetDescription::stm32f7()
-            .memory
-            .rdp_offset;
+    let rdp_at = memory.option_bytes.base + memory.rdp_offset;
     let rdp = rdp_at
         .checked_sub(address)
         .and_then(|i| data.get(i as usize));

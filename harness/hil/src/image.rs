@@ -57,6 +57,8 @@ impl fmt::Debug for Segment {
 pub struct Image {
     segments: Vec<Segment>,
     entry_point: Option<u32>,
+    /// The VID:PID a DfuSe file says it was made for (its suffix); None for other formats.
+    made_for: Option<(u16, u16)>,
 }
 
 /// The file formats [`Image::load`] understands.
@@ -146,6 +148,7 @@ impl Image {
         Ok(Self {
             segments: merged,
             entry_point: None,
+            made_for: None,
         })
     }
 
@@ -167,7 +170,16 @@ impl Image {
     /// The image of alternate setting `alt` in a DfuSe file (all targets for `alt`, merged, as dfu-util
     /// flashes them).
     pub fn from_dfuse(bytes: &[u8], alt: u8) -> Result<Self, ImageError> {
-        DfuseFile::parse(bytes)?.image_for_alt(alt)
+        let file = DfuseFile::parse(bytes)?;
+        let made_for = (file.vendor_id, file.product_id);
+        let mut image = file.image_for_alt(alt)?;
+        image.made_for = Some(made_for);
+        Ok(image)
+    }
+
+    /// The VID:PID a DfuSe file was made for (0xFFFF matches any, per the DFU suffix), or None.
+    pub fn made_for(&self) -> Option<(u16, u16)> {
+        self.made_for
     }
 
     /// Read `path`, pick its format with [`Format::detect`] and parse it. `address` is required for raw

@@ -9,5 +9,6 @@ mod dfu_cli;
 mod diagnosis;
 mod false_naming;
 mod report;
+mod safety;
 mod soak_cli;
 mod vboard_cli;

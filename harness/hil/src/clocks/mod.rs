@@ -39,5 +39,5 @@ pub use readout::{
 pub use records::HseVerdict as Verdict;
 pub use render::render_text;
 pub use serial::{expected_serial, SerialCheck};
-pub use target::{MemoryMap, TargetDescription};
+pub use target::{Area, MemoryMap, TargetDescription};
 pub use virtual_mem::{VirtualMemory, VIRTUAL_READ_LATENCY};

@@ -32,15 +32,41 @@ pub struct TargetDescription {
     pub bootloader: BootloaderFacts,
 }
 
-/// Where the memories the harness writes live: flash for images, and the RDP byte of the option-byte block
-/// (the one byte a flash step must never set to level 2).
+/// Where the memories the harness writes live: flash for images, and the areas whose writes cannot be undone
+/// or change how the chip boots — the option bytes (with the RDP byte a write must never set to level 2),
+/// the OTP area and its lock bytes, and the DfuSe device-feature bytes. The flash guards decide by these
+/// addresses, whatever the device names its alt settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryMap {
     pub flash_base: u32,
     pub flash_size: u32,
-    /// Offset of the RDP byte in the option-byte block (whose address the device's layout gives).
+    /// Offset of the RDP byte in the option-byte block.
     pub rdp_offset: u32,
+    pub option_bytes: Area,
+    pub otp: Area,
+    pub otp_lock: Area,
+    pub device_feature: Area,
+}
+
+/// An address range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    pub base: u32,
+    pub size: u32,
+}
+
+impl Area {
+    /// Whether `len` bytes at `address` touch this area.
+    pub fn overlaps(&self, address: u32, len: usize) -> bool {
+        let (start, end) = (u64::from(address), u64::from(address) + len as u64);
+        let (base, top) = (
+            u64::from(self.base),
+            u64::from(self.base) + u64::from(self.size),
+        );
+        start < top && base < end
+    }
 }
 
 /// 32-bit registers read as words.

@@ -50,7 +50,7 @@ fn the_shipped_target_file_is_the_built_in_one() {
 #[case::zero_tolerance(
     "usb_tolerance_ppm = 2500.0",
     "usb_tolerance_ppm = 0.0",
-    Some(45),
+    Some(52),
     "bootloader.usb_tolerance_ppm"
 )]
 fn broken_target_files_are_refused(
