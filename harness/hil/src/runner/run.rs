@@ -137,10 +137,11 @@ fn prepare_images(scenario: &Scenario) -> Result<Vec<(ImageSource, Image)>, RunE
             continue;
         }
         let loaded = match image {
-            ImageSource::Generate { size, seed } => {
-                Image::from_bin(&generate_image(*size, *seed), *address)
-            }
-            ImageSource::File(path) => Image::load(path, Some(*address)),
+            ImageSource::Generate { size, seed } => Image::from_bin(
+                &generate_image(*size, *seed),
+                address.unwrap_or(TargetDescription::stm32f7().memory.flash_base),
+            ),
+            ImageSource::File(path) => Image::load(path, *address),
         };
         out.push((
             image.clone(),

@@ -87,10 +87,11 @@ pub enum Action {
     MeasureSysclk { window: Duration },
     /// Measure HSI with the probe over `window`.
     MeasureHsi { window: Duration },
-    /// Download `image` at `address`, optionally reading it back.
+    /// Download `image` (at `address` for a generated or raw binary image; .hex, .elf and .dfu files carry
+    /// their own addresses), optionally reading it back.
     Flash {
         image: ImageSource,
-        address: u32,
+        address: Option<u32>,
         verify: bool,
     },
     /// DfuSe leave: jump to the application.

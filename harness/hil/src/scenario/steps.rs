@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::raw::{Level, RawDefaults, RawImage, RawStep};
 use super::spec::{Action, ImageSource, Step};
 use crate::clocks::{MemoryMap, TargetDescription};
+use crate::image::{Format, Image};
 use crate::rig::{BoardSpec, Rig, Wiring};
 use tomlfile::{FileError, KeyPath, Source};
 
@@ -105,8 +106,13 @@ fn action(src: &Source, key: &KeyPath, raw: &RawStep) -> Result<Action, FileErro
             ..
         } => {
             let image = image(src, &key.key("image"), img)?;
-            let address = address.unwrap_or(flash().flash_base);
-            fits(src, key, &image, address)?;
+            let address = load_address(src, key, &image, *address)?;
+            if let Some(address) = address {
+                fits(src, key, &image, address)?;
+            }
+            if let ImageSource::File(path) = &image {
+                file_fits(src, &key.key("image").key("path"), path, address)?;
+            }
             Action::Flash {
                 image,
                 address,
@@ -193,6 +199,75 @@ fn fits(src: &Source, key: &KeyPath, image: &ImageSource, address: u32) -> Resul
             return Err(src.invalid(
                 &key.key("image").key("generate"),
                 "image does not fit in flash at this address",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where a flash step's image goes: a generated or raw binary image at `address` (main flash's start by
+/// default); a .hex, .elf or .dfu file carries its own addresses, and an `address` for it is an error.
+fn load_address(
+    src: &Source,
+    key: &KeyPath,
+    image: &ImageSource,
+    address: Option<u32>,
+) -> Result<Option<u32>, FileError> {
+    let ImageSource::File(path) = image else {
+        return Ok(Some(address.unwrap_or(flash().flash_base)));
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        src.invalid(
+            &key.key("image").key("path"),
+            format!("{}: {e}", path.display()),
+        )
+    })?;
+    match Format::detect(path, &bytes) {
+        Some(Format::Bin) | None => Ok(Some(address.unwrap_or(flash().flash_base))),
+        Some(format) if address.is_some() => Err(src.invalid(
+            &key.key("address"),
+            format!("a {format} image carries its own addresses: remove `address` (only raw .bin needs one)"),
+        )),
+        Some(_) => Ok(None),
+    }
+}
+
+/// A file image is read when the scenario loads: it must parse, and every segment must lie in main flash
+/// and start 8-byte aligned, so a bad image is refused before the first cycle rather than failing every one.
+fn file_fits(
+    src: &Source,
+    key: &KeyPath,
+    path: &std::path::Path,
+    address: Option<u32>,
+) -> Result<(), FileError> {
+    let image = Image::load(path, address).map_err(|e| src.invalid(key, e.to_string()))?;
+    let m = flash();
+    let end = u64::from(m.flash_base) + u64::from(m.flash_size);
+    for seg in image.segments() {
+        let (start, stop) = (
+            u64::from(seg.address),
+            u64::from(seg.address) + seg.data.len() as u64,
+        );
+        if start < u64::from(m.flash_base) || stop > end {
+            return Err(src.invalid(
+                key,
+                format!(
+                    "{}: {} bytes at {:#010x}..{stop:#010x} do not fit in main flash {:#010x}..{end:#010x}",
+                    path.display(),
+                    seg.data.len(),
+                    seg.address,
+                    m.flash_base
+                ),
+            ));
+        }
+        if !seg.address.is_multiple_of(WRITE_ALIGNMENT) {
+            return Err(src.invalid(
+                key,
+                format!(
+                    "{}: a segment starts at {:#010x}, not 8-byte aligned (the bootloader refuses it)",
+                    path.display(),
+                    seg.address
+                ),
             ));
         }
     }

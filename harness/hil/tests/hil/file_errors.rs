@@ -171,3 +171,52 @@ fn malformed_scenario(
     let err = Scenario::from_toml_str(text, &repo("scenarios/case.toml")).unwrap_err();
     check(err, line, key, message);
 }
+
+/// A flash step naming `path` (and `address` when given), as lines 6.. of a scenario.
+fn flash_file(path: &std::path::Path, address: Option<&str>) -> String {
+    let address = address
+        .map(|a| format!("address = {a}\n"))
+        .unwrap_or_default();
+    with_steps(&format!(
+        "[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\nimage = {{ path = {:?} }}\n{address}",
+        path.display().to_string()
+    ))
+}
+
+#[test]
+fn flash_step_images_are_checked_against_main_flash_when_the_scenario_loads() {
+    let dir = crate::common::scratch("file-errors-images");
+    let load = |text: String| Scenario::from_toml_str(&text, &repo("scenarios/case.toml"));
+    // A 2 MiB raw image cannot fit in 1 MiB of flash: refused before the first cycle, naming the key.
+    let big = dir.join("big.bin");
+    std::fs::write(&big, vec![0x5A; 2 << 20]).unwrap();
+    check(
+        load(flash_file(&big, None)).unwrap_err(),
+        Some(10),
+        "steps[1].image.path",
+        "do not fit in main flash",
+    );
+    // One that starts inside but runs past the end.
+    let tail = dir.join("tail.bin");
+    std::fs::write(&tail, vec![0x5A; 4096]).unwrap();
+    check(
+        load(flash_file(&tail, Some("0x080FF800"))).unwrap_err(),
+        Some(10),
+        "steps[1].image.path",
+        "do not fit in main flash",
+    );
+    // Intel HEX carries its own addresses: accepted without `address`, refused with one.
+    let hex = dir.join("app.hex");
+    std::fs::write(
+        &hex,
+        ":020000040800F2\n:10000000000102030405060708090A0B0C0D0E0F78\n:00000001FF\n",
+    )
+    .unwrap();
+    load(flash_file(&hex, None)).expect("a .hex image needs no address");
+    check(
+        load(flash_file(&hex, Some("0x08000000"))).unwrap_err(),
+        Some(11),
+        "steps[1].address",
+        "carries its own addresses",
+    );
+}
