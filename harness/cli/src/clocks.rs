@@ -37,7 +37,7 @@ pub struct ClocksArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// The board's true HSE frequency in Hz (required with --probe; default: the board file's)
-    #[arg(long, value_name = "HZ")]
+    #[arg(long, value_name = "HZ", value_parser = parse_hse_hz)]
     pub hse_hz: Option<f64>,
     /// Measure SYSCLK with the DWT cycle counter against the host clock (not intrusive)
     #[arg(long)]
@@ -134,4 +134,18 @@ fn description(a: &ClocksArgs, target: &TargetDescription) -> anyhow::Result<Boa
         usb: Selector::default(),
         probe: Some(probe),
     })
+}
+
+/// An HSE frequency an STM32F7 can have: 1–50 MHz (crystals 4–26 MHz, external clocks up to 50 MHz; the
+/// bootloader itself detects whole MHz from 4 to 26 MHz). 0 or a negative value is a typing mistake.
+fn parse_hse_hz(text: &str) -> Result<f64, String> {
+    let hz: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a frequency in Hz (e.g. 25000000)"))?;
+    if !(1e6..=50e6).contains(&hz) {
+        return Err(format!(
+            "{text} Hz is not an HSE an STM32F7 can have (1–50 MHz; the bootloader detects 4–26 MHz)"
+        ));
+    }
+    Ok(hz)
 }

@@ -324,10 +324,26 @@ pub fn check_image(
     Ok(out)
 }
 
-/// Refuse a segment that touches an irreversible or boot-changing area without its flag.
+/// Writes to main flash must start on this boundary: the F7 bootloader refuses others with errTARGET [C]
+/// AN2606 Table 7. Checked before the first transfer, so a typo is a usage error and not a device failure.
+pub const WRITE_ALIGNMENT: u32 = 8;
+
+/// Refuse a segment that touches an irreversible or boot-changing area without its flag, or that starts in
+/// main flash off the write alignment.
 fn check_protected(address: u32, data: &[u8], opts: &FlashOptions) -> Result<(), OpError> {
     let memory = &crate::clocks::TargetDescription::stm32f7().memory;
     let len = data.len();
+    let flash = crate::clocks::Area {
+        base: memory.flash_base,
+        size: memory.flash_size,
+    };
+    if flash.overlaps(address, len) && !address.is_multiple_of(WRITE_ALIGNMENT) {
+        return Err(OpError::Refused(format!(
+            "the image starts at {address:#010x}, not on an {WRITE_ALIGNMENT}-byte boundary: the bootloader \
+             refuses unaligned writes to flash (AN2606); use an address such as {:#010x}",
+            address & !(WRITE_ALIGNMENT - 1)
+        )));
+    }
     let touched = |area: &crate::clocks::Area| area.overlaps(address, len);
     if touched(&memory.option_bytes) {
         check_option_bytes(memory, address, data, opts)?;

@@ -171,3 +171,19 @@ fn a_zero_length_upload_is_refused() {
     assert!(stderr(&o).contains("--length 0"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn a_misaligned_flash_address_is_a_usage_error_before_any_transfer() {
+    let dir = crate::common::scratch("safety-align");
+    let image = write(&dir, "app.bin", b"abcdefgh");
+    let o = flash("--virtual", &image, "0x08000001", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("8-byte boundary"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_impossible_hse_frequency_is_refused() {
+    let o = hil(&["clocks", "--virtual", "--hse-hz", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not an HSE"), "{}", stderr(&o));
+}

@@ -6,12 +6,11 @@ use std::time::Duration;
 use super::raw::{Level, RawDefaults, RawImage, RawStep};
 use super::spec::{Action, ImageSource, Step};
 use crate::clocks::{MemoryMap, TargetDescription};
+use crate::dfu::WRITE_ALIGNMENT;
 use crate::image::{Format, Image};
 use crate::rig::{BoardSpec, Rig, Wiring};
 use tomlfile::{FileError, KeyPath, Source};
 
-/// The ROM bootloader's write start alignment [C] AN2606 Table 7.
-const WRITE_ALIGNMENT: u32 = 8;
 const MAX_STEP_MS: u64 = 3_600_000;
 const MAX_RETRIES: u32 = 100;
 
