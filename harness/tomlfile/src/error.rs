@@ -16,7 +16,7 @@ pub enum FileError {
         source: std::io::Error,
     },
     /// Not valid TOML, an unknown key, a missing key or a value of the wrong type.
-    #[error("{origin}{location}: key `{key}`: {message}")]
+    #[error("{origin}{location}: {}{message}", key_part(key))]
     Parse {
         origin: String,
         location: Location,
@@ -24,7 +24,7 @@ pub enum FileError {
         message: String,
     },
     /// Well-formed but out of range, inconsistent, or naming something that does not exist.
-    #[error("{origin}{location}: key `{key}`: {message}")]
+    #[error("{origin}{location}: {}{message}", key_part(key))]
     Invalid {
         origin: String,
         location: Location,
@@ -63,6 +63,15 @@ impl FileError {
             | FileError::Invalid { location, .. }
             | FileError::Referenced { location, .. } => location.line,
         }
+    }
+}
+
+/// "key `a.b`: ", or nothing when no key is known (a file that is not text, a syntax error between keys).
+fn key_part(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("key `{key}`: ")
     }
 }
 

@@ -25,12 +25,27 @@ impl Source {
 
     /// Reads `path`; an error says `cannot read {what}` (e.g. `board file`).
     pub fn read_as(path: &Path, what: &'static str) -> Result<Source, FileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FileError::Io {
+        let bytes = std::fs::read(path).map_err(|source| FileError::Io {
             origin: path.display().to_string(),
             what,
             source,
         })?;
-        Ok(Source::new(text, path))
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Source::new(text, path)),
+            Err(e) => {
+                // Name the line and column of the first byte that is not UTF-8, counted in the valid part.
+                let good = e.utf8_error().valid_up_to();
+                let valid = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
+                Err(FileError::Parse {
+                    origin: path.display().to_string(),
+                    location: Location::of_offset(&valid, good),
+                    key: String::new(),
+                    message: format!(
+                        "not UTF-8 text (byte {good} of the file); TOML files must be UTF-8"
+                    ),
+                })
+            }
+        }
     }
 
     /// Text that claims to come from `path` (relative paths in it resolve against `path`'s folder).

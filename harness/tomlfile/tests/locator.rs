@@ -175,3 +175,17 @@ fn locations_display_as_line_and_column() {
     assert_eq!(Location::of_offset("a\nbc\n", 4).to_string(), ":2:3");
     assert_eq!(Location::default().to_string(), "");
 }
+
+#[test]
+fn a_file_that_is_not_utf8_names_the_line_of_the_first_bad_byte() {
+    let dir = std::env::temp_dir().join(format!("tomlfile-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, b"name = \"x\"\n# fine\nport = \"\xfe\"\n").unwrap();
+    let err = Source::read(&path).unwrap_err();
+    assert_eq!(err.line(), Some(3));
+    let text = err.to_string();
+    assert!(text.contains("bad.toml:3:9: not UTF-8"), "{text}");
+    assert!(!text.contains("key ``"), "no empty key: {text}");
+    std::fs::remove_dir_all(&dir).ok();
+}
