@@ -138,6 +138,20 @@ fn note_unreadable(t: &dyn Transport) {
     }
 }
 
+/// The board did not enumerate (or left the bus while being opened): the board's failure, exit 1 with its
+/// kind, as any other device failure. A host that may not open it (access, busy) and a bad board file stay
+/// errors of the harness or the user (exit 2).
+fn enumeration_failed(e: anyhow::Error) -> anyhow::Result<ExitCode> {
+    use dfuse::TransferErrorKind as K;
+    match e.downcast_ref::<hil::backend::OpenError>() {
+        Some(hil::backend::OpenError::Device(t)) if !matches!(t.kind, K::Access | K::Busy) => {
+            eprintln!("hil: {} [{}]", error_chain(e.as_ref()), t.kind.name());
+            Ok(ExitCode::from(1))
+        }
+        _ => Err(e),
+    }
+}
+
 /// A failed operation: exit 1 when the device or board failed it, 2 when it was refused before the first
 /// transfer (the image or range does not fit the device: the user's input, not the board, is at fault).
 fn device_failed(e: &OpError) -> ExitCode {
@@ -159,7 +173,10 @@ fn read_option_bytes(
     t: &BoardArgs,
     output: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let mut o = open_board(t)?;
+    let mut o = match open_board(t) {
+        Ok(o) => o,
+        Err(e) => return enumeration_failed(e),
+    };
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::read_option_bytes(o.transport.as_mut(), o.clock.clone(), timeout(t), printer);
     note_unreadable(o.transport.as_ref());
@@ -190,7 +207,10 @@ fn upload(
     length: u32,
     output: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let mut o = open_board(t)?;
+    let mut o = match open_board(t) {
+        Ok(o) => o,
+        Err(e) => return enumeration_failed(e),
+    };
     let printer = LivePrinter { enabled: t.verbose };
     let result = dfu::upload(
         o.transport.as_mut(),
@@ -225,7 +245,10 @@ fn flash(
     image: &Image,
     opts: FlashOptions,
 ) -> anyhow::Result<ExitCode> {
-    let mut o = open_board(t)?;
+    let mut o = match open_board(t) {
+        Ok(o) => o,
+        Err(e) => return enumeration_failed(e),
+    };
     let printer = LivePrinter { enabled: t.verbose };
     let started = o.clock.now();
     let result = dfu::flash(o.transport.as_mut(), o.clock.clone(), image, opts, printer);

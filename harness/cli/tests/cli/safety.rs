@@ -187,3 +187,22 @@ fn an_impossible_hse_frequency_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("not an HSE"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_board_that_never_enumerates_is_a_board_failure_with_its_kind() {
+    let dir = crate::common::scratch("safety-enumeration");
+    // BOOT_ADD1 off the system memory: with BOOT0 high the board runs user code and never attaches.
+    let board = dir.join("no-rom.toml");
+    std::fs::write(
+        &board,
+        "name = \"no-rom\"\n[option_bytes]\nboot_add1 = 0x0080\n",
+    )
+    .unwrap();
+    let o = hil(&[
+        "dfu",
+        "read-option-bytes",
+        &format!("--virtual={}", board.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[disconnected]"), "{}", stderr(&o));
+}
