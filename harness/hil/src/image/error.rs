@@ -106,6 +106,10 @@ pub enum ImageErrorKind {
     /// A line is not a valid Intel HEX record.
     #[error("bad Intel HEX record")]
     HexRecord(#[source] ihex::ReaderError),
+    /// A record's checksum byte does not match its bytes. Our own words: the ihex crate calls the checksum it
+    /// computed "found" and the record's own byte "expecting", the wrong way round for a reader of the file.
+    #[error("bad Intel HEX record: its checksum byte is {in_record:02X}, but its bytes give {computed:02X}")]
+    HexChecksum { in_record: u8, computed: u8 },
     /// A line is not valid text.
     #[error("Intel HEX line is not ASCII text")]
     HexNotText,

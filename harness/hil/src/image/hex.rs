@@ -34,7 +34,15 @@ struct State {
 impl State {
     fn line(&mut self, line: &[u8]) -> Result<(), ImageErrorKind> {
         let text = std::str::from_utf8(line).map_err(|_| ImageErrorKind::HexNotText)?;
-        let record = Record::from_record_string(text).map_err(ImageErrorKind::HexRecord)?;
+        let record = Record::from_record_string(text).map_err(|e| match e {
+            ihex::ReaderError::ChecksumMismatch(computed, in_record) => {
+                ImageErrorKind::HexChecksum {
+                    in_record,
+                    computed,
+                }
+            }
+            e => ImageErrorKind::HexRecord(e),
+        })?;
         if self.seen_eof {
             return Err(ImageErrorKind::HexAfterEndOfFile);
         }

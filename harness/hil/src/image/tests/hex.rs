@@ -87,7 +87,7 @@ fn crlf_blank_lines_and_unsorted_records_are_fine() {
 
 /// Malformed files: the error and the 1-based line it names (None: about the whole file).
 #[rstest]
-#[case::bad_checksum(format!("{}\n:0400000001020304F1\n", record(0, 0, &[9])), Some(2), "ChecksumMismatch")]
+#[case::bad_checksum(format!("{}\n:0400000001020304F1\n", record(0, 0, &[9])), Some(2), "HexChecksum")]
 #[case::no_start_code(format!("0400000001020304F2\n{EOF}\n"), Some(1), "MissingStartCode")]
 #[case::bad_characters(format!(":04000000010203ZZF2\n{EOF}\n"), Some(1), "ContainsInvalidCharacters")]
 #[case::length_mismatch(format!(":0500000001020304F1\n{EOF}\n"), Some(1), "PayloadLengthMismatch")]
@@ -116,10 +116,18 @@ fn non_text_line_is_refused_with_its_line() {
 }
 
 #[test]
-fn checksum_error_message_names_line_and_keeps_the_cause() {
-    let err = Image::from_ihex(format!(":0400000001020304F1\n{EOF}\n").as_bytes()).unwrap_err();
-    assert_eq!(err.to_string(), "line 1: bad Intel HEX record");
-    let cause = std::error::Error::source(&err).expect("source").to_string();
-    assert!(cause.contains("checksum"), "{cause}");
-    assert!(matches!(err.kind, ImageErrorKind::HexRecord(_)));
+fn a_bad_checksum_says_which_byte_the_record_has_and_which_its_bytes_give() {
+    // :020000040800 sums to F2; the record claims F3.
+    let err = Image::from_ihex(b":020000040800F3\n:00000001FF\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 1: bad Intel HEX record: its checksum byte is F3, but its bytes give F2"
+    );
+    assert!(matches!(
+        err.kind,
+        ImageErrorKind::HexChecksum {
+            in_record: 0xF3,
+            computed: 0xF2
+        }
+    ));
 }

@@ -130,7 +130,10 @@ fn hex_errors_name_file_and_line() {
     let err = Image::load(&path, None).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{}:2: bad Intel HEX record", path.display())
+        format!(
+            "{}:2: bad Intel HEX record: its checksum byte is F1, but its bytes give F2",
+            path.display()
+        )
     );
 }
 
