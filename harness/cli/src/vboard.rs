@@ -40,6 +40,14 @@ pub struct ServeArgs {
     /// connect gets full access to the device)
     #[arg(long)]
     pub allow_remote: bool,
+    /// Connections served at once (each holds a board of about 1 MiB); more are closed at once
+    #[arg(long, value_name = "N", default_value_t = usbredir::MAX_CONNECTIONS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_connections: u64,
+    /// Close a connection that has not sent its usbredir hello within this time
+    #[arg(long, value_name = "MS", default_value_t = usbredir::HELLO_TIMEOUT.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub hello_timeout_ms: u64,
 }
 
 pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
@@ -48,6 +56,8 @@ pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
     let board = board_config(a.board_file.as_deref()).context("loading the board file")?;
     let mut config = SessionConfig::new(board, a.seed);
     config.capture = a.capture.clone();
+    config.max_connections = usize::try_from(a.max_connections).unwrap_or(usize::MAX);
+    config.hello_timeout = std::time::Duration::from_millis(a.hello_timeout_ms);
     let listener = Listener::bind(&addr, a.allow_remote).context("--listen")?;
     let rig = match &a.rig {
         Some(rig) => {

@@ -15,4 +15,7 @@ pub mod session;
 
 pub use rig::{serve_rig, RigBoards};
 pub use serve::{serve, ListenAddr, Listener, ServeError};
-pub use session::{Connection, ConnectionCounts, Session, SessionConfig, SessionError};
+pub use session::{
+    Connection, ConnectionCounts, Session, SessionConfig, SessionError, HELLO_TIMEOUT,
+    MAX_CONNECTIONS,
+};

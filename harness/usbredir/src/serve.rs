@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -203,16 +203,32 @@ pub fn serve(
     stop: &AtomicBool,
 ) -> io::Result<ConnectionCounts> {
     let totals = Arc::new(Mutex::new(ConnectionCounts::default()));
+    let live = Arc::new(AtomicUsize::new(0));
     let mut number = 0u64;
     accept_until(listener, stop, "usbredir", |conn, peer| {
+        // At the cap the newcomer is closed at once; the connections already open go on.
+        if live.load(Ordering::SeqCst) >= config.max_connections {
+            eprintln!(
+                "hil: usbredir: refused a connection from {peer}: {} connections already served (--max-connections)",
+                config.max_connections
+            );
+            drop(conn);
+            return Ok(());
+        }
         let config = connection_config(config, number);
         let totals = Arc::clone(&totals);
+        let live = Arc::clone(&live);
+        live.fetch_add(1, Ordering::SeqCst);
         let n = number;
         // The rig channel is taken here, in accept order, not by the connection's thread.
         let rig = config.rig.as_ref().map(RigBoards::register);
-        thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name(format!("usbredir-{n}"))
-            .spawn(move || run_connection(conn, &peer, &config, n, rig, &totals))?;
+            .spawn(move || {
+                run_connection(conn, &peer, &config, n, rig, &totals);
+                live.fetch_sub(1, Ordering::SeqCst);
+            });
+        spawned?;
         number += 1;
         Ok(())
     })?;

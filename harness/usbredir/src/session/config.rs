@@ -50,7 +50,17 @@ pub struct SessionConfig {
     pub poll: Duration,
     /// Take rig commands: each connection answers on the lowest channel free when it starts.
     pub rig: Option<RigBoards>,
+    /// Connections served at once; more are accepted and closed at once (each live one holds a board of
+    /// about 1 MiB).
+    pub max_connections: usize,
+    /// A connection that has not sent its hello by then is closed (wall-clock time).
+    pub hello_timeout: Duration,
 }
+
+/// Default cap on connections served at once.
+pub const MAX_CONNECTIONS: usize = 16;
+/// Default time a new connection has to send its hello.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SessionConfig {
     pub fn new(board: BoardConfig, seed: u64) -> Self {
@@ -61,6 +71,8 @@ impl SessionConfig {
             no_response_wait: NO_RESPONSE_WAIT,
             poll: POLL,
             rig: None,
+            max_connections: MAX_CONNECTIONS,
+            hello_timeout: HELLO_TIMEOUT,
         }
     }
 }
@@ -76,6 +88,8 @@ pub enum SessionError {
     Truncated { got: usize, need: usize },
     #[error("the client's first packet is type {kind}, not hello: not a usbredir client?")]
     NoHello { kind: u32 },
+    #[error("no hello from the client within {} ms: not a usbredir client?", .0.as_millis())]
+    HelloTimeout(Duration),
     #[error("cannot write the capture {}", path.display())]
     Capture {
         path: PathBuf,

@@ -11,7 +11,9 @@ mod power;
 mod run;
 mod transfer;
 
-pub use config::{Connection, SessionConfig, SessionError, NO_RESPONSE_WAIT, POLL};
+pub use config::{
+    Connection, SessionConfig, SessionError, HELLO_TIMEOUT, MAX_CONNECTIONS, NO_RESPONSE_WAIT, POLL,
+};
 pub use counts::ConnectionCounts;
 pub(crate) use run::is_idle;
 pub use run::Session;

@@ -34,6 +34,7 @@ pub struct Session {
     pub(super) clock: SystemClock,
     pub(super) no_response_wait: Duration,
     pub(super) poll: Duration,
+    pub(super) hello_timeout: Duration,
     /// Negotiated capabilities; empty (32-bit ids) until the client's hello.
     pub(super) caps: Caps,
     pub(super) hello_done: bool,
@@ -75,6 +76,7 @@ impl Session {
             clock,
             no_response_wait: config.no_response_wait,
             poll: config.poll,
+            hello_timeout: config.hello_timeout,
             caps: Caps::default(),
             hello_done: false,
             connected: false,
@@ -114,7 +116,11 @@ impl Session {
         };
         self.send(conn, 0, &hello)?;
         let mut chunk = vec![0u8; 64 * 1024];
+        let started = std::time::Instant::now();
         loop {
+            if !self.hello_done && started.elapsed() > self.hello_timeout {
+                return Err(SessionError::HelloTimeout(self.hello_timeout));
+            }
             while let Some((id, packet)) = self.next_packet()? {
                 self.handle(conn, id, packet)?;
             }

@@ -123,3 +123,41 @@ fn listen_addresses() {
         Err(ServeError::BadAddress { .. })
     ));
 }
+
+fn sock(name: &str) -> ListenAddr {
+    ListenAddr::Unix(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("usbredir-{}-{name}.sock", std::process::id())),
+    )
+}
+
+#[test]
+fn at_the_connection_cap_a_newcomer_is_closed_and_the_open_ones_go_on() {
+    let server = Server::start_configured(&sock("cap"), None, |c| c.max_connections = 2);
+    let mut first = server.client();
+    first.handshake();
+    let mut second = server.client();
+    second.handshake();
+    let mut third = server.client();
+    third.expect_closed();
+    assert_eq!(read_option_bytes(&mut first)[..4], [0xff, 0xaa, 0x00, 0x55]);
+    assert_eq!(second.device_descriptor()[..2], [18, 1]);
+    // A place freed is a place for the next one.
+    drop(first);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut fourth = server.client();
+    fourth.handshake();
+    assert_eq!(fourth.device_descriptor()[..2], [18, 1]);
+}
+
+#[test]
+fn a_connection_that_never_says_hello_is_closed_after_the_timeout() {
+    let server = Server::start_configured(&sock("silent"), None, |c| {
+        c.hello_timeout = Duration::from_millis(300)
+    });
+    let mut silent = server.client();
+    silent.expect_closed();
+    let mut next = server.client();
+    next.handshake();
+    assert_eq!(next.device_descriptor()[..2], [18, 1]);
+}

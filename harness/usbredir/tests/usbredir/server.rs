@@ -47,10 +47,20 @@ impl Server {
     }
 
     pub fn start_with(addr: &ListenAddr, rig: Option<PathBuf>) -> Server {
+        Self::start_configured(addr, rig, |_| {})
+    }
+
+    /// A server whose session config `tune` adjusts first (caps, timeouts).
+    pub fn start_configured(
+        addr: &ListenAddr,
+        rig: Option<PathBuf>,
+        tune: impl FnOnce(&mut SessionConfig),
+    ) -> Server {
         let listener = Listener::bind(addr, false).expect("bind");
         let addr = listener.local_addr();
         let stop = Arc::new(AtomicBool::new(false));
         let mut config = SessionConfig::new(BoardConfig::healthy_default(), 1);
+        tune(&mut config);
         if let Some(path) = &rig {
             let rig = Listener::bind(&ListenAddr::Unix(path.clone()), false).expect("bind rig");
             let boards = RigBoards::new();
