@@ -6,6 +6,7 @@ pub mod backend;
 pub mod clocks;
 pub mod dfu;
 pub mod image;
+pub mod inputs;
 pub mod probe;
 pub mod rig;
 pub mod runner;

@@ -58,6 +58,12 @@ impl Soak {
         let dir = records::create_dir(reports, &scenario.name)?;
         copy(&scenario.path, dir.join(SCENARIO_COPY))?;
         copy(&scenario.rig.path, dir.join(RIG_COPY))?;
+        crate::inputs::of(&scenario)
+            .and_then(|i| crate::inputs::write(&dir, &i))
+            .map_err(|source| SoakError::Io {
+                path: dir.join(crate::inputs::INPUTS_JSON),
+                source,
+            })?;
         let manifest = Manifest {
             schema: MANIFEST_SCHEMA,
             harness_version: env!("CARGO_PKG_VERSION").into(),
@@ -106,6 +112,9 @@ impl Soak {
                     original.display()
                 )));
             }
+        }
+        if let Some(why) = crate::inputs::changed(dir).map_err(&refuse)? {
+            return Err(refuse(why));
         }
         let scenario = Scenario::load(&manifest.scenario_file)?;
         let resume = runner::resume_point(dir)?;

@@ -342,3 +342,45 @@ fn a_resumed_run_goes_on_with_each_board_as_the_run_left_it() {
     let resumed = crate::common::cut_and_resume(&whole, 3);
     crate::common::assert_same_records(&resumed, &whole);
 }
+
+#[rstest]
+#[case::board_file("board.toml", "board file")]
+#[case::image("app.bin", "image")]
+fn resume_refuses_a_board_file_or_image_changed_since_the_run_started(
+    #[case] edited: &str,
+    #[case] what: &str,
+) {
+    let dir = crate::common::scratch(&format!("soak-inputs-{what}"));
+    std::fs::write(dir.join("board.toml"), "name = \"b\"\n").unwrap();
+    std::fs::write(dir.join("app.bin"), vec![0x5A; 4096]).unwrap();
+    std::fs::write(
+        dir.join("rig.toml"),
+        "name = \"r\"\n[[boards]]\nname = \"b\"\nhse_hz = 25_000_000\nhse_kind = \"oscillator\"\nboard_file = \"board.toml\"\n",
+    )
+    .unwrap();
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"inputs\"\nrig = \"rig.toml\"\n[[phases]]\nname = \"p\"\ncycles = 2\n[[steps]]\nkind = \"power_cycle\"\n\
+         [[steps]]\nkind = \"wait_enumeration\"\n[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\n\
+         image = { path = \"app.bin\" }\n",
+    )
+    .unwrap();
+    let (run, _) = Soak::start(&scenario, &dir.join("reports"))
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    // Unchanged inputs resume (there is nothing left to run, but the folder is accepted).
+    Soak::resume(&run).expect("unchanged inputs resume");
+    let path = dir.join(edited);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"\n# edited\n");
+    std::fs::write(&path, bytes).unwrap();
+    let err = Soak::resume(&run).err().expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("the {what} {}", path.display()))
+            && text.contains("changed since the run started"),
+        "{text}"
+    );
+}
