@@ -24,8 +24,15 @@ fn default_scenario() -> PathBuf {
 }
 
 pub fn run(args: &SoakArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // Before the run, not after it: a long soak must not end in a refused baseline.
+    for b in &args.baseline {
+        crate::report::require_run_folder(b, "baseline ")?;
+    }
     let soak = match &args.resume {
-        Some(dir) => Soak::resume(dir)?,
+        Some(dir) => {
+            crate::report::require_run_folder(dir, "")?;
+            Soak::resume(dir)?
+        }
         None => Soak::start(
             &args.scenario.clone().unwrap_or_else(default_scenario),
             &args.reports,

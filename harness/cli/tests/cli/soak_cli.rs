@@ -323,3 +323,57 @@ fn without_a_pass_table_soak_report_and_junit_give_one_verdict() {
         "hil report judges as the soak did"
     );
 }
+
+#[test]
+fn a_folder_that_is_not_a_run_folder_is_named_once_as_such() {
+    let dir = crate::common::scratch("soak_cli-not-a-run");
+    let shown = dir.display().to_string();
+    let want = format!("hil: {shown} is not a run folder (no manifest.json)\n");
+    for args in [&["report"][..], &["soak", "--resume"][..]] {
+        let o = hil().args(args).arg(&dir).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), want, "{args:?}");
+    }
+    let gone = dir.join("gone");
+    let o = hil().arg("report").arg(&gone).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!(
+        "{} is not a run folder (no such folder)",
+        gone.display()
+    )));
+}
+
+#[test]
+fn a_bad_baseline_is_named_as_the_baseline_before_the_soak_runs() {
+    let (scenario, reports) = workdir("bad-baseline", &long(2));
+    let bad = reports.with_file_name("not-a-run");
+    std::fs::create_dir_all(&bad).unwrap();
+    let o = soak(
+        &scenario,
+        &reports,
+        &["-q", "--baseline", bad.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let want = format!(
+        "baseline {} is not a run folder (no manifest.json)",
+        bad.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(!reports.exists(), "no run started");
+    let run = {
+        let o = soak(&scenario, &reports, &["-q"]).output().unwrap();
+        assert!(o.status.success());
+        only_run_dir(&reports)
+    };
+    let o = hil()
+        .arg("report")
+        .arg(&run)
+        .arg("--baseline")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&want));
+}
