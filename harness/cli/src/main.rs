@@ -6,6 +6,7 @@ mod clocks;
 mod dfu;
 mod list;
 mod output;
+mod progress;
 mod report;
 mod soak;
 mod vboard;
