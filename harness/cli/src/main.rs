@@ -3,6 +3,7 @@
 
 mod args;
 mod clocks;
+mod default_scenario;
 mod dfu;
 mod list;
 mod output;

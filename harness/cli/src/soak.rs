@@ -2,7 +2,6 @@
 //! Ctrl-C, and a summary. Exit codes: 0 thresholds met, 1 thresholds missed, 2 usage or harness error.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -14,15 +13,6 @@ use hil::soak::Soak;
 use crate::args::SoakArgs;
 use crate::progress::Progress;
 
-/// The quick scenario: in the current directory when run from the repository, else where it was built.
-fn default_scenario() -> PathBuf {
-    let here = PathBuf::from("scenarios/quick.toml");
-    if here.exists() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quick.toml")
-}
-
 pub fn run(args: &SoakArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     // Before the run, not after it: a long soak must not end in a refused baseline.
     for b in &args.baseline {
@@ -33,10 +23,13 @@ pub fn run(args: &SoakArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             crate::report::require_run_folder(dir, "")?;
             Soak::resume(dir)?
         }
-        None => Soak::start(
-            &args.scenario.clone().unwrap_or_else(default_scenario),
-            &args.reports,
-        )?,
+        None => {
+            let scenario = match &args.scenario {
+                Some(path) => path.clone(),
+                None => crate::default_scenario::locate(&mut std::io::stderr())?,
+            };
+            Soak::start(&scenario, &args.reports)?
+        }
     };
     let thresholds = soak.manifest.thresholds;
     eprintln!("Run folder: {}", soak.dir.display());

@@ -377,3 +377,46 @@ fn a_bad_baseline_is_named_as_the_baseline_before_the_soak_runs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains(&want));
 }
+
+#[test]
+fn the_default_scenario_runs_from_an_empty_folder_without_the_source_tree() {
+    let here = crate::common::scratch("soak_cli-anywhere");
+    let run = || {
+        hil()
+            .args(["soak", "-q"])
+            .current_dir(&here)
+            .env("HIL_NO_SOURCE_TREE", "1")
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "wrote the built-in quick scenario, rig and board files (12 files) to hil-quick/"
+        ),
+        "{err}"
+    );
+    let dir = only_run_dir(&here.join("reports"));
+    assert!(dir.join("report.html").is_file());
+    let manifest = Manifest::read(&dir).unwrap();
+    let written = std::fs::canonicalize(here.join("hil-quick")).unwrap();
+    assert_eq!(manifest.scenario_file, written.join("scenarios/quick.toml"));
+    assert_eq!(
+        manifest.rig_file,
+        written.join("fixtures/rigs/virtual-bench.toml")
+    );
+    assert_eq!(
+        read_all::<CycleRow>(&dir.join(CYCLES_CSV)).unwrap().len(),
+        200
+    );
+    // The second time the files are there: used as they are, not written again.
+    let again = run();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && !err.contains("wrote"), "{err}");
+    assert!(
+        err.contains("Scenario: hil-quick/scenarios/quick.toml"),
+        "{err}"
+    );
+}
