@@ -33,7 +33,7 @@ resume run:
 
 # Read the virtual board's option bytes over DfuSe
 ob board="":
-    cargo run --release -- dfu read-option-bytes --virtual {{board}}
+    cargo run --release -- dfu read-option-bytes --virtual{{ if board == "" { "" } else { "=" + board } }}
 
 # List DFU devices on this machine's USB buses
 list:

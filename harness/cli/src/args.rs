@@ -1,5 +1,6 @@
 //! Command-line flags, parsed by clap. Nothing here talks to a device.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -32,8 +33,15 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// Also list a virtual board (optionally from BOARD_FILE; default: the built-in healthy 25 MHz board)
-    #[arg(long = "virtual", value_name = "BOARD_FILE", num_args = 0..=1, default_missing_value = "")]
+    /// Also list a virtual board (`--virtual=BOARD_FILE` loads a board file; default: the built-in healthy
+    /// 25 MHz board)
+    #[arg(
+        long = "virtual",
+        value_name = "BOARD_FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     pub virtual_board: Option<String>,
     /// Seed for the virtual board's random draws (HSI jitter, HSE detection, transfer failures)
     #[arg(long, default_value_t = 1)]
@@ -88,11 +96,13 @@ pub struct BoardArgs {
     /// Real device by bus-port path, e.g. 1-1.2 (dfu-util -p)
     #[arg(short = 'p', long = "path", value_name = "BUS-PORT")]
     pub path: Option<String>,
-    /// Use a virtual STM32F746 board instead of USB (optionally from BOARD_FILE; default: healthy 25 MHz)
+    /// Use a virtual STM32F746 board instead of USB (`--virtual=BOARD_FILE` loads a board file; default:
+    /// the built-in healthy 25 MHz board)
     #[arg(
         long = "virtual",
         value_name = "BOARD_FILE",
         num_args = 0..=1,
+        require_equals = true,
         default_missing_value = "",
         conflicts_with_all = ["device", "serial", "path"]
     )]
@@ -169,6 +179,15 @@ pub enum DfuCommand {
         #[arg(long)]
         per_block_address: bool,
     },
+}
+
+/// `--virtual FILE.toml`, the form before `--virtual[=BOARD_FILE]`: the board file, to say where it goes.
+/// (No image, output or other value of a `--virtual` command is a `.toml` file, so this is never meant.)
+pub fn board_file_after_space(argv: &[OsString]) -> Option<String> {
+    argv.windows(2).find_map(|w| {
+        let next = w[1].to_string_lossy();
+        (w[0] == "--virtual" && next.ends_with(".toml")).then(|| next.into_owned())
+    })
 }
 
 /// A number as engineers write addresses and sizes: `0x08000000`, `65536`, `64K`, `1M`.

@@ -30,8 +30,15 @@ pub struct ClocksArgs {
     /// Hold NRST while attaching (restarts the bootloader; uses a halting probe-rs session)
     #[arg(long, requires = "probe")]
     pub connect_under_reset: bool,
-    /// Use a virtual STM32F746 board instead of a probe (optionally from BOARD_FILE; default: healthy 25 MHz)
-    #[arg(long = "virtual", value_name = "BOARD_FILE", num_args = 0..=1, default_missing_value = "")]
+    /// Use a virtual STM32F746 board instead of a probe (`--virtual=BOARD_FILE` loads a board file; default:
+    /// the built-in healthy 25 MHz board)
+    #[arg(
+        long = "virtual",
+        value_name = "BOARD_FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     pub virtual_board: Option<String>,
     /// Seed for the virtual board's random draws; the same seed gives the same boot
     #[arg(long, default_value_t = 1)]

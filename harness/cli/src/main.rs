@@ -3,9 +3,11 @@
 
 mod args;
 mod clocks;
+mod default_scenario;
 mod dfu;
 mod list;
 mod output;
+mod progress;
 mod report;
 mod soak;
 mod vboard;
@@ -15,7 +17,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(file) = args::board_file_after_space(&argv) {
+        eprintln!(
+            "hil: a board file goes after an equals sign: --virtual={file} (a bare --virtual is the built-in \
+             healthy board)"
+        );
+        return ExitCode::from(2);
+    }
+    let cli = args::Cli::parse_from(argv);
     let mut out = std::io::stdout();
     let result = match cli.command {
         args::Command::List(a) => list::run(&a, &mut out),

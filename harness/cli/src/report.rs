@@ -10,6 +10,9 @@ use report::{Report, REPORT_HTML};
 use crate::args::ReportArgs;
 
 pub fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    for dir in &args.runs {
+        require_run_folder(dir, "")?;
+    }
     let dir = match (&args.output, args.runs.as_slice()) {
         (Some(dir), _) => dir.clone(),
         (None, [one]) => one.clone(),
@@ -25,6 +28,20 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Refuse a folder that is not a run folder before reading it, saying so in the user's words (`role` is
+/// "baseline " for `--baseline`), rather than with the OS error for the first file looked for.
+pub fn require_run_folder(dir: &Path, role: &str) -> anyhow::Result<()> {
+    if dir.join(records::MANIFEST_JSON).is_file() {
+        return Ok(());
+    }
+    let why = if dir.is_dir() {
+        "no manifest.json"
+    } else {
+        "no such folder"
+    };
+    anyhow::bail!("{role}{} is not a run folder ({why})", dir.display())
 }
 
 /// reports/merged-<time> beside the first run folder.
@@ -43,6 +60,9 @@ pub fn write_for(
     baseline: &[PathBuf],
     dir: &Path,
 ) -> anyhow::Result<Report> {
+    for b in baseline {
+        require_run_folder(b, "baseline ")?;
+    }
     let r = report::build(runs, baseline)?;
     report::write(&r, dir)?;
     writeln!(

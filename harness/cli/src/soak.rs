@@ -2,41 +2,42 @@
 //! Ctrl-C, and a summary. Exit codes: 0 thresholds met, 1 thresholds missed, 2 usage or harness error.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
-use hil::runner::{RunEvent, RunSummary, StopSignal};
+use hil::runner::{RunSummary, StopSignal};
 use hil::soak::Soak;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::SoakArgs;
-
-/// The quick scenario: in the current directory when run from the repository, else where it was built.
-fn default_scenario() -> PathBuf {
-    let here = PathBuf::from("scenarios/quick.toml");
-    if here.exists() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quick.toml")
-}
+use crate::progress::Progress;
 
 pub fn run(args: &SoakArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // Before the run, not after it: a long soak must not end in a refused baseline.
+    for b in &args.baseline {
+        crate::report::require_run_folder(b, "baseline ")?;
+    }
     let soak = match &args.resume {
-        Some(dir) => Soak::resume(dir)?,
-        None => Soak::start(
-            &args.scenario.clone().unwrap_or_else(default_scenario),
-            &args.reports,
-        )?,
+        Some(dir) => {
+            crate::report::require_run_folder(dir, "")?;
+            Soak::resume(dir)?
+        }
+        None => {
+            let scenario = match &args.scenario {
+                Some(path) => path.clone(),
+                None => crate::default_scenario::locate(&mut std::io::stderr())?,
+            };
+            Soak::start(&scenario, &args.reports)?
+        }
     };
     let thresholds = soak.manifest.thresholds;
     eprintln!("Run folder: {}", soak.dir.display());
     let stop = StopSignal::new();
     install_ctrl_c(stop.clone()).context("installing the Ctrl-C handler")?;
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let mut progress = Progress::new(&soak.manifest.boards, show);
+    let total = crate::progress::total_cycles(&soak.scenario);
+    let mut progress = Progress::new(&soak.manifest.boards, total, &soak.resume, show);
     let (dir, summary) = soak.run(&stop, |e| progress.event(e))?;
     progress.finish();
     print_summary(out, &summary)?;
@@ -69,68 +70,6 @@ fn install_ctrl_c(stop: StopSignal) -> Result<(), ctrlc::Error> {
             std::process::exit(130);
         }
     })
-}
-
-/// One line per board on a terminal: phase, cycle, failures, current step. Nothing when not a terminal.
-struct Progress {
-    bars: Vec<ProgressBar>,
-    multi: MultiProgress,
-    summary: RunSummary,
-}
-
-impl Progress {
-    fn new(boards: &[String], show: bool) -> Self {
-        let target = if show {
-            ProgressDrawTarget::stderr_with_hz(10)
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let multi = MultiProgress::with_draw_target(target);
-        let style = ProgressStyle::with_template("{prefix:>12} {msg}").expect("static template");
-        let width = boards.iter().map(String::len).max().unwrap_or(0);
-        let bars = boards
-            .iter()
-            .map(|b| {
-                multi.add(
-                    ProgressBar::new_spinner()
-                        .with_style(style.clone())
-                        .with_prefix(format!("{b:width$}")),
-                )
-            })
-            .collect();
-        Self {
-            bars,
-            multi,
-            summary: RunSummary::new(boards),
-        }
-    }
-
-    fn event(&mut self, e: &RunEvent) {
-        let board = match e {
-            RunEvent::StepStarted { board, .. }
-            | RunEvent::Cycle { board, .. }
-            | RunEvent::BoardStopped { board, .. } => Some(*board),
-            _ => None,
-        };
-        self.summary.absorb(e);
-        if let (Some(i), Some(bar)) = (board, board.and_then(|i| self.bars.get(i))) {
-            let b = &self.summary.boards[i];
-            let state = b
-                .stopped
-                .as_deref()
-                .map(|r| format!("stopped: {r}"))
-                .unwrap_or_else(|| b.step.clone());
-            bar.set_message(format!(
-                "{:<10} cycle {:>5}  done {:>5}  failed {:>4}  {state}",
-                b.phase, b.cycle, b.cycles, b.failures
-            ));
-        }
-    }
-
-    fn finish(&self) {
-        self.bars.iter().for_each(ProgressBar::finish_and_clear);
-        let _ = self.multi.clear();
-    }
 }
 
 fn print_summary(out: &mut dyn Write, s: &RunSummary) -> std::io::Result<()> {
@@ -169,5 +108,8 @@ fn print_summary(out: &mut dyn Write, s: &RunSummary) -> std::io::Result<()> {
             .map(|r| format!(" ({r})"))
             .unwrap_or_default()
     )?;
+    if !s.phases_not_run.is_empty() {
+        writeln!(out, "phases not run: {}", s.phases_not_run.join(", "))?;
+    }
     Ok(())
 }

@@ -326,8 +326,8 @@ fn guest_enumerates_lists_and_reads_option_bytes() {
 /// The option bytes `hil dfu read-option-bytes --virtual` prints on the host for the same board, as lowercase hex.
 fn host_option_bytes() -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_hil"))
-        .args(["dfu", "read-option-bytes", "--virtual"])
-        .arg(healthy_board())
+        .args(["dfu", "read-option-bytes"])
+        .arg(format!("--virtual={}", healthy_board().display()))
         .args(["--seed", "1"])
         .output()
         .expect("hil runs");

@@ -81,6 +81,7 @@ impl Soak {
             status: RunStatus::Running,
             stop_reason: None,
             resumed: 0,
+            phases_not_run: Vec::new(),
         };
         manifest.write(&dir)?;
         Ok(Self {
@@ -121,6 +122,7 @@ impl Soak {
         manifest.status = RunStatus::Running;
         manifest.ended_utc = None;
         manifest.resumed += 1;
+        manifest.phases_not_run.clear();
         manifest.write(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -162,6 +164,7 @@ impl Soak {
             Ok(summary) => {
                 self.manifest.status = summary.status;
                 self.manifest.stop_reason = summary.stop_reason.clone();
+                self.manifest.phases_not_run = summary.phases_not_run.clone();
             }
             Err(e) => {
                 self.manifest.status = RunStatus::Stopped;

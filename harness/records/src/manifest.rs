@@ -61,6 +61,10 @@ pub struct Manifest {
     pub stop_reason: Option<String>,
     /// How many times this run was resumed.
     pub resumed: u32,
+    /// The scenario's phases the run never started (it stopped or was interrupted first), in order;
+    /// empty for a run that ran them all, and in folders written before this field.
+    #[serde(default)]
+    pub phases_not_run: Vec<String>,
 }
 
 /// Only the version, to refuse another layout with a clear message before reading the rest.

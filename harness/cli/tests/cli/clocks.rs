@@ -33,7 +33,12 @@ fn stderr(o: &Output) -> String {
 #[case::crystal("crystal-24mhz")]
 #[case::drifting("drifting-25mhz")]
 fn each_shipped_board(#[case] name: &str) {
-    let o = hil(&["clocks", "--virtual", &board(name), "--seed", "1"]);
+    let o = hil(&[
+        "clocks",
+        &format!("--virtual={}", board(name)),
+        "--seed",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     insta::assert_snapshot!(format!("clocks_{name}_seed1"), stdout(&o));
 }
@@ -42,8 +47,7 @@ fn each_shipped_board(#[case] name: &str) {
 fn drifting_board_seed_1_misdetects_25_as_24() {
     let o = hil(&[
         "clocks",
-        "--virtual",
-        &board("drifting-25mhz"),
+        &format!("--virtual={}", board("drifting-25mhz")),
         "--seed",
         "1",
     ]);
@@ -66,7 +70,12 @@ fn drifting_board_seed_1_misdetects_25_as_24() {
 #[case::healthy("healthy-25mhz", "1")]
 #[case::drifting_on_a_good_boot("drifting-25mhz", "2")]
 fn correct_detection_is_within_tolerance(#[case] name: &str, #[case] seed: &str) {
-    let o = hil(&["clocks", "--virtual", &board(name), "--seed", seed]);
+    let o = hil(&[
+        "clocks",
+        &format!("--virtual={}", board(name)),
+        "--seed",
+        seed,
+    ]);
     let out = stdout(&o);
     assert!(
         out.contains("Verdict       HSE detected correctly"),
@@ -80,7 +89,11 @@ fn correct_detection_is_within_tolerance(#[case] name: &str, #[case] seed: &str)
 
 #[test]
 fn json_has_the_flat_derived_record() {
-    let o = hil(&["clocks", "--virtual", &board("drifting-25mhz"), "--json"]);
+    let o = hil(&[
+        "clocks",
+        &format!("--virtual={}", board("drifting-25mhz")),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     let d = &v["derived"];

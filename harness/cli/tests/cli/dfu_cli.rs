@@ -143,8 +143,7 @@ fn the_drifting_board_shows_the_seed_symptom_on_a_misdetected_boot() {
     let o = hil(&[
         "dfu",
         "read-option-bytes",
-        "--virtual",
-        &fixture("drifting-25mhz.toml"),
+        &format!("--virtual={}", fixture("drifting-25mhz.toml")),
         "--seed",
         "7",
     ]);
@@ -163,8 +162,7 @@ fn the_drifting_board_shows_the_seed_symptom_on_a_misdetected_boot() {
     let ok = hil(&[
         "dfu",
         "read-option-bytes",
-        "--virtual",
-        &fixture("drifting-25mhz.toml"),
+        &format!("--virtual={}", fixture("drifting-25mhz.toml")),
         "--seed",
         "2",
     ]);
@@ -202,8 +200,7 @@ fn a_bad_board_file_names_file_line_and_key() {
     let o = hil(&[
         "dfu",
         "read-option-bytes",
-        "--virtual",
-        bad.to_str().unwrap(),
+        &format!("--virtual={}", bad.display()),
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -224,4 +221,42 @@ fn a_malformed_usb_selector_is_a_usage_error() {
     let o = hil(&["dfu", "read-option-bytes", "-d", "0483"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("VID:PID"), "{}", stderr(&o));
+}
+
+#[test]
+fn flash_takes_the_image_after_a_bare_virtual() {
+    let image = scratch("after_virtual.bin");
+    std::fs::write(&image, vec![0x5Au8; 2048]).unwrap();
+    let o = hil(&[
+        "dfu",
+        "flash",
+        "--virtual",
+        image.to_str().unwrap(),
+        "--address",
+        "0x08000000",
+        "--verify",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Flashed 2048 bytes"), "{}", stdout(&o));
+    let with_board = hil(&[
+        "dfu",
+        "flash",
+        &format!("--virtual={}", fixture("healthy-25mhz.toml")),
+        image.to_str().unwrap(),
+        "--address",
+        "0x08000000",
+    ]);
+    assert!(with_board.status.success(), "{}", stderr(&with_board));
+}
+
+#[test]
+fn a_board_file_after_a_space_is_told_where_it_goes() {
+    let board = fixture("drifting-25mhz.toml");
+    let o = hil(&["dfu", "read-option-bytes", "--virtual", &board]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("--virtual={board}")),
+        "{}",
+        stderr(&o)
+    );
 }

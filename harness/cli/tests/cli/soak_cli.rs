@@ -323,3 +323,100 @@ fn without_a_pass_table_soak_report_and_junit_give_one_verdict() {
         "hil report judges as the soak did"
     );
 }
+
+#[test]
+fn a_folder_that_is_not_a_run_folder_is_named_once_as_such() {
+    let dir = crate::common::scratch("soak_cli-not-a-run");
+    let shown = dir.display().to_string();
+    let want = format!("hil: {shown} is not a run folder (no manifest.json)\n");
+    for args in [&["report"][..], &["soak", "--resume"][..]] {
+        let o = hil().args(args).arg(&dir).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), want, "{args:?}");
+    }
+    let gone = dir.join("gone");
+    let o = hil().arg("report").arg(&gone).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!(
+        "{} is not a run folder (no such folder)",
+        gone.display()
+    )));
+}
+
+#[test]
+fn a_bad_baseline_is_named_as_the_baseline_before_the_soak_runs() {
+    let (scenario, reports) = workdir("bad-baseline", &long(2));
+    let bad = reports.with_file_name("not-a-run");
+    std::fs::create_dir_all(&bad).unwrap();
+    let o = soak(
+        &scenario,
+        &reports,
+        &["-q", "--baseline", bad.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let want = format!(
+        "baseline {} is not a run folder (no manifest.json)",
+        bad.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(!reports.exists(), "no run started");
+    let run = {
+        let o = soak(&scenario, &reports, &["-q"]).output().unwrap();
+        assert!(o.status.success());
+        only_run_dir(&reports)
+    };
+    let o = hil()
+        .arg("report")
+        .arg(&run)
+        .arg("--baseline")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&want));
+}
+
+#[test]
+fn the_default_scenario_runs_from_an_empty_folder_without_the_source_tree() {
+    let here = crate::common::scratch("soak_cli-anywhere");
+    let run = || {
+        hil()
+            .args(["soak", "-q"])
+            .current_dir(&here)
+            .env("HIL_NO_SOURCE_TREE", "1")
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "wrote the built-in quick scenario, rig and board files (12 files) to hil-quick/"
+        ),
+        "{err}"
+    );
+    let dir = only_run_dir(&here.join("reports"));
+    assert!(dir.join("report.html").is_file());
+    let manifest = Manifest::read(&dir).unwrap();
+    let written = std::fs::canonicalize(here.join("hil-quick")).unwrap();
+    assert_eq!(manifest.scenario_file, written.join("scenarios/quick.toml"));
+    assert_eq!(
+        manifest.rig_file,
+        written.join("fixtures/rigs/virtual-bench.toml")
+    );
+    assert_eq!(
+        read_all::<CycleRow>(&dir.join(CYCLES_CSV)).unwrap().len(),
+        200
+    );
+    // The second time the files are there: used as they are, not written again.
+    let again = run();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && !err.contains("wrote"), "{err}");
+    assert!(
+        err.contains("Scenario: hil-quick/scenarios/quick.toml"),
+        "{err}"
+    );
+}

@@ -2,7 +2,7 @@
 //! caller's sink through a bounded channel, run-wide stop rules are checked as the events arrive.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use records::RunStatus;
@@ -51,9 +51,14 @@ where
     summary.continue_from(resume);
     let mut active: Vec<bool> = vec![true; boards.len()];
     let failures = AtomicU64::new(summary.failures());
+    let stop_rule = Mutex::new(None);
     let mut sink_error = None;
     for (pi, phase) in scenario.phases.iter().enumerate() {
-        if stop.requested() {
+        if stop.requested() || !active.contains(&true) {
+            summary.phases_not_run = scenario.phases[pi..]
+                .iter()
+                .map(|p| p.name.clone())
+                .collect();
             break;
         }
         enter_phase(&mut boards, phase.temperature_c, phase.settle)?;
@@ -80,6 +85,7 @@ where
                     phase_index: pi,
                     stop: &stop.0,
                     failures: &failures,
+                    stop_rule: &stop_rule,
                     events: tx.clone(),
                 };
                 let events = tx.clone();
@@ -109,13 +115,31 @@ where
             return Err(RunError::Sink(e));
         }
     }
-    if stop.requested() && summary.status == RunStatus::Running {
-        summary.stop(RunStatus::Interrupted, "interrupted".into());
-    }
-    if summary.status == RunStatus::Running {
-        summary.status = RunStatus::Finished;
-    }
+    end_status(
+        &mut summary,
+        stop,
+        stop_rule.into_inner().unwrap_or(None),
+        &active,
+    );
     Ok(summary)
+}
+
+/// How the run ended, unless a run-wide stop rule already said: stopped by the rule a worker found met
+/// before its next cycle, stopped because every board stopped, interrupted (a stop request and no rule),
+/// or finished.
+fn end_status(summary: &mut RunSummary, stop: &StopSignal, rule: Option<String>, active: &[bool]) {
+    if summary.status != RunStatus::Running {
+        return;
+    }
+    match rule {
+        Some(reason) => summary.stop(RunStatus::Stopped, reason),
+        None if !active.contains(&true) && !active.is_empty() => summary.stop(
+            RunStatus::Stopped,
+            "every board stopped (max_consecutive_failures)".into(),
+        ),
+        None if stop.requested() => summary.stop(RunStatus::Interrupted, "interrupted".into()),
+        None => summary.status = RunStatus::Finished,
+    }
 }
 
 /// The seed of board `index`'s draws: its rig-file seed mixed with the run's.

@@ -36,6 +36,8 @@ pub struct RunSummary {
     pub boards: Vec<BoardSummary>,
     pub status: RunStatus,
     pub stop_reason: Option<String>,
+    /// Phases the run never started (it stopped or was interrupted before them), in scenario order.
+    pub phases_not_run: Vec<String>,
 }
 
 impl RunSummary {
@@ -51,6 +53,7 @@ impl RunSummary {
             boards,
             status: RunStatus::Running,
             stop_reason: None,
+            phases_not_run: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use vboard::cycle_seed;
@@ -34,6 +35,9 @@ pub(crate) struct PhaseJob<'a> {
     /// Failed cycles on every board so far, for `max_failures` (checked before each cycle, not after the
     /// fact, so a fast worker cannot overrun it).
     pub failures: &'a AtomicU64,
+    /// The run-wide stop rule a worker found met, first one kept: the run is `stopped` for it, not
+    /// `interrupted`.
+    pub stop_rule: &'a Mutex<Option<String>>,
     pub events: SyncSender<RunEvent>,
 }
 
@@ -106,15 +110,28 @@ pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
 
 /// Whether the run is to stop before the next cycle (a stop request, or a run-wide stop rule met now).
 fn stopping(run: &BoardRun, job: &PhaseJob<'_>) -> bool {
-    let stop = &job.scenario.stop;
-    let too_many = stop
-        .max_failures
-        .is_some_and(|max| job.failures.load(Ordering::SeqCst) >= max);
-    let too_long = stop.max_duration.is_some_and(|max| run.clock.now() >= max);
-    if too_many || too_long {
+    if let Some(rule) = stop_rule_met(run, job) {
+        job.stop_rule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(rule);
         job.stop.store(true, Ordering::SeqCst);
     }
     job.stop.load(Ordering::SeqCst)
+}
+
+/// The run-wide stop rule met before the next cycle, in the words the manifest records.
+fn stop_rule_met(run: &BoardRun, job: &PhaseJob<'_>) -> Option<String> {
+    let stop = &job.scenario.stop;
+    let failures = job.failures.load(Ordering::SeqCst);
+    if let Some(max) = stop.max_failures.filter(|max| failures >= *max) {
+        return Some(format!(
+            "{failures} failed cycles reached max_failures = {max}"
+        ));
+    }
+    stop.max_duration
+        .filter(|max| run.clock.now() >= *max)
+        .map(|max| format!("run time reached max_duration = {} s", max.as_secs()))
 }
 
 /// All attempts of one cycle; returns whether its final attempt passed and the time it all took.

@@ -384,3 +384,30 @@ fn resume_refuses_a_board_file_or_image_changed_since_the_run_started(
         "{text}"
     );
 }
+
+#[test]
+fn max_duration_stops_the_run_and_names_the_phases_it_never_started() {
+    let body = SEEDED.replace(
+        "cycles = 4\ntemperature_c = 22",
+        "cycles = 100000\ntemperature_c = 22",
+    ) + "[stop]\nmax_duration_s = 20\n";
+    let (scenario, reports) = setup("max-duration", &body);
+    let (dir, summary) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    assert_eq!(summary.status, RunStatus::Stopped);
+    let manifest = Manifest::read(&dir).unwrap();
+    assert_eq!(manifest.status, RunStatus::Stopped);
+    let reason = manifest.stop_reason.clone().unwrap_or_default();
+    assert!(reason.contains("max_duration = 20 s"), "{reason}");
+    assert_eq!(manifest.phases_not_run, ["hot"]);
+    assert!(cycles(&dir).iter().all(|r| r.phase == "cool"));
+    // A folder written before the field reads as "every phase ran".
+    let path = dir.join(records::MANIFEST_JSON);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("phases_not_run");
+    std::fs::write(&path, json.to_string()).unwrap();
+    assert!(Manifest::read(&dir).unwrap().phases_not_run.is_empty());
+}
