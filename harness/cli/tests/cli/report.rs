@@ -61,6 +61,14 @@ fn stable(mut r: Report) -> Report {
         b.first_failure_utc = b.first_failure_utc.as_ref().map(|_| "<t>".into());
         b.last_failure_utc = b.last_failure_utc.as_ref().map(|_| "<t>".into());
     }
+    for p in &mut r.board_phases {
+        p.first_failures
+            .iter_mut()
+            .for_each(|f| f.run = "<run>".into());
+    }
+    for t in &mut r.thresholds {
+        t.run = "<run>".into();
+    }
     for f in &mut r.drilldown {
         f.run = "<run>".into();
         f.cycle.started_utc = "<t>".into();
