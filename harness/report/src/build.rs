@@ -266,7 +266,7 @@ pub fn build_with(
         baseline_runs: baseline.iter().map(|d| d.display().to_string()).collect(),
         drilldown: drilldown(runs, &agg, &verdicts.suffixes)?,
         charts: Charts {
-            trend: runs::trend_chart(&agg, &order, &folders),
+            trend: runs::trend_chart(&agg, &manifests, &order, &folders),
             ..chart_set(&agg, tolerance)
         },
     })

@@ -155,7 +155,12 @@ pub fn run_boards(agg: &Aggregate, order: &[usize], folders: &[String]) -> Vec<R
 }
 
 /// The trend chart: each board's failure rate per run, runs in start order; empty for one run.
-pub fn trend_chart(agg: &Aggregate, order: &[usize], folders: &[String]) -> String {
+pub fn trend_chart(
+    agg: &Aggregate,
+    manifests: &[Manifest],
+    order: &[usize],
+    folders: &[String],
+) -> String {
     if order.len() < 2 {
         return String::new();
     }
@@ -171,8 +176,31 @@ pub fn trend_chart(agg: &Aggregate, order: &[usize], folders: &[String]) -> Stri
             }
         }
     }
-    let names: Vec<String> = order.iter().map(|&i| folders[i].clone()).collect();
-    charts::rate_per_run(&names, &series)
+    charts::rate_per_run(&start_labels(manifests, order, folders), &series)
+}
+
+/// Each run's x label: its start date (`11-30`), with the time when two runs share a day (`11-30 02:00`),
+/// or its folder when the start cannot be read.
+fn start_labels(manifests: &[Manifest], order: &[usize], folders: &[String]) -> Vec<String> {
+    let start = |i: usize| {
+        manifests[i]
+            .started_utc
+            .get(5..16)
+            .map(|s| s.replace('T', " "))
+    };
+    let days: BTreeSet<Option<String>> = order
+        .iter()
+        .map(|&i| start(i).map(|s| s[..5].to_string()))
+        .collect();
+    let with_time = days.len() < order.len();
+    order
+        .iter()
+        .map(|&i| match start(i) {
+            Some(s) if with_time => s,
+            Some(s) => s[..5].to_string(),
+            None => folders[i].clone(),
+        })
+        .collect()
 }
 
 /// A manifest's field, as text.

@@ -5,7 +5,8 @@ use super::axes::*;
 use super::draw::*;
 use super::style::*;
 
-/// Failure rate per run (x: the run's position in start order, labelled by `runs`), one series per board.
+/// Failure rate per run (x: the run's position in start order, labelled by `runs`, e.g. its start date), one
+/// series per board.
 pub fn rate_per_run(runs: &[String], series: &[(String, Vec<RatePoint>)]) -> String {
     let title = "Failure rate per run";
     let series: Vec<(&str, Vec<Plotted>)> = series
@@ -21,7 +22,9 @@ pub fn rate_per_run(runs: &[String], series: &[(String, Vec<RatePoint>)]) -> Str
     let keys: Vec<(String, Key)> = (series.iter().enumerate())
         .map(|(i, (name, _))| (name.to_string(), Key::LineDot(colour(i))))
         .collect();
-    let every = runs.len().div_ceil(10).max(1);
+    // Labels about 7 px a character on a plot about 420 px wide: every k-th run so they do not overlap.
+    let widest = runs.iter().map(|r| r.chars().count()).max().unwrap_or(1) + 2;
+    let every = (runs.len() * widest * 7).div_ceil(420).max(1);
     let run_label = |x: &f64| {
         let i = x.round();
         let ok = (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < runs.len();
@@ -35,7 +38,7 @@ pub fn rate_per_run(runs: &[String], series: &[(String, Vec<RatePoint>)]) -> Str
         let (plot, legend) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
         let mut chart = chart_on(&plot, 64).build_cartesian_2d(x0..x1, 0.0..top)?;
         let y_label = number_label(top);
-        mesh(&mut chart, "run, in start order", "failure rate (%)")
+        mesh(&mut chart, "run, by start (UTC)", "failure rate (%)")
             .x_labels(runs.len() + 1)
             .x_label_formatter(&run_label)
             .y_label_formatter(&y_label)
