@@ -385,3 +385,42 @@ fn without_a_pass_table_soak_report_and_junit_give_one_verdict() {
         "hil report judges as the soak did"
     );
 }
+
+#[test]
+fn a_soak_that_regressed_against_its_baseline_fails_only_with_fail_on_regression() {
+    let body = |boards: &str| long(80).replace(r#"boards = "all""#, &format!("boards = {boards}"));
+    let (healthy, base_reports) = workdir("regress-base", &body(r#"["bench-01"]"#));
+    assert_eq!(
+        soak(&healthy, &base_reports, &["-q"])
+            .status()
+            .unwrap()
+            .code(),
+        Some(0)
+    );
+    let baseline = only_run_dir(&base_reports);
+    let (worse, reports) = workdir("regress-worse", &body(r#"["bench-06"]"#));
+    let base = baseline.to_str().unwrap();
+    let plain = soak(&worse, &reports, &["-q", "--baseline", base])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&plain.stdout);
+    assert!(stdout.contains("REGRESSION"), "{stdout}");
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "thresholds met, no flag: {stdout}"
+    );
+    let failing = soak(
+        &worse,
+        &reports,
+        &["-q", "--baseline", base, "--fail-on-regression"],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&failing.stdout);
+    assert_eq!(failing.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("--fail-on-regression fails the report"),
+        "{stdout}"
+    );
+}
