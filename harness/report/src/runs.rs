@@ -237,3 +237,84 @@ pub fn baseline_warnings(runs: &[Manifest], baseline: &[Manifest]) -> Vec<String
 fn join(s: &BTreeSet<String>) -> String {
     s.iter().cloned().collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use records::{RunStatus, Thresholds};
+    use rstest::rstest;
+
+    fn manifest(host: &str, rig: &str, started_utc: &str) -> Manifest {
+        Manifest {
+            schema: records::MANIFEST_SCHEMA,
+            harness_version: "0".into(),
+            scenario: "s".into(),
+            scenario_file: "s.toml".into(),
+            rig: rig.into(),
+            rig_file: "r.toml".into(),
+            boards: vec![],
+            seed: 1,
+            host: host.into(),
+            thresholds: Thresholds::default(),
+            usb_tolerance_ppm: 2500.0,
+            started_utc: started_utc.into(),
+            ended_utc: None,
+            status: RunStatus::Finished,
+            stop_reason: None,
+            resumed: 0,
+        }
+    }
+
+    #[rstest]
+    #[case::one_bench(&[("a", "r"), ("a", "r")], false, &[None, None])]
+    #[case::two_hosts(&[("a", "r"), ("b", "r")], false, &[Some("@a"), Some("@b")])]
+    #[case::two_rigs_one_host(&[("a", "r"), ("a", "q")], false, &[Some("@r"), Some("@q")])]
+    #[case::both_vary(&[("a", "r"), ("a", "q"), ("b", "r")], false, &[Some("@a/r"), Some("@a/q"), Some("@b/r")])]
+    #[case::same_boards(&[("a", "r"), ("b", "r")], true, &[None, None])]
+    fn boards_are_kept_apart_by_bench(
+        #[case] benches: &[(&str, &str)],
+        #[case] same_boards: bool,
+        #[case] expected: &[Option<&str>],
+    ) {
+        let ms: Vec<Manifest> = benches
+            .iter()
+            .map(|(h, r)| manifest(h, r, "2026-11-01T02:00:00Z"))
+            .collect();
+        let got = suffixes(&ms, same_boards);
+        let got: Vec<Option<&str>> = got.iter().map(|s| s.as_deref()).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn runs_are_ordered_and_labelled_by_their_start() {
+        let ms = [
+            manifest("a", "r", "2026-11-02T02:00:00Z"),
+            manifest("a", "r", "2026-11-01T02:00:00Z"),
+        ];
+        let order = start_order(&ms);
+        assert_eq!(order, [1, 0]);
+        let folders = ["x".to_string(), "y".to_string()];
+        assert_eq!(start_labels(&ms, &order, &folders), ["11-01", "11-02"]);
+        let same_day = [
+            manifest("a", "r", "2026-11-01T02:00:00Z"),
+            manifest("b", "r", "2026-11-01T03:30:00Z"),
+        ];
+        assert_eq!(
+            start_labels(&same_day, &[0, 1], &folders),
+            ["11-01 02:00", "11-01 03:30"]
+        );
+    }
+
+    #[test]
+    fn a_baseline_of_another_rig_warns() {
+        let now = [manifest("a", "r", "t")];
+        assert!(baseline_warnings(&now, &[manifest("a", "r", "t")]).is_empty());
+        let w = baseline_warnings(&now, &[manifest("a", "q", "t")]);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with("the baseline ran rig q but this report rig r"),
+            "{}",
+            w[0]
+        );
+    }
+}
