@@ -68,6 +68,9 @@ pub struct SoakArgs {
     /// Compare the report with this earlier run (e.g. last night's)
     #[arg(long, value_name = "RUN_DIR")]
     pub baseline: Vec<PathBuf>,
+    /// Exit 1 when the failure rate regressed against the baseline, even with the thresholds met
+    #[arg(long, requires = "baseline")]
+    pub fail_on_regression: bool,
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +85,13 @@ pub struct ReportArgs {
     /// Earlier run folder(s) to compare the failure rate with
     #[arg(long, value_name = "RUN_DIR")]
     pub baseline: Vec<PathBuf>,
+    /// Exit 1 when the failure rate regressed against the baseline, even with the thresholds met
+    #[arg(long, requires = "baseline")]
+    pub fail_on_regression: bool,
+    /// The runs' boards are the same physical boards even when the runs come from different rigs or hosts
+    /// (default: their names get `@host`, or `@rig`, to keep them apart)
+    #[arg(long)]
+    pub same_boards: bool,
 }
 
 /// Which device to talk to: a real one selected like dfu-util, or a virtual board.

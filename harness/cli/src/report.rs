@@ -1,5 +1,6 @@
-//! `hil report RUN_DIR... [-o DIR] [--baseline RUN_DIR]`: the failure report from run folders' CSV files.
-//! Exit codes: 0 the pass thresholds are met, 1 they are missed, 2 usage or harness error.
+//! `hil report RUN_DIR... [-o DIR] [--baseline RUN_DIR [--fail-on-regression]] [--same-boards]`: the failure
+//! report from run folders' CSV files. Exit codes: 0 every run met its pass thresholds (and, with
+//! `--fail-on-regression`, no regression), 1 not, 2 usage or harness error.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,12 +19,15 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         (None, [one]) => one.clone(),
         (None, many) => merged_dir(&many[0]),
     };
-    let r = write_for(out, &args.runs, &args.baseline, &dir)?;
+    let options = report::Options {
+        same_boards: args.same_boards,
+        fail_on_regression: args.fail_on_regression,
+    };
+    let r = write_for(out, &args.runs, &args.baseline, &dir, options)?;
     for t in r.thresholds.iter().filter(|t| !t.met) {
         writeln!(out, "THRESHOLD MISSED: {}", t.sentence)?;
     }
-    let met = r.thresholds_met;
-    Ok(if met {
+    Ok(if r.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -59,12 +63,16 @@ pub fn write_for(
     runs: &[PathBuf],
     baseline: &[PathBuf],
     dir: &Path,
+    options: report::Options,
 ) -> anyhow::Result<Report> {
     for b in baseline {
         require_run_folder(b, "baseline ")?;
     }
-    let r = report::build(runs, baseline)?;
+    let r = report::build_with(runs, baseline, options)?;
     report::write(&r, dir)?;
+    for w in &r.warnings {
+        eprintln!("hil: warning: {w}");
+    }
     writeln!(
         out,
         "Report: {} ({} cycles, {} failed, {:.2} % [95 % {:.2}–{:.2} %])",
@@ -89,6 +97,9 @@ pub fn write_for(
             100.0 * b.baseline.rate,
             b.p_worse
         )?;
+        if b.regression && r.fail_on_regression {
+            writeln!(out, "REGRESSION: --fail-on-regression fails the report")?;
+        }
     }
     Ok(r)
 }

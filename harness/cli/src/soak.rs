@@ -46,9 +46,19 @@ pub fn run(args: &SoakArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         writeln!(out, "THRESHOLD MISSED: {}", m.sentence)?;
     }
     writeln!(out, "Records: {}", dir.display())?;
-    let report = crate::report::write_for(out, std::slice::from_ref(&dir), &args.baseline, &dir)?;
+    let options = report::Options {
+        fail_on_regression: args.fail_on_regression,
+        ..report::Options::default()
+    };
+    let report = crate::report::write_for(
+        out,
+        std::slice::from_ref(&dir),
+        &args.baseline,
+        &dir,
+        options,
+    )?;
     debug_assert_eq!(report.thresholds_met, judgement.met(), "one judgement");
-    Ok(if judgement.met() {
+    Ok(if report.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -24,6 +24,30 @@ pub struct BoardAgg {
     pub last_failure_utc: Option<String>,
     /// When its last cycle ended, on the run's clock.
     pub time_s: f64,
+    /// The run numbers it was seen in, ascending.
+    pub runs: Vec<usize>,
+}
+
+/// Failing cycles kept per board and phase for junit.xml's failure bodies.
+pub const FIRST_FAILURES: usize = 3;
+
+/// What junit.xml says of one board in one phase besides its counts.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseDetail {
+    /// Seconds its attempts took, retried ones included.
+    pub elapsed_s: f64,
+    /// Its first [`FIRST_FAILURES`] failing cycles, in file order, with their run number.
+    pub first_failures: Vec<(usize, CycleRow)>,
+}
+
+/// One run's totals: its counts, its boards' counts and the sum of its recorded temperatures.
+#[derive(Debug, Clone, Default)]
+pub struct RunAgg {
+    pub counts: Counts,
+    /// Board (interned index) -> counts.
+    pub boards: BTreeMap<usize, Counts>,
+    pub temperature_sum_c: f64,
+    pub temperature_n: u64,
 }
 
 /// What the serial-number check found, the rows of the report's serial table.
@@ -46,6 +70,14 @@ pub struct Aggregate {
     phase_index: HashMap<String, usize>,
     /// (board, phase) -> counts.
     board_phases: HashMap<(usize, usize), Counts>,
+    board_phase_details: HashMap<(usize, usize), PhaseDetail>,
+    /// Run number -> its totals.
+    runs: BTreeMap<usize, RunAgg>,
+    /// Per run number, the suffix its boards' names get (`@host`) when boards of different runs are kept
+    /// apart; none: the board names as recorded.
+    suffixes: Vec<Option<String>>,
+    /// (run, recorded board name) -> interned index, for suffixed runs.
+    qualified: HashMap<usize, HashMap<String, usize>>,
     pub failed_steps: BTreeMap<String, u64>,
     pub error_kinds: BTreeMap<ErrorKind, u64>,
     /// HSE verdict (None: the clocks were not read) -> counts.
@@ -98,6 +130,28 @@ impl Aggregate {
         }
     }
 
+    /// The same, naming the boards of run `i` `<board><suffixes[i]>` where a suffix is given.
+    pub fn labelled(mut self, suffixes: Vec<Option<String>>) -> Self {
+        self.suffixes = suffixes;
+        self
+    }
+
+    /// The interned index of recorded board `name` of run `run`.
+    fn board_of(&mut self, run: usize, name: &str) -> usize {
+        let Some(Some(suffix)) = self.suffixes.get(run) else {
+            return self.board(name);
+        };
+        if let Some(&i) = self.qualified.get(&run).and_then(|m| m.get(name)) {
+            return i;
+        }
+        let i = self.board(&format!("{name}{suffix}"));
+        self.qualified
+            .entry(run)
+            .or_default()
+            .insert(name.to_string(), i);
+        i
+    }
+
     fn board(&mut self, name: &str) -> usize {
         if let Some(&i) = self.board_index.get(name) {
             return i;
@@ -123,10 +177,20 @@ impl Aggregate {
 
     /// Count one cycles.csv row of run number `run`.
     pub fn add(&mut self, run: usize, row: &CycleRow) {
-        let bi = self.board(&row.board);
+        let bi = self.board_of(run, &row.board);
+        let pi = self.phase(&row.phase);
         let b = &mut self.boards[bi];
         b.time_s = b.time_s.max(row.time_s + row.elapsed_ms / 1e3);
         b.true_hse_hz = row.true_hse_hz;
+        if b.runs.last() != Some(&run) && !b.runs.contains(&run) {
+            b.runs.push(run);
+            b.runs.sort_unstable();
+        }
+        let detail = self.board_phase_details.entry((bi, pi)).or_default();
+        detail.elapsed_s += row.elapsed_ms / 1e3;
+        if row.failed() && row.final_attempt && detail.first_failures.len() < FIRST_FAILURES {
+            detail.first_failures.push((run, row.clone()));
+        }
         if !row.final_attempt {
             b.retried_attempts += 1;
             return;
@@ -157,7 +221,13 @@ impl Aggregate {
             self.drilldown.offer(run, row);
         }
         self.evidence.add(bi, run, row);
-        let pi = self.phase(&row.phase);
+        let r = self.runs.entry(run).or_default();
+        r.counts.add(failed);
+        r.boards.entry(bi).or_default().add(failed);
+        if let Some(t) = row.temperature_c {
+            r.temperature_sum_c += t;
+            r.temperature_n += 1;
+        }
         self.phases[pi].1.add(failed);
         self.board_phases.entry((bi, pi)).or_default().add(failed);
         self.count_factors(bi, row, failed);
@@ -236,6 +306,31 @@ impl Aggregate {
             a.first_failure_utc = a.first_failure_utc.take().or(l.first_failure_utc);
             a.last_failure_utc = l.last_failure_utc.or(a.last_failure_utc.take());
             a.time_s = a.time_s.max(l.time_s);
+            for run in l.runs {
+                if !a.runs.contains(&run) {
+                    a.runs.push(run);
+                }
+            }
+            a.runs.sort_unstable();
+        }
+        for ((b, p), d) in later.board_phase_details {
+            let e = self
+                .board_phase_details
+                .entry((boards[b], phases[p]))
+                .or_default();
+            e.elapsed_s += d.elapsed_s;
+            let room = FIRST_FAILURES - e.first_failures.len();
+            e.first_failures
+                .extend(d.first_failures.into_iter().take(room));
+        }
+        for (run, l) in later.runs {
+            let r = self.runs.entry(run).or_default();
+            r.counts += l.counts;
+            for (b, c) in l.boards {
+                *r.boards.entry(boards[b]).or_default() += c;
+            }
+            r.temperature_sum_c += l.temperature_sum_c;
+            r.temperature_n += l.temperature_n;
         }
         for (p, (_, c)) in phases.iter().zip(later.phases) {
             self.phases[*p].1 += c;
@@ -319,6 +414,18 @@ impl Aggregate {
         v.into_iter()
             .map(|(b, p, c)| (b, self.phases[p].0.as_str(), c))
             .collect()
+    }
+
+    /// The details of `board` in `phase`, by name.
+    pub fn phase_detail(&self, board: &str, phase: &str) -> Option<&PhaseDetail> {
+        let b = *self.board_index.get(board)?;
+        let p = *self.phase_index.get(phase)?;
+        self.board_phase_details.get(&(b, p))
+    }
+
+    /// Run number `run`'s totals (empty when it had no decided cycle).
+    pub fn run(&self, run: usize) -> RunAgg {
+        self.runs.get(&run).cloned().unwrap_or_default()
     }
 
     /// Per board (sorted by name): its (°C, counts), coolest first.

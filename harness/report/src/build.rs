@@ -1,5 +1,5 @@
 //! Building the [`Report`] from run folders: one streaming pass over each cycles.csv into an [`Aggregate`],
-//! the thresholds from the first folder's manifest judged through `records::judge`, the diagnosis, every
+//! each run judged by its own manifest's thresholds through `records::judge`, the diagnosis, every
 //! breakdown as rows with intervals, the drill-down's steps from steps.csv, and the charts.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,11 @@ use crate::aggregate::Aggregate;
 use crate::charts::{self, RatePoint};
 use crate::diagnosis;
 use crate::drilldown::steps_of;
-use crate::model::{BoardPhase, BoardRow, Charts, FailedCycle, Report, ReportError, Row, RunInfo};
+use crate::model::{
+    Bin, BoardPhase, BoardRow, Charts, FailedCycle, FirstFailure, Report, ReportError, Row,
+    RunInfo, TemperatureRow, SUMMARY_SCHEMA,
+};
+use crate::runs::{self, Verdicts};
 use crate::stats::{compare_rates, wilson};
 
 fn row(name: impl Into<String>, c: Counts) -> Row {
@@ -22,8 +26,16 @@ fn row(name: impl Into<String>, c: Counts) -> Row {
     }
 }
 
-fn run_info(dir: &Path, m: &Manifest) -> RunInfo {
+fn run_info(dir: &Path, m: &Manifest, i: usize, agg: &Aggregate, v: &Verdicts) -> RunInfo {
+    let r = agg.run(i);
     RunInfo {
+        board_suffix: v.suffixes[i].clone(),
+        cycles: r.counts.cycles,
+        failures: r.counts.failures,
+        rate: wilson(r.counts.failures, r.counts.cycles),
+        mean_temperature_c: (r.temperature_n > 0)
+            .then(|| r.temperature_sum_c / r.temperature_n as f64),
+        thresholds_met: v.met[i],
         folder: name_of(dir),
         scenario: m.scenario.clone(),
         rig: m.rig.clone(),
@@ -46,8 +58,9 @@ fn count_chunk(
     path: &Path,
     chunk: &Chunk,
     tolerance: f64,
+    suffixes: &[Option<String>],
 ) -> Result<Aggregate, ReportError> {
-    let mut agg = Aggregate::new(tolerance);
+    let mut agg = Aggregate::new(tolerance).labelled(suffixes.to_vec());
     let mut rows = Rows::<CycleRow>::open_chunk(path, chunk)?;
     while let Some(row) = rows.next_row()? {
         agg.add(run, row);
@@ -56,15 +69,19 @@ fn count_chunk(
 }
 
 /// Count every cycles.csv row of `runs`, in file order.
-fn aggregate(runs: &[PathBuf], tolerance: f64) -> Result<Aggregate, ReportError> {
-    let mut agg = Aggregate::new(tolerance);
+fn aggregate(
+    runs: &[PathBuf],
+    tolerance: f64,
+    suffixes: &[Option<String>],
+) -> Result<Aggregate, ReportError> {
+    let mut agg = Aggregate::new(tolerance).labelled(suffixes.to_vec());
     for (i, dir) in runs.iter().enumerate() {
         let path = dir.join(CYCLES_CSV);
         let chunks = records::chunks(&path, READERS)?;
         let counted: Vec<Result<Aggregate, ReportError>> = std::thread::scope(|s| {
             let handles: Vec<_> = chunks
                 .iter()
-                .map(|c| s.spawn(|| count_chunk(i, &path, c, tolerance)))
+                .map(|c| s.spawn(|| count_chunk(i, &path, c, tolerance, suffixes)))
                 .collect();
             handles
                 .into_iter()
@@ -78,9 +95,28 @@ fn aggregate(runs: &[PathBuf], tolerance: f64) -> Result<Aggregate, ReportError>
     Ok(agg)
 }
 
-/// Build the report of `runs` (merged), compared with `baseline` runs when given. The first run folder's
-/// manifest gives the thresholds and the USB tolerance.
+/// How a report is built beyond its folders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The runs' boards are the same physical boards even when the runs come from different rigs or
+    /// hosts (`--same-boards`): keep their names as recorded.
+    pub same_boards: bool,
+    /// A regression against the baseline fails the report (`--fail-on-regression`).
+    pub fail_on_regression: bool,
+}
+
+/// Build the report of `runs` (merged), compared with `baseline` runs when given, with default options.
 pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportError> {
+    build_with(runs, baseline, Options::default())
+}
+
+/// Build the report of `runs` (merged), compared with `baseline` runs when given. Each run is judged by
+/// its own manifest's thresholds; the first run folder's manifest gives the USB tolerance.
+pub fn build_with(
+    runs: &[PathBuf],
+    baseline: &[PathBuf],
+    options: Options,
+) -> Result<Report, ReportError> {
     // The same run twice would count its cycles twice and halve every p-value's honesty.
     let mut seen: Vec<PathBuf> = Vec::new();
     for dir in runs.iter().chain(baseline) {
@@ -96,33 +132,48 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         .collect::<Result<Vec<_>, _>>()?;
     let first = &manifests[0];
     let tolerance = first.usb_tolerance_ppm;
-    let agg = aggregate(runs, tolerance)?;
+    let suffixes = runs::suffixes(&manifests, options.same_boards);
+    let agg = aggregate(runs, tolerance, &suffixes)?;
+    let base_manifests = baseline
+        .iter()
+        .map(|d| Manifest::read(d))
+        .collect::<Result<Vec<_>, _>>()?;
     let base = match baseline {
         [] => None,
-        _ => Some(aggregate(baseline, tolerance)?.total),
+        _ => Some(aggregate(baseline, tolerance, &[])?.total),
     };
     let boards = agg.boards();
-    let judgement = records::judge(
-        &first.thresholds,
-        boards.iter().map(|b| (b.name.as_str(), b.counts)),
-    );
+    let folders: Vec<String> = runs.iter().map(|d| name_of(d)).collect();
+    let verdicts = runs::judge_runs(&agg, &manifests, &folders, suffixes);
+    let comparison =
+        base.map(|b| compare_rates(agg.total.failures, agg.total.cycles, b.failures, b.cycles));
+    let regression = comparison.as_ref().is_some_and(|c| c.regression);
+    let thresholds_met = verdicts.met.iter().all(|&m| m);
     let run_names: Vec<String> = runs
         .iter()
         .zip(&manifests)
         .map(|(d, m)| format!("{} ({})", d.display(), m.host))
         .collect();
     let diagnosis = diagnosis::diagnose(&agg, tolerance, &run_names);
+    let order = runs::start_order(&manifests);
+    let run_boards = runs::run_boards(&agg, &order, &folders);
     Ok(Report {
+        schema: SUMMARY_SCHEMA,
         harness_version: env!("CARGO_PKG_VERSION").into(),
         runs: runs
             .iter()
             .zip(&manifests)
-            .map(|(d, m)| run_info(d, m))
+            .enumerate()
+            .map(|(i, (d, m))| run_info(d, m, i, &agg, &verdicts))
             .collect(),
+        run_boards,
         boards_count: boards.len(),
         total: row("all", agg.total),
-        thresholds_met: judgement.met(),
-        thresholds: judgement.checks,
+        thresholds_met,
+        fail_on_regression: options.fail_on_regression,
+        passed: thresholds_met && !(options.fail_on_regression && regression),
+        warnings: runs::baseline_warnings(&manifests, &base_manifests),
+        thresholds: verdicts.thresholds.clone(),
         usb_tolerance_ppm: tolerance,
         diagnosis: diagnosis.paragraph,
         causes: diagnosis.findings,
@@ -132,11 +183,21 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         board_phases: agg
             .board_phases()
             .into_iter()
-            .map(|(b, p, c)| BoardPhase {
-                board: b.into(),
-                phase: p.into(),
-                cycles: c.cycles,
-                failures: c.failures,
+            .map(|(b, p, c)| {
+                let detail = agg.phase_detail(b, p).cloned().unwrap_or_default();
+                BoardPhase {
+                    board: b.into(),
+                    phase: p.into(),
+                    cycles: c.cycles,
+                    failures: c.failures,
+                    elapsed_s: detail.elapsed_s,
+                    failed: c.failures > 0 && verdicts.implicated.contains(b),
+                    first_failures: detail
+                        .first_failures
+                        .iter()
+                        .map(|(run, c)| first_failure(&folders[*run], c))
+                        .collect(),
+                }
             })
             .collect(),
         failed_steps: shares(
@@ -161,7 +222,7 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         usb_error_bins: agg
             .usb_bins
             .iter()
-            .map(|(e, c)| row(usb_bin_name(agg.usb_edges(), *e), *c))
+            .map(|(e, c)| usb_bin(agg.usb_edges(), *e, *c))
             .collect(),
         trim_cal: agg
             .trim_cal
@@ -171,7 +232,11 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         hsi_deviation_bins: agg
             .hsi_bins
             .iter()
-            .map(|(e, c)| row(hsi_bin_name(*e), *c))
+            .map(|(e, c)| Bin {
+                row: row(hsi_bin_name(*e), *c),
+                low_ppm: Some(*e as f64),
+                high_ppm: Some((*e + 5000) as f64),
+            })
             .collect(),
         hsi_deviation_source: agg
             .hsi_source
@@ -182,7 +247,10 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         temperature: agg
             .temperature
             .iter()
-            .map(|(t, c)| row(format!("{t} °C"), *c))
+            .map(|(t, c)| TemperatureRow {
+                row: row(format!("{t} °C"), *c),
+                temperature_c: *t,
+            })
             .collect(),
         serial: vec![
             row("serial matches ST's formula", agg.serial.matching),
@@ -194,12 +262,39 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
             .iter()
             .map(|(k, c)| row(k.name(), *c))
             .collect(),
-        baseline: base
-            .map(|b| compare_rates(agg.total.failures, agg.total.cycles, b.failures, b.cycles)),
+        baseline: comparison,
         baseline_runs: baseline.iter().map(|d| d.display().to_string()).collect(),
-        drilldown: drilldown(runs, &agg)?,
-        charts: chart_set(&agg, tolerance),
+        drilldown: drilldown(runs, &agg, &verdicts.suffixes)?,
+        charts: Charts {
+            trend: runs::trend_chart(&agg, &manifests, &order, &folders),
+            ..chart_set(&agg, tolerance)
+        },
     })
+}
+
+fn first_failure(run: &str, c: &CycleRow) -> FirstFailure {
+    FirstFailure {
+        run: run.into(),
+        cycle: c.cycle,
+        attempt: c.attempt,
+        failed_step: c.failed_step.clone(),
+        error_kind: c.error_kind.map(|k| k.name().into()),
+        error_detail: c.error_detail.clone(),
+        hse_verdict: c.hse_verdict.map(|v| v.name().into()),
+        pllm: c.pllm,
+        sysclk_hz: c.sysclk_hz,
+        usb_clock_error_ppm: c.usb_clock_error_ppm,
+        temperature_c: c.temperature_c,
+    }
+}
+
+fn usb_bin(edges: &[i64], lower: i64, c: Counts) -> Bin {
+    let upper = edges.iter().find(|&&e| e > lower).map(|&u| u as f64);
+    Bin {
+        row: row(usb_bin_name(edges, lower), c),
+        low_ppm: (lower != i64::MIN).then_some(lower as f64),
+        high_ppm: upper,
+    }
 }
 
 fn share(name: String, n: u64, of: u64) -> Row {
@@ -241,12 +336,17 @@ fn board_rows(agg: &Aggregate) -> Vec<BoardRow> {
             retried_attempts: b.retried_attempts,
             first_failure_utc: b.first_failure_utc.clone(),
             last_failure_utc: b.last_failure_utc.clone(),
+            runs: b.runs.clone(),
         })
         .collect()
 }
 
 /// The kept failing cycles with their steps.
-fn drilldown(runs: &[PathBuf], agg: &Aggregate) -> Result<Vec<FailedCycle>, ReportError> {
+fn drilldown(
+    runs: &[PathBuf],
+    agg: &Aggregate,
+    suffixes: &[Option<String>],
+) -> Result<Vec<FailedCycle>, ReportError> {
     let kept = agg.drilldown.sorted();
     let mut out: Vec<FailedCycle> = Vec::with_capacity(kept.len());
     for (i, dir) in runs.iter().enumerate() {
@@ -256,16 +356,21 @@ fn drilldown(runs: &[PathBuf], agg: &Aggregate) -> Result<Vec<FailedCycle>, Repo
             .map(|k| &k.cycle)
             .collect();
         let steps = steps_of(dir, &of_run)?;
-        out.extend(of_run.into_iter().zip(steps).map(|(c, steps)| FailedCycle {
-            run: name_of(dir),
-            cycle: c.clone(),
-            steps,
+        let suffix = suffixes[i].as_deref().unwrap_or("");
+        out.extend(of_run.into_iter().zip(steps).map(|(c, steps)| {
+            let mut cycle = c.clone();
+            cycle.board.push_str(suffix);
+            FailedCycle {
+                run: name_of(dir),
+                cycle,
+                steps,
+            }
         }));
     }
     Ok(out)
 }
 
-fn point(c: Counts, x: f64) -> RatePoint {
+pub(crate) fn point(c: Counts, x: f64) -> RatePoint {
     let p = wilson(c.failures, c.cycles);
     RatePoint {
         x,
@@ -301,5 +406,6 @@ fn chart_set(agg: &Aggregate, tolerance_ppm: f64) -> Charts {
         timeline: charts::failure_timeline(&names, &timeline, duration),
         temperature: charts::rate_vs_temperature(&series),
         usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm),
+        trend: String::new(),
     }
 }

@@ -29,8 +29,13 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
     env.add_filter("ptext", |log10: f64| {
         crate::diagnosis::wording::p_text(log10)
     });
-    env.add_filter("ratio", |x: Option<f64>| {
-        x.map_or("—".to_string(), crate::diagnosis::wording::ratio)
+    // An odds ratio: a number, none, or "inf" (how summary.json writes an infinite one).
+    env.add_filter("ratio", |x: Value| {
+        match (x.as_str(), f64::try_from(x.clone())) {
+            (Some("inf"), _) => crate::diagnosis::wording::ratio(f64::INFINITY),
+            (_, Ok(v)) if !x.is_none() => crate::diagnosis::wording::ratio(v),
+            _ => "—".to_string(),
+        }
     });
     env.add_filter("rate_of", |k: u64, n: u64| {
         crate::diagnosis::wording::of(k, n)
@@ -40,6 +45,7 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
         timeline => Value::from_safe_string(r.charts.timeline.clone()),
         temperature => Value::from_safe_string(r.charts.temperature.clone()),
         usb_scatter => Value::from_safe_string(r.charts.usb_scatter.clone()),
+        trend => Value::from_safe_string(r.charts.trend.clone()),
     };
     let tmpl = env
         .get_template("report.html")

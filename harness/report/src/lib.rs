@@ -13,12 +13,13 @@ mod format;
 mod html;
 mod junit;
 mod model;
+mod runs;
 mod sample;
 pub mod stats;
 
-pub use build::build;
+pub use build::{build, build_with, Options};
 pub use diagnosis::{Cause, Diagnosis, Kind, Link, Test};
-pub use model::{BoardRow, FailedCycle, Report, ReportError, Row, RunInfo};
+pub use model::{BoardRow, FailedCycle, Report, ReportError, Row, RunInfo, SUMMARY_SCHEMA};
 
 use std::path::Path;
 

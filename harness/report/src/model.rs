@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use records::{CycleRow, StepRow, ThresholdCheck};
+use records::{CycleRow, StepRow};
 use serde::Serialize;
 
 use crate::diagnosis::{Cause, Test};
@@ -36,7 +36,11 @@ impl ReportError {
     }
 }
 
-/// One run folder that went into the report.
+/// Version of summary.json's layout (the serialised [`Report`]); harness/report/summary.schema.json
+/// describes it. Changes when a key's meaning does.
+pub const SUMMARY_SCHEMA: u32 = 1;
+
+/// One run folder that went into the report, judged by its own manifest's thresholds.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
     pub folder: String,
@@ -47,6 +51,67 @@ pub struct RunInfo {
     pub started_utc: String,
     pub ended_utc: Option<String>,
     pub status: String,
+    /// What its boards' names end with in this report (`@host`), when boards of different rigs or hosts
+    /// are kept apart; null: the names as recorded.
+    pub board_suffix: Option<String>,
+    /// Its own decided cycles and failures, with the 95 % Wilson interval.
+    pub cycles: u64,
+    pub failures: u64,
+    pub rate: Proportion,
+    /// Mean recorded temperature of its cycles (null when none was recorded).
+    pub mean_temperature_c: Option<f64>,
+    /// Its thresholds (from its own manifest) met.
+    pub thresholds_met: bool,
+}
+
+/// One board in one run (a row of the "Runs" section).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunBoard {
+    pub run: String,
+    pub board: String,
+    pub cycles: u64,
+    pub failures: u64,
+    pub rate: Proportion,
+}
+
+/// One pass threshold of one run, judged by `records::judge`; numbers with their unit in the key, one of
+/// the two kinds filled: the failure rate (`max_failure_rate_fraction`, `failure_rate_fraction`, fractions
+/// 0..1) or a board's failures (`max_failures`, `failures`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Threshold {
+    /// The run folder whose manifest set it.
+    pub run: String,
+    /// `failure rate`, or `failures on <board>` (with `<run>: ` before it in a merged report).
+    pub name: String,
+    /// The board of a per-board threshold.
+    pub board: Option<String>,
+    pub met: bool,
+    pub sentence: String,
+    pub max_failure_rate_fraction: Option<f64>,
+    pub failure_rate_fraction: Option<f64>,
+    pub max_failures: Option<u64>,
+    pub failures: u64,
+    pub cycles: u64,
+    /// The limit and the value as the page shows them (`≤ 5.00 %`).
+    pub limit_text: String,
+    pub value_text: String,
+}
+
+/// A bin of a measured quantity: its row and its numeric edges (null: open-ended).
+#[derive(Debug, Clone, Serialize)]
+pub struct Bin {
+    #[serde(flatten)]
+    pub row: Row,
+    pub low_ppm: Option<f64>,
+    pub high_ppm: Option<f64>,
+}
+
+/// Cycles at one temperature (rounded to 1 °C).
+#[derive(Debug, Clone, Serialize)]
+pub struct TemperatureRow {
+    #[serde(flatten)]
+    pub row: Row,
+    pub temperature_c: i64,
 }
 
 /// A count with its rate and 95 % Wilson interval.
@@ -68,6 +133,8 @@ pub struct BoardRow {
     pub retried_attempts: u64,
     pub first_failure_utc: Option<String>,
     pub last_failure_utc: Option<String>,
+    /// The runs it was seen in, as indices into `runs`.
+    pub runs: Vec<usize>,
 }
 
 /// A failing cycle with its step trace and clock snapshot.
@@ -85,6 +152,29 @@ pub struct BoardPhase {
     pub phase: String,
     pub cycles: u64,
     pub failures: u64,
+    /// Seconds its attempts took (retries included).
+    pub elapsed_s: f64,
+    /// Failed as a junit.xml test case: it has failures and its board has failures in a run that missed a
+    /// threshold (that run's failure rate, or this board's own limit).
+    pub failed: bool,
+    /// Its first failing cycles (at most 3), in file order.
+    pub first_failures: Vec<FirstFailure>,
+}
+
+/// A failing cycle in brief: what junit.xml's failure bodies list.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirstFailure {
+    pub run: String,
+    pub cycle: u64,
+    pub attempt: u32,
+    pub failed_step: String,
+    pub error_kind: Option<String>,
+    pub error_detail: String,
+    pub hse_verdict: Option<String>,
+    pub pllm: Option<u8>,
+    pub sysclk_hz: Option<f64>,
+    pub usb_clock_error_ppm: Option<f64>,
+    pub temperature_c: Option<f64>,
 }
 
 /// The inline SVG charts (left out of summary.json).
@@ -94,18 +184,32 @@ pub struct Charts {
     pub timeline: String,
     pub temperature: String,
     pub usb_scatter: String,
+    /// Failure rate per run, per board (empty for one run).
+    pub trend: String,
 }
 
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// [`SUMMARY_SCHEMA`].
+    pub schema: u32,
     pub harness_version: String,
+    /// The run folders, in the order given.
     pub runs: Vec<RunInfo>,
+    /// Each board in each run, runs in start order (empty for one run).
+    pub run_boards: Vec<RunBoard>,
     pub boards_count: usize,
     pub total: Row,
-    /// Every pass threshold of the (first) run folder's manifest, judged by `records::judge`.
-    pub thresholds: Vec<ThresholdCheck>,
+    /// Every pass threshold of every run, each run judged by its own manifest through `records::judge`.
+    pub thresholds: Vec<Threshold>,
+    /// Every run met its thresholds.
     pub thresholds_met: bool,
+    /// A baseline regression fails the report (`--fail-on-regression`).
+    pub fail_on_regression: bool,
+    /// The verdict the exit code gives: thresholds met, and no regression when `fail_on_regression`.
+    pub passed: bool,
+    /// What the reader should know before trusting a comparison (a baseline of another scenario or rig).
+    pub warnings: Vec<String>,
     pub usb_tolerance_ppm: f64,
     /// The diagnosis paragraph: every cause with its boards, then the anomalies.
     pub diagnosis: String,
@@ -121,11 +225,11 @@ pub struct Report {
     /// Failures by error kind (with its class), as a share of all failures.
     pub error_kinds: Vec<(Row, String)>,
     pub hse_verdicts: Vec<Row>,
-    pub usb_error_bins: Vec<Row>,
+    pub usb_error_bins: Vec<Bin>,
     pub trim_cal: Vec<Row>,
-    pub hsi_deviation_bins: Vec<Row>,
+    pub hsi_deviation_bins: Vec<Bin>,
     pub hsi_deviation_source: String,
-    pub temperature: Vec<Row>,
+    pub temperature: Vec<TemperatureRow>,
     pub serial: Vec<Row>,
     pub option_bytes: Vec<Row>,
     pub baseline: Option<RateComparison>,

@@ -61,6 +61,14 @@ fn stable(mut r: Report) -> Report {
         b.first_failure_utc = b.first_failure_utc.as_ref().map(|_| "<t>".into());
         b.last_failure_utc = b.last_failure_utc.as_ref().map(|_| "<t>".into());
     }
+    for p in &mut r.board_phases {
+        p.first_failures
+            .iter_mut()
+            .for_each(|f| f.run = "<run>".into());
+    }
+    for t in &mut r.thresholds {
+        t.run = "<run>".into();
+    }
     for f in &mut r.drilldown {
         f.run = "<run>".into();
         f.cycle.started_utc = "<t>".into();
@@ -247,6 +255,7 @@ fn the_shipped_seed_scenario_report_names_hse_misdetection_first() {
         .run(&StopSignal::new(), |_| {})
         .unwrap();
     let r = build(&[run], &[]);
+    assert_valid_summary(&r);
     assert_eq!(r.total.cycles, 8000);
     assert_eq!(r.causes[0].id, "hse_misdetection");
     assert!(
@@ -285,6 +294,7 @@ fn the_shipped_quick_scenario_report_names_hse_misdetection_first() {
         .run(&StopSignal::new(), |_| {})
         .unwrap();
     let r = build(&[run], &[]);
+    assert_valid_summary(&r);
     assert!(r.total.failures > 0);
     assert_eq!(r.causes[0].id, "hse_misdetection", "{}", r.diagnosis);
     assert_eq!(r.causes[0].kind, report::Kind::Cause);
@@ -295,4 +305,192 @@ fn the_shipped_quick_scenario_report_names_hse_misdetection_first() {
         .map(|c| c.id.as_str())
         .collect();
     assert_eq!(causes, ["hse_misdetection"], "{}", r.diagnosis);
+}
+
+/// summary.json of `r` validated against the shipped JSON Schema (harness/report/summary.schema.json).
+fn assert_valid_summary(r: &Report) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../report/summary.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
+    let json: serde_json::Value = serde_json::from_str(&serde_json::to_string(r).unwrap()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "summary.json against its schema: {errors:#?}"
+    );
+    assert_eq!(json["schema"], report::SUMMARY_SCHEMA);
+}
+
+fn set_manifest(run: &std::path::Path, edit: impl FnOnce(&mut records::Manifest)) {
+    let mut m = records::Manifest::read(run).unwrap();
+    edit(&mut m);
+    m.write(run).unwrap();
+}
+
+#[test]
+fn each_run_is_judged_by_its_own_thresholds_in_any_order() {
+    let bad = r#"["bench-06"]"#;
+    let lenient = soak(
+        "own-lenient",
+        &scenario(bad, &[(25, 10)], "max_failure_rate = 1.0"),
+    );
+    let strict = soak(
+        "own-strict",
+        &scenario(bad, &[(25, 10)], "max_failure_rate = 0.0"),
+    );
+    for runs in [
+        [lenient.clone(), strict.clone()],
+        [strict.clone(), lenient.clone()],
+    ] {
+        let r = build(&runs, &[]);
+        assert!(r.total.failures > 0);
+        assert!(!r.thresholds_met && !r.passed, "the strict run misses");
+        let met: Vec<bool> = r.runs.iter().map(|x| x.thresholds_met).collect();
+        let strict_first = runs[0] == strict;
+        assert_eq!(met, [!strict_first, strict_first]);
+        assert_eq!(r.thresholds.len(), 2, "one failure-rate check per run");
+        assert_valid_summary(&r);
+    }
+    let healthy = soak(
+        "own-healthy",
+        &scenario(r#"["bench-01"]"#, &[(25, 10)], "max_failure_rate = 0.0"),
+    );
+    for runs in [
+        [lenient.clone(), healthy.clone()],
+        [healthy.clone(), lenient.clone()],
+    ] {
+        assert!(
+            build(&runs, &[]).passed,
+            "both runs pass by their own thresholds"
+        );
+    }
+}
+
+#[test]
+fn boards_of_different_hosts_are_kept_apart_unless_they_are_the_same_boards() {
+    let body = scenario(
+        r#"["bench-01", "bench-06"]"#,
+        &[(25, 6)],
+        "max_failure_rate = 1.0",
+    );
+    let a = soak("apart-a", &body);
+    let b = soak("apart-b", &body);
+    set_manifest(&a, |m| m.host = "host-a".into());
+    set_manifest(&b, |m| m.host = "host-b".into());
+    let r = build(&[a.clone(), b.clone()], &[]);
+    let names: Vec<&str> = r.boards.iter().map(|b| b.row.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "bench-01@host-a",
+            "bench-01@host-b",
+            "bench-06@host-a",
+            "bench-06@host-b"
+        ]
+    );
+    assert_eq!(r.runs[1].board_suffix.as_deref(), Some("@host-b"));
+    assert!(r.drilldown.iter().all(|f| f.cycle.board.contains('@')));
+    assert_eq!(r.run_boards.len(), 4);
+    let same = report::build_with(
+        &[a, b],
+        &[],
+        report::Options {
+            same_boards: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let names: Vec<&str> = same.boards.iter().map(|b| b.row.name.as_str()).collect();
+    assert_eq!(names, ["bench-01", "bench-06"]);
+    assert_eq!(same.total.cycles, r.total.cycles);
+}
+
+#[test]
+fn a_month_of_nightly_runs_merges_into_a_trend() {
+    let nights: Vec<PathBuf> = (0..30u64)
+        .map(|i| {
+            let body = scenario(
+                r#"["bench-01", "bench-06"]"#,
+                &[(25, 3)],
+                "max_failure_rate = 1.0",
+            )
+            .replace("seed = 3", &format!("seed = {}", 100 + i));
+            let run = soak(&format!("night-{i:02}"), &body);
+            // Nights given out of order: the report orders them by when they started.
+            let day = 30 - i;
+            set_manifest(&run, |m| {
+                m.started_utc = format!("2026-11-{day:02}T02:00:00Z")
+            });
+            run
+        })
+        .collect();
+    let r = build(&nights, &[]);
+    assert_eq!(r.runs.len(), 30);
+    assert_eq!(r.run_boards.len(), 60, "every board of every night");
+    assert_eq!(
+        r.run_boards[0].run,
+        records::name_of(&nights[29]),
+        "the earliest night first"
+    );
+    assert!(r.run_boards.iter().all(|x| x.cycles == 3));
+    assert!(r.runs.iter().all(|x| x.mean_temperature_c == Some(25.0)));
+    assert!(r.charts.trend.contains("<svg") && r.charts.trend.contains("Failure rate per run"));
+    assert_valid_summary(&r);
+    let out = crate::common::scratch("report-month");
+    report::write(&r, &out).unwrap();
+    let html = std::fs::read_to_string(out.join(report::REPORT_HTML)).unwrap();
+    assert!(html.contains("<h2>Runs</h2>"));
+    assert_eq!(html.matches("<tr><td class=\"l\"><code>").count(), 30 + 60);
+}
+
+#[test]
+fn a_baseline_of_another_scenario_warns_and_a_regression_can_fail_the_report() {
+    let healthy = soak(
+        "warn-base",
+        &scenario(r#"["bench-01"]"#, &[(25, 30)], "max_failure_rate = 1.0"),
+    );
+    let worse = soak(
+        "warn-worse",
+        &scenario(r#"["bench-06"]"#, &[(25, 30)], "max_failure_rate = 1.0"),
+    );
+    set_manifest(&healthy, |m| m.scenario = "other".into());
+    let r = build(std::slice::from_ref(&worse), std::slice::from_ref(&healthy));
+    assert!(r.baseline.as_ref().unwrap().regression);
+    assert!(
+        r.passed,
+        "a regression alone does not fail without the flag"
+    );
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].contains("scenario other"),
+        "{}",
+        r.warnings[0]
+    );
+    assert_valid_summary(&r);
+    let hil = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hil"))
+            .arg("report")
+            .arg(&worse)
+            .arg("--baseline")
+            .arg(&healthy)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let plain = hil(&[]);
+    assert_eq!(plain.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("warning: the baseline ran scenario"));
+    let failing = hil(&["--fail-on-regression"]);
+    assert_eq!(failing.status.code(), Some(1));
+    let junit = std::fs::read_to_string(worse.join(report::JUNIT_XML)).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let case = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("classname") == Some("baseline"))
+        .expect("a baseline case");
+    assert!(case.children().any(|c| c.has_tag_name("failure")));
 }

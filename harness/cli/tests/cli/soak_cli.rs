@@ -276,6 +276,64 @@ fn junit_thresholds(run: &Path) -> (u64, u64) {
     (attr(t, "tests"), attr(t, "failures"))
 }
 
+/// junit.xml's failed test cases, after checking every suite carries time, timestamp and hostname and every
+/// failure has a body or a message.
+fn junit_failed_cases(run: &Path) -> usize {
+    let text = std::fs::read_to_string(run.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("junit.xml is well-formed XML");
+    for suite in doc.descendants().filter(|n| n.has_tag_name("testsuite")) {
+        for a in ["time", "timestamp", "hostname"] {
+            assert!(
+                suite.attribute(a).is_some_and(|v| !v.is_empty()),
+                "{a} on {suite:?}"
+            );
+        }
+        let stamp = suite.attribute("timestamp").unwrap();
+        assert_eq!(stamp.len(), 19, "ISO 8601 without a zone: {stamp}");
+    }
+    let failures: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .collect();
+    for f in &failures {
+        let case = f.parent().unwrap();
+        if case.attribute("classname") != Some("thresholds") {
+            let body = f.text().unwrap_or_default();
+            assert!(
+                body.contains("failed ["),
+                "a failed case lists its failures: {body:?}"
+            );
+        }
+    }
+    failures.len()
+}
+
+#[test]
+fn the_quick_scenario_passes_and_its_junit_has_no_failed_case() {
+    let quick = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quick.toml");
+    let reports = crate::common::scratch("soak_cli-quick-junit");
+    let o = soak(&quick, &reports, &["-q"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "thresholds met: {stdout}");
+    let run = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        junit_failed_cases(&run),
+        0,
+        "CI stays green on a passing run"
+    );
+    assert_eq!(junit_thresholds(&run), (1, 0));
+    let text = std::fs::read_to_string(run.join("junit.xml")).unwrap();
+    assert!(
+        text.contains("within the thresholds") && text.contains("failed ["),
+        "failures within the thresholds are listed in system-out"
+    );
+}
+
 #[test]
 fn without_a_pass_table_soak_report_and_junit_give_one_verdict() {
     let quick = std::fs::read_to_string(
@@ -316,6 +374,10 @@ fn without_a_pass_table_soak_report_and_junit_give_one_verdict() {
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["thresholds_met"], false);
     assert_eq!(junit_thresholds(&run), (1, 1));
+    assert!(
+        junit_failed_cases(&run) > 1,
+        "the failing boards' cases fail too"
+    );
     let report = hil().arg("report").arg(&run).output().unwrap();
     assert_eq!(
         report.status.code(),
@@ -418,5 +480,44 @@ fn the_default_scenario_runs_from_an_empty_folder_without_the_source_tree() {
     assert!(
         err.contains("Scenario: hil-quick/scenarios/quick.toml"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_soak_that_regressed_against_its_baseline_fails_only_with_fail_on_regression() {
+    let body = |boards: &str| long(80).replace(r#"boards = "all""#, &format!("boards = {boards}"));
+    let (healthy, base_reports) = workdir("regress-base", &body(r#"["bench-01"]"#));
+    assert_eq!(
+        soak(&healthy, &base_reports, &["-q"])
+            .status()
+            .unwrap()
+            .code(),
+        Some(0)
+    );
+    let baseline = only_run_dir(&base_reports);
+    let (worse, reports) = workdir("regress-worse", &body(r#"["bench-06"]"#));
+    let base = baseline.to_str().unwrap();
+    let plain = soak(&worse, &reports, &["-q", "--baseline", base])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&plain.stdout);
+    assert!(stdout.contains("REGRESSION"), "{stdout}");
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "thresholds met, no flag: {stdout}"
+    );
+    let failing = soak(
+        &worse,
+        &reports,
+        &["-q", "--baseline", base, "--fail-on-regression"],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&failing.stdout);
+    assert_eq!(failing.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("--fail-on-regression fails the report"),
+        "{stdout}"
     );
 }

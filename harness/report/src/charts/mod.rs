@@ -8,6 +8,8 @@ mod figures;
 mod style;
 #[cfg(test)]
 mod tests;
+mod trend;
 
 pub use figures::{failure_timeline, rate_bars, rate_vs_temperature, usb_error_scatter};
 pub use style::{RatePoint, MAX_SCATTER_POINTS};
+pub use trend::rate_per_run;

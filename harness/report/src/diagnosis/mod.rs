@@ -80,9 +80,13 @@ pub struct Test {
     pub exposed_cycles: u64,
     pub unexposed_failures: u64,
     pub unexposed_cycles: u64,
-    /// Pooled or Mantel–Haenszel odds ratio with its interval (null when there is none).
+    /// Pooled or Mantel–Haenszel odds ratio with its interval (null when there is none; the string "inf"
+    /// when it is infinite, as when no cycle failed without it).
+    #[serde(serialize_with = "finite_or_inf")]
     pub odds_ratio: Option<f64>,
+    #[serde(serialize_with = "finite_or_inf")]
     pub or_low: Option<f64>,
+    #[serde(serialize_with = "finite_or_inf")]
     pub or_high: Option<f64>,
     pub p_value: f64,
     pub log10_p: f64,
@@ -95,6 +99,16 @@ pub struct Test {
     pub excess_failures: f64,
     /// Named: adjusted p < ALPHA, direction +1 (or any direction for a trend), enough failures.
     pub significant: bool,
+}
+
+/// A number as JSON: itself when finite, "inf" when +∞ ("-inf" when −∞), null when absent or NaN.
+fn finite_or_inf<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(v) if v.is_finite() => s.serialize_f64(*v),
+        Some(v) if *v == f64::INFINITY => s.serialize_str("inf"),
+        Some(v) if *v == f64::NEG_INFINITY => s.serialize_str("-inf"),
+        _ => s.serialize_none(),
+    }
 }
 
 impl Test {
