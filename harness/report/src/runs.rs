@@ -262,6 +262,7 @@ mod tests {
             status: RunStatus::Finished,
             stop_reason: None,
             resumed: 0,
+            phases_not_run: Vec::new(),
         }
     }
 
