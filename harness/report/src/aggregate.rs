@@ -22,6 +22,8 @@ pub struct BoardAgg {
     pub true_hse_hz: u32,
     pub first_failure_utc: Option<String>,
     pub last_failure_utc: Option<String>,
+    pub first_failure_s: Option<f64>,
+    pub last_failure_s: Option<f64>,
     /// When its last cycle ended, on the run's clock.
     pub time_s: f64,
 }
@@ -32,6 +34,8 @@ pub struct SerialCounts {
     pub matching: Counts,
     pub different: Counts,
     pub unreadable: Counts,
+    /// Cycles whose serial number was not compared (the cycle failed before, or no step reads it).
+    pub not_read: Counts,
 }
 
 /// Everything the report counts. Boards are indexed in the order they first appear; [`Aggregate::boards`]
@@ -55,6 +59,8 @@ pub struct Aggregate {
     /// USB clock error bin (lower edge, ppm) -> counts.
     pub usb_bins: BTreeMap<i64, Counts>,
     pub trim_cal: BTreeMap<(u8, u8), Counts>,
+    /// The boards (interned) with each HSITRIM/HSICAL pair: at most boards × pairs entries.
+    trim_cal_boards: BTreeMap<(u8, u8), Vec<usize>>,
     /// HSI deviation bin (0.5 % wide, lower edge in ppm) -> counts; measured where measured, else the
     /// virtual board's model value.
     pub hsi_bins: BTreeMap<i64, Counts>,
@@ -64,6 +70,8 @@ pub struct Aggregate {
     board_temperature: BTreeMap<(usize, i64), Counts>,
     pub serial: SerialCounts,
     pub option_bytes: BTreeMap<OptionBytesCheck, Counts>,
+    /// Cycles whose option bytes were not checked.
+    pub option_bytes_not_read: Counts,
     /// (board, time_s) of failures.
     timeline: Sample<(usize, f64)>,
     /// (board, USB clock error ppm, failed).
@@ -139,7 +147,9 @@ impl Aggregate {
                 u64::from(row.error_class == Some(ErrorClass::Infrastructure));
             if b.first_failure_utc.is_none() {
                 b.first_failure_utc = Some(row.started_utc.clone());
+                b.first_failure_s = Some(row.time_s);
             }
+            b.last_failure_s = Some(row.time_s);
             match &mut b.last_failure_utc {
                 Some(last) => last.clone_from(&row.started_utc),
                 None => b.last_failure_utc = Some(row.started_utc.clone()),
@@ -181,6 +191,10 @@ impl Aggregate {
         }
         if let (Some(t), Some(c)) = (row.hsitrim, row.hsical) {
             self.trim_cal.entry((t, c)).or_default().add(failed);
+            let boards = self.trim_cal_boards.entry((t, c)).or_default();
+            if !boards.contains(&bi) {
+                boards.push(bi);
+            }
         }
         let hsi = match (row.hsi_measured_error_ppm, row.model_hsi_error_ppm) {
             (Some(m), _) => Some(("measured", m)),
@@ -205,10 +219,11 @@ impl Aggregate {
             Some(SerialMatch::Match) => serial.matching.add(failed),
             Some(SerialMatch::Mismatch) => serial.different.add(failed),
             Some(SerialMatch::Unreadable) => serial.unreadable.add(failed),
-            None => {}
+            None => serial.not_read.add(failed),
         }
-        if let Some(check) = row.option_bytes_check {
-            self.option_bytes.entry(check).or_default().add(failed);
+        match row.option_bytes_check {
+            Some(check) => self.option_bytes.entry(check).or_default().add(failed),
+            None => self.option_bytes_not_read.add(failed),
         }
     }
 
@@ -235,6 +250,8 @@ impl Aggregate {
             a.true_hse_hz = l.true_hse_hz;
             a.first_failure_utc = a.first_failure_utc.take().or(l.first_failure_utc);
             a.last_failure_utc = l.last_failure_utc.or(a.last_failure_utc.take());
+            a.first_failure_s = a.first_failure_s.or(l.first_failure_s);
+            a.last_failure_s = l.last_failure_s.or(a.last_failure_s);
             a.time_s = a.time_s.max(l.time_s);
         }
         for (p, (_, c)) in phases.iter().zip(later.phases) {
@@ -263,6 +280,16 @@ impl Aggregate {
         self.serial.matching += later.serial.matching;
         self.serial.different += later.serial.different;
         self.serial.unreadable += later.serial.unreadable;
+        self.serial.not_read += later.serial.not_read;
+        self.option_bytes_not_read += later.option_bytes_not_read;
+        for (k, bs) in later.trim_cal_boards {
+            let into = self.trim_cal_boards.entry(k).or_default();
+            for b in bs.into_iter().map(|b| boards[b]) {
+                if !into.contains(&b) {
+                    into.push(b);
+                }
+            }
+        }
         let remap = |b: usize| boards[b];
         let timeline = later.timeline.map(|(b, t)| (remap(b), t));
         let scatter = later.scatter.map(|(b, p, f)| (remap(b), p, f));
@@ -337,6 +364,25 @@ impl Aggregate {
             }
         }
         out
+    }
+
+    /// The boards (by name, sorted) that had the HSITRIM/HSICAL pair `key`.
+    pub fn trim_cal_boards(&self, key: (u8, u8)) -> Vec<String> {
+        let mut names: Vec<String> = (self.trim_cal_boards.get(&key).into_iter().flatten())
+            .map(|&b| self.boards[b].name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Whether some board ran at more than one (rounded) temperature.
+    pub fn temperature_varies(&self) -> bool {
+        let mut last: Option<(usize, i64)> = None;
+        self.board_temperature.keys().any(|&(b, t)| {
+            let differs = matches!(last, Some((lb, lt)) if lb == b && lt != t);
+            last = Some((b, t));
+            differs
+        })
     }
 
     /// The failure timeline sample as (board position by name, time_s), sorted.

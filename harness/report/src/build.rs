@@ -10,7 +10,10 @@ use crate::aggregate::Aggregate;
 use crate::charts::{self, RatePoint};
 use crate::diagnosis;
 use crate::drilldown::steps_of;
-use crate::model::{BoardPhase, BoardRow, Charts, FailedCycle, Report, ReportError, Row, RunInfo};
+use crate::environment::{board_files, scenario_steps};
+use crate::model::{
+    BoardPhase, BoardRow, Charts, FailedCycle, Report, ReportError, Row, RunBoard, RunInfo, TrimRow,
+};
 use crate::stats::{compare_rates, wilson};
 
 fn row(name: impl Into<String>, c: Counts) -> Row {
@@ -32,6 +35,19 @@ fn run_info(dir: &Path, m: &Manifest) -> RunInfo {
         started_utc: m.started_utc.clone(),
         ended_utc: m.ended_utc.clone(),
         status: m.status.name().into(),
+        harness_version: m.harness_version.clone(),
+        stop_reason: m.stop_reason.clone(),
+        resumed: m.resumed,
+        steps: scenario_steps(dir),
+        boards: {
+            let files = board_files(dir);
+            (m.boards.iter())
+                .map(|b| RunBoard {
+                    name: b.clone(),
+                    board_file: files.get(b).cloned().unwrap_or_default(),
+                })
+                .collect()
+        },
     }
 }
 
@@ -123,6 +139,7 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         total: row("all", agg.total),
         thresholds_met: judgement.met(),
         thresholds: judgement.checks,
+        pass: first.thresholds,
         usb_tolerance_ppm: tolerance,
         diagnosis: diagnosis.paragraph,
         causes: diagnosis.findings,
@@ -166,7 +183,10 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
         trim_cal: agg
             .trim_cal
             .iter()
-            .map(|((t, c), n)| row(format!("HSITRIM {t}, HSICAL 0x{c:02X}"), *n))
+            .map(|(&(t, c), n)| TrimRow {
+                row: row(format!("HSITRIM {t}, HSICAL 0x{c:02X}"), *n),
+                boards: agg.trim_cal_boards((t, c)),
+            })
             .collect(),
         hsi_deviation_bins: agg
             .hsi_bins
@@ -184,22 +204,47 @@ pub fn build(runs: &[PathBuf], baseline: &[PathBuf]) -> Result<Report, ReportErr
             .iter()
             .map(|(t, c)| row(format!("{t} °C"), *c))
             .collect(),
-        serial: vec![
-            row("serial matches ST's formula", agg.serial.matching),
-            row("serial differs from ST's formula", agg.serial.different),
-            row("serial unreadable", agg.serial.unreadable),
-        ],
-        option_bytes: agg
-            .option_bytes
-            .iter()
-            .map(|(k, c)| row(k.name(), *c))
-            .collect(),
+        temperature_varies: agg.temperature_varies(),
+        serial: serial_rows(&agg),
+        option_bytes: option_byte_rows(&agg),
         baseline: base
             .map(|b| compare_rates(agg.total.failures, agg.total.cycles, b.failures, b.cycles)),
         baseline_runs: baseline.iter().map(|d| d.display().to_string()).collect(),
         drilldown: drilldown(runs, &agg)?,
         charts: chart_set(&agg, tolerance),
     })
+}
+
+/// The serial table, with the cycles whose serial was not compared as its own row.
+fn serial_rows(agg: &Aggregate) -> Vec<Row> {
+    let s = &agg.serial;
+    let mut rows = vec![
+        row("serial matches ST's formula", s.matching),
+        row("serial differs from ST's formula", s.different),
+        row("serial unreadable", s.unreadable),
+    ];
+    if s.not_read.cycles > 0 {
+        rows.push(row(
+            "not read (cycle failed before, or no step reads it)",
+            s.not_read,
+        ));
+    }
+    rows
+}
+
+/// The option-byte table, with the cycles whose option bytes were not checked as its own row (none at
+/// all when no cycle checked them).
+fn option_byte_rows(agg: &Aggregate) -> Vec<Row> {
+    let mut rows: Vec<Row> = (agg.option_bytes.iter())
+        .map(|(k, c)| row(k.name(), *c))
+        .collect();
+    if !rows.is_empty() && agg.option_bytes_not_read.cycles > 0 {
+        rows.push(row(
+            "not read (cycle failed before the read)",
+            agg.option_bytes_not_read,
+        ));
+    }
+    rows
 }
 
 fn share(name: String, n: u64, of: u64) -> Row {
@@ -241,6 +286,8 @@ fn board_rows(agg: &Aggregate) -> Vec<BoardRow> {
             retried_attempts: b.retried_attempts,
             first_failure_utc: b.first_failure_utc.clone(),
             last_failure_utc: b.last_failure_utc.clone(),
+            first_failure_s: b.first_failure_s,
+            last_failure_s: b.last_failure_s,
         })
         .collect()
 }
@@ -301,5 +348,6 @@ fn chart_set(agg: &Aggregate, tolerance_ppm: f64) -> Charts {
         timeline: charts::failure_timeline(&names, &timeline, duration),
         temperature: charts::rate_vs_temperature(&series),
         usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm),
+        ..Charts::default()
     }
 }

@@ -8,6 +8,7 @@ mod build;
 pub mod charts;
 mod diagnosis;
 mod drilldown;
+mod environment;
 mod evidence;
 mod format;
 mod html;
@@ -18,7 +19,7 @@ pub mod stats;
 
 pub use build::build;
 pub use diagnosis::{Cause, Diagnosis, Kind, Link, Test};
-pub use model::{BoardRow, FailedCycle, Report, ReportError, Row, RunInfo};
+pub use model::{BoardRow, FailedCycle, Report, ReportError, Row, RunBoard, RunInfo, TrimRow};
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use records::{CycleRow, StepRow, ThresholdCheck};
+use records::{CycleRow, StepRow, ThresholdCheck, Thresholds};
 use serde::Serialize;
 
 use crate::diagnosis::{Cause, Test};
@@ -47,6 +47,21 @@ pub struct RunInfo {
     pub started_utc: String,
     pub ended_utc: Option<String>,
     pub status: String,
+    pub harness_version: String,
+    /// Why a stopped run stopped.
+    pub stop_reason: Option<String>,
+    pub resumed: u32,
+    /// The scenario's steps, as the run folder's copy of the scenario file lists them ("flash (verify = true)").
+    pub steps: Vec<String>,
+    /// The boards of the run with their board files, from the run folder's copy of the rig file.
+    pub boards: Vec<RunBoard>,
+}
+
+/// A board of a run and the board file the rig gives it (empty when the rig names none).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunBoard {
+    pub name: String,
+    pub board_file: String,
 }
 
 /// A count with its rate and 95 % Wilson interval.
@@ -68,6 +83,17 @@ pub struct BoardRow {
     pub retried_attempts: u64,
     pub first_failure_utc: Option<String>,
     pub last_failure_utc: Option<String>,
+    /// The same failures on the run's clock (seconds since the start), the timeline's axis.
+    pub first_failure_s: Option<f64>,
+    pub last_failure_s: Option<f64>,
+}
+
+/// An HSITRIM/HSICAL pair with the boards that had it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrimRow {
+    #[serde(flatten)]
+    pub row: Row,
+    pub boards: Vec<String>,
 }
 
 /// A failing cycle with its step trace and clock snapshot.
@@ -94,6 +120,10 @@ pub struct Charts {
     pub timeline: String,
     pub temperature: String,
     pub usb_scatter: String,
+    /// Failure rate against HSI error, one panel per HSE frequency, with the detection bands.
+    pub mechanism: String,
+    /// The detected HSE (PLLM) over the run, one strip per board.
+    pub pllm: String,
 }
 
 /// The whole report.
@@ -106,6 +136,8 @@ pub struct Report {
     /// Every pass threshold of the (first) run folder's manifest, judged by `records::judge`.
     pub thresholds: Vec<ThresholdCheck>,
     pub thresholds_met: bool,
+    /// The thresholds as numbers, for the page to write them with its own rounding.
+    pub pass: Thresholds,
     pub usb_tolerance_ppm: f64,
     /// The diagnosis paragraph: every cause with its boards, then the anomalies.
     pub diagnosis: String,
@@ -122,10 +154,12 @@ pub struct Report {
     pub error_kinds: Vec<(Row, String)>,
     pub hse_verdicts: Vec<Row>,
     pub usb_error_bins: Vec<Row>,
-    pub trim_cal: Vec<Row>,
+    pub trim_cal: Vec<TrimRow>,
     pub hsi_deviation_bins: Vec<Row>,
     pub hsi_deviation_source: String,
     pub temperature: Vec<Row>,
+    /// Whether some board ran at more than one temperature (the temperature sections' condition).
+    pub temperature_varies: bool,
     pub serial: Vec<Row>,
     pub option_bytes: Vec<Row>,
     pub baseline: Option<RateComparison>,

@@ -103,6 +103,38 @@ fn a_seeded_virtual_run_gives_the_same_report_every_time() {
         );
     }
     assert!(html.contains("<svg"), "charts are inline SVG");
+    page_reads_on_any_screen_and_paper(&html);
+}
+
+/// What a reader of the seeded page needs whatever they open it on.
+fn page_reads_on_any_screen_and_paper(html: &str) {
+    assert!(html.contains(r#"<meta name="viewport" content="width=device-width"#));
+    assert!(html.contains("@media print"), "print rules");
+    assert!(html.contains("thead { display: table-header-group; }"));
+    assert!(html.contains("break-after: avoid"));
+    // Drill-downs print expanded: a print-only copy of each, since a closed <details> prints closed.
+    assert!(html.contains("details.screen { display: none; } .print { display: block; }"));
+    assert_eq!(
+        html.matches("<details class=\"screen\">").count(),
+        html.matches("<div class=\"print\">").count()
+    );
+    // An exponent never wraps at its minus.
+    let bytes = html.as_bytes();
+    let broken = (1..bytes.len() - 1).any(|i| {
+        bytes[i] == b'-'
+            && bytes[i - 1] == b'e'
+            && bytes[i + 1].is_ascii_digit()
+            && i > 1
+            && bytes[i - 2].is_ascii_digit()
+    });
+    assert!(!broken, "an exponent with a plain hyphen");
+    for anchor in ["diagnosis", "boards", "why", "drilldown", "environment"] {
+        assert!(html.contains(&format!("href=\"#{anchor}\"")), "{anchor}");
+        assert!(html.contains(&format!("id=\"{anchor}\"")), "{anchor}");
+    }
+    // A cycle that failed before reading its option bytes is counted, as not read.
+    assert!(html.contains("<td class=\"l\">not read (cycle failed before the read)</td>"));
+    assert!(html.contains("<dt>steps</dt>") && html.contains("<code>power_cycle</code>"));
 }
 
 #[test]
