@@ -6,7 +6,8 @@ use super::axes::*;
 use super::draw::*;
 use super::style::*;
 
-/// Failures over time, one lane per board: a mark at each failure's time, in hours on the run's clock.
+/// Failures over time, one lane per board: a mark at each failure's time on the run's clock, in seconds,
+/// minutes or hours as the run's span reads best.
 pub fn failure_timeline(boards: &[String], failures: &[(usize, f64)], duration_s: f64) -> String {
     let title = "Failures over time";
     if boards.is_empty() {
@@ -15,27 +16,30 @@ pub fn failure_timeline(boards: &[String], failures: &[(usize, f64)], duration_s
     let marks: Vec<(usize, f64)> = failures
         .iter()
         .filter(|&&(board, t)| board < boards.len() && t.is_finite() && t >= 0.0)
-        .map(|&(board, t)| (board, t / 3600.0))
+        .copied()
         .collect();
     let last = marks
         .iter()
         .map(|m| m.1)
-        .fold(duration_s.max(0.0) / 3600.0, f64::max);
-    let hours = if last > 0.0 { last } else { 1.0 };
+        .fold(duration_s.max(0.0), f64::max);
+    let (unit, len) = crate::format::time_unit(last);
+    let marks: Vec<(usize, f64)> = marks.iter().map(|&(b, t)| (b, t / len)).collect();
+    let span = if last > 0.0 { last / len } else { 1.0 };
     let names = names_with_counts(boards, marks.iter().map(|m| m.0));
+    let x_desc = format!("time since start ({unit})");
     render(title, (WIDTH, lanes_height(boards.len())), |root| {
         let area = root.titled(title, font(TITLE_SIZE))?;
-        let mut chart = lane_chart(&area, &names, 0.0..hours)?;
-        let (hour_label, lane_label) = (number_label(hours), |v: &f64| lane_name(&names, *v));
-        mesh(&mut chart, "time since start (h)", "board (failures)")
+        let mut chart = lane_chart(&area, &names, 0.0..span)?;
+        let (time_label, lane_label) = (number_label(span), |v: &f64| lane_name(&names, *v));
+        mesh(&mut chart, &x_desc, "board (failures)")
             .x_labels(10)
-            .x_label_formatter(&hour_label)
+            .x_label_formatter(&time_label)
             .y_label_formatter(&lane_label)
             .draw()?;
         let style = FAIL_COLOUR.mix(0.75).stroke_width(2);
-        chart.draw_series(marks.iter().map(|&(board, h)| {
+        chart.draw_series(marks.iter().map(|&(board, x)| {
             let y = lane_y(boards.len(), board);
-            PathElement::new(vec![(h, y - 0.3), (h, y + 0.3)], style)
+            PathElement::new(vec![(x, y - 0.3), (x, y + 0.3)], style)
         }))?;
         Ok(())
     })

@@ -131,7 +131,7 @@ fn charts_are_deterministic() {
 fn charts_carry_axis_labels_with_units() {
     let all: Vec<String> = examples().iter().flat_map(|(_, svg)| texts(svg)).collect();
     for label in [
-        "time since start (h)",
+        "time since start (",
         "temperature (°C)",
         "failure rate (%)",
         "USB clock error (ppm)",
@@ -163,6 +163,20 @@ fn empty_input_says_no_data() {
             texts(&svg).iter().any(|t| t.starts_with("no data")),
             "{svg}"
         );
+    }
+}
+
+#[rstest::rstest]
+#[case(5.0, "time since start (s)")]
+#[case(1_800.0, "time since start (min)")]
+#[case(36_000.0, "time since start (h)")]
+fn the_timeline_reads_in_the_unit_of_the_runs_span(#[case] duration_s: f64, #[case] label: &str) {
+    let failures = [(0, duration_s / 2.0), (1, duration_s * 0.9)];
+    let texts = texts(&failure_timeline(&boards(), &failures, duration_s));
+    assert!(texts.iter().any(|t| t == label), "{texts:?}");
+    // A 5-second run has seconds on its axis, not "0.00".
+    if duration_s == 5.0 {
+        assert!(texts.iter().any(|t| t == "4.5" || t == "4.0"), "{texts:?}");
     }
 }
 
