@@ -15,6 +15,7 @@ use super::style::*;
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Key {
     LineDot(RGBColor),
+    LineMark(RGBColor, Shape),
     Dot(RGBColor),
     Band(RGBColor),
 }
@@ -168,11 +169,11 @@ pub(super) fn draw_bars(
     Ok(())
 }
 
-/// One series of `(x, rate, low, high)` in percent: whiskers, then the line, then the points on top.
+/// One series of `(x, rate, low, high)` in percent: whiskers, then the line, then the markers on top.
 pub(super) fn draw_rate_series(
     chart: &mut RateChart<'_, '_>,
     points: &[Plotted],
-    colour: RGBColor,
+    (colour, shape): (RGBColor, Shape),
 ) -> Drawn {
     let cap = (chart.x_range().end - chart.x_range().start) * 0.008;
     let whiskers = points
@@ -183,10 +184,11 @@ pub(super) fn draw_rate_series(
         points.iter().map(|p| (p.0, p.1)),
         colour.stroke_width(2),
     ))?;
+    let outline = shape_points(shape, 4);
     chart.draw_series(
         points
             .iter()
-            .map(|p| Circle::new((p.0, p.1), 3, colour.filled())),
+            .map(|p| EmptyElement::at((p.0, p.1)) + Polygon::new(outline.clone(), colour.filled())),
     )?;
     Ok(())
 }
@@ -219,6 +221,11 @@ pub(super) fn draw_legend(area: &Area, keys: &[(String, Key)]) -> Drawn {
             Key::LineDot(c) => {
                 area.draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(2)))?;
                 area.draw(&Circle::new((19, y), 3, c.filled()))?;
+            }
+            Key::LineMark(c, shape) => {
+                area.draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(2)))?;
+                let outline = Polygon::new(shape_points(shape, 4), c.filled());
+                area.draw(&(EmptyElement::at((19, y)) + outline))?;
             }
             Key::Dot(c) => area.draw(&Circle::new((19, y), 4, c.filled()))?,
             Key::Band(c) => area.draw(&Rectangle::new(

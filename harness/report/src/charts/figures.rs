@@ -45,8 +45,9 @@ pub fn failure_timeline(boards: &[String], failures: &[(usize, f64)], duration_s
     })
 }
 
-/// Failure rate (%) against temperature (°C), one line-and-points series per board, with 95 % interval whiskers.
-/// Series sharing a temperature are nudged apart sideways so their whiskers stay visible.
+/// Failure rate (%) against temperature (°C), one line-and-markers series per board, with 95 % interval whiskers:
+/// each board its own colour and marker. Past [`MAX_SERIES`] boards the chart becomes small multiples, one
+/// panel per [`MAX_SERIES`] boards. Series sharing a temperature are nudged apart sideways so their whiskers stay visible.
 pub fn rate_vs_temperature(series: &[(String, Vec<RatePoint>)]) -> String {
     let title = "Failure rate vs temperature";
     let series: Vec<(&str, Vec<Plotted>)> = series
@@ -57,12 +58,35 @@ pub fn rate_vs_temperature(series: &[(String, Vec<RatePoint>)]) -> String {
     if series.is_empty() {
         return message_svg(title, "no data: no rate points");
     }
+    if series.len() <= MAX_SERIES {
+        return temperature_panel(title, &series);
+    }
+    let panels = series.len().div_ceil(MAX_SERIES);
+    (series.chunks(MAX_SERIES).enumerate())
+        .map(|(k, chunk)| {
+            let first = k * MAX_SERIES + 1;
+            let last = first + chunk.len() - 1;
+            let title = format!(
+                "{title}, boards {first}–{last} of {} ({}/{panels})",
+                series.len(),
+                k + 1
+            );
+            temperature_panel(&title, chunk)
+        })
+        .collect()
+}
+
+fn temperature_panel(title: &str, series: &[(&str, Vec<Plotted>)]) -> String {
     let (x0, x1) = padded_extent(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)));
     let top = rate_top(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.3)));
     let keys: Vec<(String, Key)> = (series.iter().enumerate())
-        .map(|(i, (name, _))| (name.to_string(), Key::LineDot(colour(i))))
+        .map(|(i, (name, _))| {
+            let (c, shape) = series_mark(i);
+            (name.to_string(), Key::LineMark(c, shape))
+        })
         .collect();
-    render(title, (WIDTH, HEIGHT), |root| {
+    let height = HEIGHT.max(40 + 22 * keys.len() as u32);
+    render(title, (WIDTH, height), |root| {
         let area = root.titled(title, font(TITLE_SIZE))?;
         let (plot, legend) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
         let mut chart = chart_on(&plot, 64).build_cartesian_2d(x0..x1, 0.0..top)?;
@@ -77,7 +101,7 @@ pub fn rate_vs_temperature(series: &[(String, Vec<RatePoint>)]) -> String {
                 .iter()
                 .map(|&(x, r, lo, hi)| (x + shift, r, lo, hi))
                 .collect();
-            draw_rate_series(&mut chart, &shifted, colour(i))?;
+            draw_rate_series(&mut chart, &shifted, series_mark(i))?;
         }
         draw_legend(&legend, &keys)
     })

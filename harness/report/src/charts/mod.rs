@@ -10,4 +10,4 @@ mod style;
 mod tests;
 
 pub use figures::{failure_timeline, rate_bars, rate_vs_temperature, usb_error_scatter};
-pub use style::{RatePoint, MAX_SCATTER_POINTS};
+pub use style::{RatePoint, MAX_SCATTER_POINTS, MAX_SERIES};

@@ -237,3 +237,47 @@ fn short_keeps_short_names_and_cuts_long_ones() {
     assert_eq!(short("F746-A", 8), "F746-A");
     assert_eq!(short("a-very-long-board-name", 8), "a-very-…");
 }
+
+#[test]
+fn sixteen_boards_get_sixteen_distinct_colour_and_marker_pairs() {
+    let pairs: std::collections::HashSet<String> = (0..MAX_SERIES)
+        .map(|i| format!("{:?}", series_mark(i)))
+        .collect();
+    assert_eq!(pairs.len(), 16);
+    let colours: std::collections::HashSet<_> = (0..16).map(|i| series_mark(i).0).collect();
+    assert_eq!(colours.len(), 16, "distinct colours, not only markers");
+    // Neighbours differ in shape as well as colour.
+    assert!((1..16).all(|i| series_mark(i).1 != series_mark(i - 1).1));
+    let series: Vec<(String, Vec<RatePoint>)> = (0..16)
+        .map(|k| {
+            (
+                format!("b{k:02}"),
+                vec![
+                    rate(20.0, 0.01, 100),
+                    rate(30.0, 0.02 * k as f64 / 16.0, 100),
+                ],
+            )
+        })
+        .collect();
+    let svg = rate_vs_temperature(&series);
+    let fills: std::collections::HashSet<&str> = svg
+        .match_indices("<polygon")
+        .filter_map(|(i, _)| svg[i..].split("fill=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(fills.len() >= 16, "{fills:?}");
+    let texts = texts(&svg);
+    assert!(
+        (0..16).all(|k| texts.contains(&format!("b{k:02}"))),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn more_than_sixteen_boards_become_small_multiples() {
+    let series: Vec<(String, Vec<RatePoint>)> = (0..20)
+        .map(|k| (format!("b{k:02}"), vec![rate(25.0, 0.01, 100)]))
+        .collect();
+    let svg = rate_vs_temperature(&series);
+    assert_eq!(svg.matches("<svg").count(), 2);
+    assert!(svg.contains("boards 17–20 of 20"));
+}
