@@ -342,12 +342,12 @@ fn chart_set(agg: &Aggregate, tolerance_ppm: f64) -> Charts {
             )
         })
         .collect();
-    let (scatter, _) = agg.scatter();
+    let (scatter, with_usb) = agg.scatter();
     Charts {
         boards: charts::rate_bars("Failure rate per board", "board", &bars),
         timeline: charts::failure_timeline(&names, &timeline, duration),
         temperature: charts::rate_vs_temperature(&series),
-        usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm),
+        usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm, with_usb),
         ..Charts::default()
     }
 }

@@ -113,8 +113,8 @@ where
     mesh
 }
 
-/// The tolerance band, then the passed readings, then the failed ones on top; each outcome strided to at most
-/// [`MAX_SCATTER_POINTS`], values past `limit` drawn on the edge.
+/// The tolerance band, then the passed readings in the upper strip of their board's lane and the failed ones in
+/// the lower strip; each outcome strided to at most [`MAX_SCATTER_POINTS`], values past `limit` drawn on the edge.
 pub(super) fn draw_readings(
     chart: &mut LaneChart<'_, '_>,
     readings: &[Reading],
@@ -125,12 +125,12 @@ pub(super) fn draw_readings(
     let band = [(-tolerance_ppm, lanes.start), (tolerance_ppm, lanes.end)];
     let boards = (lanes.end + 0.5) as usize;
     chart.draw_series([Rectangle::new(band, BAND_COLOUR.mix(0.12).filled())])?;
-    for (failed, radius, style) in [
-        (false, 2, PASS_COLOUR.mix(0.45)),
-        (true, 3, FAIL_COLOUR.mix(0.85)),
+    for (failed, strip, radius, style) in [
+        (false, 0.2, 2, PASS_COLOUR.mix(0.45)),
+        (true, -0.2, 3, FAIL_COLOUR.mix(0.85)),
     ] {
         let dots = stride(readings.iter().filter(|r| r.failed == failed)).map(|r| {
-            let y = lane_y(boards, r.board) + jitter(r.index);
+            let y = lane_y(boards, r.board) + strip + 0.4 * jitter(r.index);
             Circle::new((r.ppm.clamp(-limit, limit), y), radius, style.filled())
         });
         chart.draw_series(dots)?;

@@ -117,15 +117,18 @@ pub(super) struct Reading {
     pub(super) failed: bool,
 }
 
-/// USB clock error (ppm, x) per cycle, passed and failed cycles in two colours, over the shaded ±`tolerance_ppm`
-/// USB full-speed tolerance band (the target description's); y is the board's lane, jittered deterministically so thousands of points stay readable.
-/// The caller samples; past [`MAX_SCATTER_POINTS`] per outcome this keeps an even stride. The axis covers every
-/// plausible point (up to ±300,000 ppm); broken readings beyond are drawn on its edges and counted in the axis
-/// description.
+/// USB clock error (ppm, x) per cycle over the shaded ±`tolerance_ppm` USB full-speed tolerance band (the target
+/// description's); each board's lane has two strips, passed cycles above and failed ones below, in two colours and
+/// jittered deterministically, so neither outcome hides the other. The legend counts the points drawn.
+/// The caller samples, and says of how many `cycles` (with a USB clock reading); past [`MAX_SCATTER_POINTS`] per
+/// outcome this keeps an even stride; the axis description says "a sample of N of M cycles" when not all are
+/// drawn. The axis covers every plausible point (up to ±300,000 ppm); broken readings beyond are drawn on its
+/// edges and counted in the axis description.
 pub fn usb_error_scatter(
     boards: &[String],
     points: &[(usize, f64, bool)],
     tolerance_ppm: f64,
+    cycles: u64,
 ) -> String {
     let title = "USB clock error per cycle";
     let readings: Vec<Reading> = (points.iter().enumerate())
@@ -141,17 +144,31 @@ pub fn usb_error_scatter(
         return message_svg(title, "no data: no clock readings");
     }
     let limit = scatter_limit(readings.iter().map(|r| r.ppm), tolerance_ppm);
-    let x_desc = match readings.iter().filter(|r| r.ppm.abs() > limit).count() {
-        0 => "USB clock error (ppm)".to_string(),
-        n => format!("USB clock error (ppm); {n} off-scale shown on the edges"),
-    };
+    let mut x_desc = "USB clock error (ppm)".to_string();
+    match readings.iter().filter(|r| r.ppm.abs() > limit).count() {
+        0 => {}
+        n => x_desc += &format!("; {n} off-scale shown on the edges"),
+    }
     let failures = readings.iter().filter(|r| r.failed).count();
+    let drawn = |n: usize| n.div_ceil(n.div_ceil(MAX_SCATTER_POINTS).max(1));
+    let (passed, failed) = (drawn(readings.len() - failures), drawn(failures));
+    let thousands = |n: u64| crate::format::thousands(n as f64);
+    if ((passed + failed) as u64) < cycles {
+        x_desc += &format!(
+            "; a sample of {} of {} cycles",
+            thousands((passed + failed) as u64),
+            thousands(cycles)
+        );
+    }
     let keys = [
         (
-            format!("passed ({})", readings.len() - failures),
+            format!("passed ({})", thousands(passed as u64)),
             Key::Dot(PASS_COLOUR),
         ),
-        (format!("failed ({failures})"), Key::Dot(FAIL_COLOUR)),
+        (
+            format!("failed ({})", thousands(failed as u64)),
+            Key::Dot(FAIL_COLOUR),
+        ),
         (
             format!("USB FS ±{} ppm", crate::format::thousands(tolerance_ppm)),
             Key::Band(BAND_COLOUR),

@@ -56,7 +56,7 @@ fn examples() -> Vec<(&'static str, String)> {
         ("Failure rate vs temperature", rate_vs_temperature(&series)),
         (
             "USB clock error per cycle",
-            usb_error_scatter(&b, &points, 2_500.0),
+            usb_error_scatter(&b, &points, 2_500.0, 3000),
         ),
         (
             "Failure rate per board",
@@ -154,8 +154,8 @@ fn empty_input_says_no_data() {
         failure_timeline(&[], &[(0, 5.0)], 60.0),
         rate_vs_temperature(&[]),
         rate_vs_temperature(&[("F746-A".into(), vec![nan])]),
-        usb_error_scatter(&boards(), &[], 2_500.0),
-        usb_error_scatter(&[], &[(0, 10.0, false)], 2_500.0),
+        usb_error_scatter(&boards(), &[], 2_500.0, 0),
+        usb_error_scatter(&[], &[(0, 10.0, false)], 2_500.0, 1),
         rate_bars("Failure rate per step", "step", &[]),
     ];
     for svg in charts {
@@ -199,6 +199,7 @@ fn out_of_range_input_is_ignored_or_clamped() {
         &b,
         &[(0, 1.0e9, true), (1, f64::INFINITY, false), (7, 0.0, false)],
         2_500.0,
+        3,
     );
     assert!(texts(&svg).iter().any(|t| t == "failed (1)"));
     assert!(texts(&svg).iter().any(|t| t == "passed (0)"));
@@ -209,8 +210,16 @@ fn scatter_caps_each_outcome() {
     let points: Vec<(usize, f64, bool)> = (0..3 * MAX_SCATTER_POINTS)
         .map(|i| (0, i as f64 % 5000.0, false))
         .collect();
-    let svg = usb_error_scatter(&boards(), &points, 2_500.0);
+    let svg = usb_error_scatter(&boards(), &points, 2_500.0, 20_000);
     assert!(svg.matches("<circle").count() <= MAX_SCATTER_POINTS + 2);
+    let texts = texts(&svg);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("a sample of 2,500 of 20,000 cycles")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t == "passed (2,500)"), "{texts:?}");
 }
 
 #[test]
@@ -280,4 +289,36 @@ fn more_than_sixteen_boards_become_small_multiples() {
     let svg = rate_vs_temperature(&series);
     assert_eq!(svg.matches("<svg").count(), 2);
     assert!(svg.contains("boards 17–20 of 20"));
+}
+
+#[test]
+fn scatter_keeps_passed_and_failed_in_their_own_strips() {
+    // The same reading passed and failed on one board: the two dots must not land on each other.
+    let points: Vec<(usize, f64, bool)> = (0..200).map(|i| (0, 100.0, i % 2 == 0)).collect();
+    let svg = usb_error_scatter(&boards(), &points, 2_500.0, 200);
+    let ys = |colour: &str| -> Vec<i32> {
+        svg.match_indices("<circle")
+            .map(|(i, _)| &svg[i..svg[i..].find("/>").map_or(svg.len(), |e| i + e)])
+            .filter(|c| c.contains(colour))
+            // Not the legend's dots, in the column on the right.
+            .filter(|c| {
+                let cx: i32 = c
+                    .split("cx=\"")
+                    .nth(1)
+                    .and_then(|v| v.split('"').next()?.parse().ok())
+                    .unwrap_or(0);
+                cx < (WIDTH - LEGEND_WIDTH) as i32
+            })
+            .filter_map(|c| c.split("cy=\"").nth(1)?.split('"').next()?.parse().ok())
+            .collect()
+    };
+    let (passed, failed) = (ys("#1F77B4"), ys("#D62728"));
+    assert_eq!((passed.len(), failed.len()), (100, 100));
+    assert!(
+        passed.iter().max() < failed.iter().min(),
+        "passed above failed"
+    );
+    let texts = texts(&svg);
+    assert!(texts.iter().any(|t| t == "failed (100)"));
+    assert!(!texts.iter().any(|t| t.contains("a sample")), "all drawn");
 }
