@@ -65,6 +65,9 @@ pub struct Aggregate {
     /// virtual board's model value.
     pub hsi_bins: BTreeMap<i64, Counts>,
     pub hsi_source: BTreeMap<&'static str, u64>,
+    /// (true HSE MHz, HSI error bin 0.1 % wide, lower edge in ppm, clamped to ±20 %) -> counts: the mechanism
+    /// chart's points, at most HSE frequencies × 400 bins.
+    pub hsi_by_hse: BTreeMap<(u32, i64), Counts>,
     /// Temperature rounded to 1 °C -> counts, overall and per (board, °C).
     pub temperature: BTreeMap<i64, Counts>,
     board_temperature: BTreeMap<(usize, i64), Counts>,
@@ -76,6 +79,8 @@ pub struct Aggregate {
     timeline: Sample<(usize, f64)>,
     /// (board, USB clock error ppm, failed).
     scatter: Sample<(usize, f64, bool)>,
+    /// (board, time_s, PLLM, whether PLLM is the fitted HSE in MHz) of boots whose clocks were read.
+    pllm: Sample<(usize, f64, u8, bool)>,
     pub drilldown: Earliest,
     /// What the diagnosis reasons over.
     pub evidence: Evidence,
@@ -184,6 +189,10 @@ impl Aggregate {
             e.0.add(failed);
             e.1 += row.usb_clock_error_ppm.unwrap_or(0.0);
         }
+        if let Some(pllm) = row.pllm {
+            let right = u32::from(pllm) * 1_000_000 == row.true_hse_hz;
+            self.pllm.push((bi, row.time_s, pllm, right));
+        }
         if let Some(ppm) = row.usb_clock_error_ppm {
             let bin = self.usb_bin(ppm);
             self.usb_bins.entry(bin).or_default().add(failed);
@@ -205,6 +214,10 @@ impl Aggregate {
             *self.hsi_source.entry(source).or_default() += 1;
             let bin = (ppm / 5_000.0).floor() as i64 * 5_000;
             self.hsi_bins.entry(bin).or_default().add(failed);
+            let fine = (ppm.clamp(-200_000.0, 199_999.0) / 1_000.0).floor() as i64 * 1_000;
+            (self.hsi_by_hse.entry((row.true_hse_hz / 1_000_000, fine)))
+                .or_default()
+                .add(failed);
         }
         if let Some(t) = row.temperature_c {
             let t = t.round() as i64;
@@ -270,6 +283,7 @@ impl Aggregate {
         add_all(&mut self.trim_cal, later.trim_cal);
         add_all(&mut self.hsi_bins, later.hsi_bins);
         add_all(&mut self.hsi_source, later.hsi_source);
+        add_all(&mut self.hsi_by_hse, later.hsi_by_hse);
         add_all(&mut self.temperature, later.temperature);
         add_all(&mut self.option_bytes, later.option_bytes);
         for (k, (c, sum)) in later.misdetections {
@@ -293,6 +307,8 @@ impl Aggregate {
         let remap = |b: usize| boards[b];
         let timeline = later.timeline.map(|(b, t)| (remap(b), t));
         let scatter = later.scatter.map(|(b, p, f)| (remap(b), p, f));
+        let pllm = later.pllm.map(|(b, t, m, r)| (remap(b), t, m, r));
+        self.pllm = std::mem::take(&mut self.pllm).append(pllm);
         self.timeline = std::mem::take(&mut self.timeline).append(timeline);
         self.scatter = std::mem::take(&mut self.scatter).append(scatter);
         self.drilldown.absorb(later.drilldown);
@@ -396,6 +412,17 @@ impl Aggregate {
             .collect();
         items.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         (names, items)
+    }
+
+    /// The PLLM sample as (board position by name, time_s, PLLM, right), sorted; and how many boots had
+    /// their PLLM read.
+    pub fn pllm(&self) -> (Vec<(usize, f64, u8, bool)>, u64) {
+        let (_, position) = self.sorted_positions();
+        let mut items: Vec<(usize, f64, u8, bool)> = (self.pllm.items.iter())
+            .map(|&(b, t, m, r)| (position[b], t, m, r))
+            .collect();
+        items.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        (items, self.pllm.seen())
     }
 
     /// The USB clock error sample as (board position by name, ppm, failed), sorted; and how many cycles

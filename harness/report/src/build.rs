@@ -348,6 +348,49 @@ fn chart_set(agg: &Aggregate, tolerance_ppm: f64) -> Charts {
         timeline: charts::failure_timeline(&names, &timeline, duration),
         temperature: charts::rate_vs_temperature(&series),
         usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm, with_usb),
-        ..Charts::default()
+        mechanism: charts::rate_vs_hsi_error(&hsi_panels(agg), &hsi_source(agg)),
+        pllm: {
+            let (points, boots) = agg.pllm();
+            charts::pllm_strip(&pllm_lanes(agg), &points, boots)
+        },
     }
+}
+
+/// Where the HSI errors come from, for the mechanism chart's axis.
+fn hsi_source(agg: &Aggregate) -> String {
+    let sources: Vec<&str> = agg.hsi_source.keys().copied().collect();
+    match sources.as_slice() {
+        [one] => one.to_string(),
+        [] => String::new(),
+        _ => "measured, else the virtual board model's".into(),
+    }
+}
+
+/// One mechanism panel per fitted HSE frequency: the failure rate per 0.1 % HSI error bin, with the
+/// bootloader's detection band for that frequency.
+fn hsi_panels(agg: &Aggregate) -> Vec<charts::HsiPanel> {
+    let mut panels: Vec<charts::HsiPanel> = Vec::new();
+    for (&(mhz, lower_ppm), &c) in &agg.hsi_by_hse {
+        let x = (lower_ppm as f64 + 500.0) / 1e4;
+        match panels.last_mut() {
+            Some(p) if p.hse_mhz == mhz => p.points.push(point(c, x)),
+            _ => {
+                let band = diagnosis::bands::band(mhz * 1_000_000);
+                panels.push(charts::HsiPanel {
+                    hse_mhz: mhz,
+                    points: vec![point(c, x)],
+                    always: band.map(|b| b.always),
+                    sometimes: band.map(|b| b.sometimes),
+                });
+            }
+        }
+    }
+    panels
+}
+
+/// Board lanes named with their fitted HSE: "bench-01 (25 MHz)".
+fn pllm_lanes(agg: &Aggregate) -> Vec<String> {
+    (agg.boards().iter())
+        .map(|b| format!("{} ({} MHz)", b.name, b.true_hse_hz / 1_000_000))
+        .collect()
 }

@@ -14,7 +14,6 @@ use super::style::*;
 /// How a legend entry is drawn.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Key {
-    LineDot(RGBColor),
     LineMark(RGBColor, Shape),
     Dot(RGBColor),
     Band(RGBColor),
@@ -218,10 +217,6 @@ pub(super) fn draw_legend(area: &Area, keys: &[(String, Key)]) -> Drawn {
     for (i, (name, key)) in keys.iter().enumerate() {
         let y = 24 + 22 * i as i32;
         match *key {
-            Key::LineDot(c) => {
-                area.draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(2)))?;
-                area.draw(&Circle::new((19, y), 3, c.filled()))?;
-            }
             Key::LineMark(c, shape) => {
                 area.draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(2)))?;
                 let outline = Polygon::new(shape_points(shape, 4), c.filled());

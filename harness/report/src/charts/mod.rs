@@ -3,11 +3,13 @@
 //! rows or compute statistics: the report's statistics hand these functions ready rates and intervals.
 
 mod axes;
+mod clocks;
 mod draw;
 mod figures;
 mod style;
 #[cfg(test)]
 mod tests;
 
+pub use clocks::{pllm_strip, rate_vs_hsi_error, HsiPanel};
 pub use figures::{failure_timeline, rate_bars, rate_vs_temperature, usb_error_scatter};
 pub use style::{RatePoint, MAX_SCATTER_POINTS, MAX_SERIES};

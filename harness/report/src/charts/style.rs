@@ -113,6 +113,7 @@ pub(super) const PASS_COLOUR: RGBColor = RGBColor(31, 119, 180);
 pub(super) const FAIL_COLOUR: RGBColor = RGBColor(214, 39, 40);
 pub(super) const BAND_COLOUR: RGBColor = RGBColor(44, 160, 44);
 pub(super) const GRID_COLOUR: RGBColor = RGBColor(225, 225, 225);
+pub(super) const GRID_COLOUR_DARK: RGBColor = RGBColor(150, 150, 150);
 
 pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 pub(super) type DrawError = DrawingAreaErrorKind<std::io::Error>;

@@ -1,5 +1,6 @@
 //! The charts' tests: well-formed SVG, titles, board names, bounded points, labels that fit.
 use super::axes::*;
+use super::clocks::*;
 use super::figures::*;
 use super::style::*;
 
@@ -321,4 +322,63 @@ fn scatter_keeps_passed_and_failed_in_their_own_strips() {
     let texts = texts(&svg);
     assert!(texts.iter().any(|t| t == "failed (100)"));
     assert!(!texts.iter().any(|t| t.contains("a sample")), "all drawn");
+}
+
+#[test]
+fn the_mechanism_chart_has_a_panel_per_hse_with_its_detection_band() {
+    let panel = |mhz: u32| HsiPanel {
+        hse_mhz: mhz,
+        points: (0..8)
+            .map(|k| rate(0.2 * k as f64, 0.05 * k as f64 / 8.0, 200))
+            .collect(),
+        always: Some((-1.71, 1.65)),
+        sometimes: Some((-2.13, 2.07)),
+    };
+    let svg = rate_vs_hsi_error(&[panel(24), panel(25)], "virtual board model");
+    assert_eq!(
+        svg.matches("<svg").count(),
+        2,
+        "one panel per HSE frequency"
+    );
+    let texts: Vec<String> = svg
+        .split_inclusive("</svg>")
+        .filter(|s| s.contains("<svg"))
+        .flat_map(|s| texts(s.trim()))
+        .collect();
+    for t in [
+        "Failure rate vs HSI error, 24 MHz HSE",
+        "Failure rate vs HSI error, 25 MHz HSE",
+        "HSI error (%, virtual board model)",
+        "always detected",
+        "sometimes",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    assert!(rate_vs_hsi_error(&[], "measured").contains("no data"));
+}
+
+#[test]
+fn the_pllm_strip_marks_the_misdetected_boots_on_their_board() {
+    let points: Vec<(usize, f64, u8, bool)> = (0..60)
+        .map(|i| {
+            (
+                i % 3,
+                i as f64,
+                if i % 10 == 2 { 24 } else { 25 },
+                i % 10 != 2,
+            )
+        })
+        .collect();
+    let svg = pllm_strip(&boards(), &points, 120);
+    let texts = texts(&svg);
+    for t in [
+        "Detected HSE (PLLM) over the run",
+        "wrong (6)",
+        "right (54)",
+        "PLLM 24",
+        "time since start (s); a sample of 60 of 120 boots",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    assert!(texts.iter().any(|t| t.starts_with("F746-A")));
 }
