@@ -43,6 +43,9 @@ fn filters(env: &mut Environment<'_>) {
     env.add_filter("ppm", |x: Option<f64>| {
         x.map_or("—".to_string(), wording::ppm)
     });
+    env.add_filter("ppm_pct", |x: f64| {
+        format!("{} ({})", wording::ppm_pct(x), wording::ppm(x))
+    });
     env.add_filter("hex", |x: Option<u8>| {
         x.map_or("—".to_string(), |x| format!("0x{x:02X}"))
     });

@@ -66,7 +66,8 @@ fn hsi_panel(title: &str, panel: &HsiPanel, points: &[Plotted], x_desc: &str) ->
                 Rectangle::new([(lo, 0.0), (hi, top)], c.mix(mix).filled())
             };
             chart.draw_series([
-                shade(s, SOMETIMES_COLOUR, 0.35),
+                shade((s.0, a.0), SOMETIMES_COLOUR, 0.35),
+                shade((a.1, s.1), SOMETIMES_COLOUR, 0.35),
                 shade(a, ALWAYS_COLOUR, 0.18),
             ])?;
             let edge =
