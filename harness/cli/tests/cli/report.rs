@@ -132,6 +132,8 @@ fn page_reads_on_any_screen_and_paper(html: &str) {
         assert!(html.contains(&format!("href=\"#{anchor}\"")), "{anchor}");
         assert!(html.contains(&format!("id=\"{anchor}\"")), "{anchor}");
     }
+    // The seeded run has two temperatures on every board: the temperature section is there.
+    assert!(html.contains("<h3 id=\"temperature\">"));
     // A cycle that failed before reading its option bytes is counted, as not read.
     assert!(html.contains("<td class=\"l\">not read (cycle failed before the read)</td>"));
     assert!(html.contains("<dt>steps</dt>") && html.contains("<code>power_cycle</code>"));
@@ -170,8 +172,13 @@ fn healthy_boards_get_no_cause() {
         &[(25, 20)],
         "max_failure_rate = 0.0",
     );
-    let r = build(&[soak("healthy", &body)], &[]);
+    let run = soak("healthy", &body);
+    let r = build(std::slice::from_ref(&run), &[]);
     assert_eq!(r.total.failures, 0);
+    // One temperature: no temperature section to read nothing from.
+    report::write(&r, &run.join("out")).unwrap();
+    let html = std::fs::read_to_string(run.join("out").join(report::REPORT_HTML)).unwrap();
+    assert!(!html.contains("id=\"temperature\""));
     assert!(
         r.diagnosis.starts_with("No failures in 60 cycles"),
         "{}",
