@@ -366,23 +366,36 @@ fn hsi_source(agg: &Aggregate) -> String {
     }
 }
 
-/// One mechanism panel per fitted HSE frequency: the failure rate per 0.1 % HSI error bin, with the
-/// bootloader's detection band for that frequency.
+/// Fewest cycles behind one point of the mechanism chart: adjacent 0.1 % bins are pooled until they have
+/// this many, so a short run's points are not all whiskers from 0 to 100 %.
+const MECHANISM_MIN_CYCLES: u64 = 40;
+
+/// One mechanism panel per fitted HSE frequency: the failure rate per HSI error bin (0.1 % bins pooled to at
+/// least [`MECHANISM_MIN_CYCLES`] cycles, placed at their cycles' mean error), with the bootloader's detection
+/// band for that frequency.
 fn hsi_panels(agg: &Aggregate) -> Vec<charts::HsiPanel> {
     let mut panels: Vec<charts::HsiPanel> = Vec::new();
-    for (&(mhz, lower_ppm), &c) in &agg.hsi_by_hse {
-        let x = (lower_ppm as f64 + 500.0) / 1e4;
-        match panels.last_mut() {
-            Some(p) if p.hse_mhz == mhz => p.points.push(point(c, x)),
-            _ => {
-                let band = diagnosis::bands::band(mhz * 1_000_000);
-                panels.push(charts::HsiPanel {
-                    hse_mhz: mhz,
-                    points: vec![point(c, x)],
-                    always: band.map(|b| b.always),
-                    sometimes: band.map(|b| b.sometimes),
-                });
+    let mut pool = (Counts::default(), 0.0);
+    let mut bins = agg.hsi_by_hse.iter().peekable();
+    while let Some((&(mhz, lower_ppm), &c)) = bins.next() {
+        if panels.last().is_none_or(|p| p.hse_mhz != mhz) {
+            let band = diagnosis::bands::band(mhz * 1_000_000);
+            panels.push(charts::HsiPanel {
+                hse_mhz: mhz,
+                points: Vec::new(),
+                always: band.map(|b| b.always),
+                sometimes: band.map(|b| b.sometimes),
+            });
+        }
+        pool.0 += c;
+        pool.1 += c.cycles as f64 * (lower_ppm as f64 + 500.0) / 1e4;
+        let last_of_panel = bins.peek().is_none_or(|(&(next, _), _)| next != mhz);
+        if pool.0.cycles >= MECHANISM_MIN_CYCLES || last_of_panel {
+            let x = pool.1 / pool.0.cycles.max(1) as f64;
+            if let Some(p) = panels.last_mut() {
+                p.points.push(point(pool.0, x));
             }
+            pool = (Counts::default(), 0.0);
         }
     }
     panels
