@@ -54,7 +54,10 @@ fn main() -> std::io::Result<()> {
     let charts = [
         ("timeline", failure_timeline(&boards, &failures, 14_400.0)),
         ("temperature", rate_vs_temperature(&temperature)),
-        ("usb-scatter", usb_error_scatter(&boards, &scatter, 2_500.0)),
+        (
+            "usb-scatter",
+            usb_error_scatter(&boards, &scatter, 2_500.0, scatter.len() as u64),
+        ),
         (
             "boards",
             rate_bars("Failure rate per board", "board", &bars),

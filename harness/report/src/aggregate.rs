@@ -22,6 +22,8 @@ pub struct BoardAgg {
     pub true_hse_hz: u32,
     pub first_failure_utc: Option<String>,
     pub last_failure_utc: Option<String>,
+    pub first_failure_s: Option<f64>,
+    pub last_failure_s: Option<f64>,
     /// When its last cycle ended, on the run's clock.
     pub time_s: f64,
     /// The run numbers it was seen in, ascending.
@@ -56,6 +58,8 @@ pub struct SerialCounts {
     pub matching: Counts,
     pub different: Counts,
     pub unreadable: Counts,
+    /// Cycles whose serial number was not compared (the cycle failed before, or no step reads it).
+    pub not_read: Counts,
 }
 
 /// Everything the report counts. Boards are indexed in the order they first appear; [`Aggregate::boards`]
@@ -87,19 +91,28 @@ pub struct Aggregate {
     /// USB clock error bin (lower edge, ppm) -> counts.
     pub usb_bins: BTreeMap<i64, Counts>,
     pub trim_cal: BTreeMap<(u8, u8), Counts>,
+    /// The boards (interned) with each HSITRIM/HSICAL pair: at most boards × pairs entries.
+    trim_cal_boards: BTreeMap<(u8, u8), Vec<usize>>,
     /// HSI deviation bin (0.5 % wide, lower edge in ppm) -> counts; measured where measured, else the
     /// virtual board's model value.
     pub hsi_bins: BTreeMap<i64, Counts>,
     pub hsi_source: BTreeMap<&'static str, u64>,
+    /// (true HSE MHz, HSI error bin 0.1 % wide, lower edge in ppm, clamped to ±20 %) -> counts: the mechanism
+    /// chart's points, at most HSE frequencies × 400 bins.
+    pub hsi_by_hse: BTreeMap<(u32, i64), Counts>,
     /// Temperature rounded to 1 °C -> counts, overall and per (board, °C).
     pub temperature: BTreeMap<i64, Counts>,
     board_temperature: BTreeMap<(usize, i64), Counts>,
     pub serial: SerialCounts,
     pub option_bytes: BTreeMap<OptionBytesCheck, Counts>,
+    /// Cycles whose option bytes were not checked.
+    pub option_bytes_not_read: Counts,
     /// (board, time_s) of failures.
     timeline: Sample<(usize, f64)>,
     /// (board, USB clock error ppm, failed).
     scatter: Sample<(usize, f64, bool)>,
+    /// (board, time_s, PLLM, whether PLLM is the fitted HSE in MHz) of boots whose clocks were read.
+    pllm: Sample<(usize, f64, u8, bool)>,
     pub drilldown: Earliest,
     /// What the diagnosis reasons over.
     pub evidence: Evidence,
@@ -203,7 +216,9 @@ impl Aggregate {
                 u64::from(row.error_class == Some(ErrorClass::Infrastructure));
             if b.first_failure_utc.is_none() {
                 b.first_failure_utc = Some(row.started_utc.clone());
+                b.first_failure_s = Some(row.time_s);
             }
+            b.last_failure_s = Some(row.time_s);
             match &mut b.last_failure_utc {
                 Some(last) => last.clone_from(&row.started_utc),
                 None => b.last_failure_utc = Some(row.started_utc.clone()),
@@ -244,6 +259,10 @@ impl Aggregate {
             e.0.add(failed);
             e.1 += row.usb_clock_error_ppm.unwrap_or(0.0);
         }
+        if let Some(pllm) = row.pllm {
+            let right = u32::from(pllm) * 1_000_000 == row.true_hse_hz;
+            self.pllm.push((bi, row.time_s, pllm, right));
+        }
         if let Some(ppm) = row.usb_clock_error_ppm {
             let bin = self.usb_bin(ppm);
             self.usb_bins.entry(bin).or_default().add(failed);
@@ -251,6 +270,10 @@ impl Aggregate {
         }
         if let (Some(t), Some(c)) = (row.hsitrim, row.hsical) {
             self.trim_cal.entry((t, c)).or_default().add(failed);
+            let boards = self.trim_cal_boards.entry((t, c)).or_default();
+            if !boards.contains(&bi) {
+                boards.push(bi);
+            }
         }
         let hsi = match (row.hsi_measured_error_ppm, row.model_hsi_error_ppm) {
             (Some(m), _) => Some(("measured", m)),
@@ -261,6 +284,10 @@ impl Aggregate {
             *self.hsi_source.entry(source).or_default() += 1;
             let bin = (ppm / 5_000.0).floor() as i64 * 5_000;
             self.hsi_bins.entry(bin).or_default().add(failed);
+            let fine = (ppm.clamp(-200_000.0, 199_999.0) / 1_000.0).floor() as i64 * 1_000;
+            (self.hsi_by_hse.entry((row.true_hse_hz / 1_000_000, fine)))
+                .or_default()
+                .add(failed);
         }
         if let Some(t) = row.temperature_c {
             let t = t.round() as i64;
@@ -275,10 +302,11 @@ impl Aggregate {
             Some(SerialMatch::Match) => serial.matching.add(failed),
             Some(SerialMatch::Mismatch) => serial.different.add(failed),
             Some(SerialMatch::Unreadable) => serial.unreadable.add(failed),
-            None => {}
+            None => serial.not_read.add(failed),
         }
-        if let Some(check) = row.option_bytes_check {
-            self.option_bytes.entry(check).or_default().add(failed);
+        match row.option_bytes_check {
+            Some(check) => self.option_bytes.entry(check).or_default().add(failed),
+            None => self.option_bytes_not_read.add(failed),
         }
     }
 
@@ -305,6 +333,8 @@ impl Aggregate {
             a.true_hse_hz = l.true_hse_hz;
             a.first_failure_utc = a.first_failure_utc.take().or(l.first_failure_utc);
             a.last_failure_utc = l.last_failure_utc.or(a.last_failure_utc.take());
+            a.first_failure_s = a.first_failure_s.or(l.first_failure_s);
+            a.last_failure_s = l.last_failure_s.or(a.last_failure_s);
             a.time_s = a.time_s.max(l.time_s);
             for run in l.runs {
                 if !a.runs.contains(&run) {
@@ -348,6 +378,7 @@ impl Aggregate {
         add_all(&mut self.trim_cal, later.trim_cal);
         add_all(&mut self.hsi_bins, later.hsi_bins);
         add_all(&mut self.hsi_source, later.hsi_source);
+        add_all(&mut self.hsi_by_hse, later.hsi_by_hse);
         add_all(&mut self.temperature, later.temperature);
         add_all(&mut self.option_bytes, later.option_bytes);
         for (k, (c, sum)) in later.misdetections {
@@ -358,9 +389,21 @@ impl Aggregate {
         self.serial.matching += later.serial.matching;
         self.serial.different += later.serial.different;
         self.serial.unreadable += later.serial.unreadable;
+        self.serial.not_read += later.serial.not_read;
+        self.option_bytes_not_read += later.option_bytes_not_read;
+        for (k, bs) in later.trim_cal_boards {
+            let into = self.trim_cal_boards.entry(k).or_default();
+            for b in bs.into_iter().map(|b| boards[b]) {
+                if !into.contains(&b) {
+                    into.push(b);
+                }
+            }
+        }
         let remap = |b: usize| boards[b];
         let timeline = later.timeline.map(|(b, t)| (remap(b), t));
         let scatter = later.scatter.map(|(b, p, f)| (remap(b), p, f));
+        let pllm = later.pllm.map(|(b, t, m, r)| (remap(b), t, m, r));
+        self.pllm = std::mem::take(&mut self.pllm).append(pllm);
         self.timeline = std::mem::take(&mut self.timeline).append(timeline);
         self.scatter = std::mem::take(&mut self.scatter).append(scatter);
         self.drilldown.absorb(later.drilldown);
@@ -446,6 +489,25 @@ impl Aggregate {
         out
     }
 
+    /// The boards (by name, sorted) that had the HSITRIM/HSICAL pair `key`.
+    pub fn trim_cal_boards(&self, key: (u8, u8)) -> Vec<String> {
+        let mut names: Vec<String> = (self.trim_cal_boards.get(&key).into_iter().flatten())
+            .map(|&b| self.boards[b].name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Whether some board ran at more than one (rounded) temperature.
+    pub fn temperature_varies(&self) -> bool {
+        let mut last: Option<(usize, i64)> = None;
+        self.board_temperature.keys().any(|&(b, t)| {
+            let differs = matches!(last, Some((lb, lt)) if lb == b && lt != t);
+            last = Some((b, t));
+            differs
+        })
+    }
+
     /// The failure timeline sample as (board position by name, time_s), sorted.
     pub fn timeline(&self) -> (Vec<String>, Vec<(usize, f64)>) {
         let (names, position) = self.sorted_positions();
@@ -457,6 +519,17 @@ impl Aggregate {
             .collect();
         items.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         (names, items)
+    }
+
+    /// The PLLM sample as (board position by name, time_s, PLLM, right), sorted; and how many boots had
+    /// their PLLM read.
+    pub fn pllm(&self) -> (Vec<(usize, f64, u8, bool)>, u64) {
+        let (_, position) = self.sorted_positions();
+        let mut items: Vec<(usize, f64, u8, bool)> = (self.pllm.items.iter())
+            .map(|&(b, t, m, r)| (position[b], t, m, r))
+            .collect();
+        items.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        (items, self.pllm.seen())
     }
 
     /// The USB clock error sample as (board position by name, ppm, failed), sorted; and how many cycles

@@ -10,9 +10,10 @@ use crate::aggregate::Aggregate;
 use crate::charts::{self, RatePoint};
 use crate::diagnosis;
 use crate::drilldown::steps_of;
+use crate::environment::{board_files, scenario_steps};
 use crate::model::{
     Bin, BoardPhase, BoardRow, Charts, FailedCycle, FirstFailure, Report, ReportError, Row,
-    RunInfo, TemperatureRow, SUMMARY_SCHEMA,
+    RunBoardFile, RunInfo, TemperatureRow, TrimRow, SUMMARY_SCHEMA,
 };
 use crate::runs::{self, Verdicts};
 use crate::stats::{compare_rates, wilson};
@@ -44,6 +45,19 @@ fn run_info(dir: &Path, m: &Manifest, i: usize, agg: &Aggregate, v: &Verdicts) -
         started_utc: m.started_utc.clone(),
         ended_utc: m.ended_utc.clone(),
         status: m.status.name().into(),
+        harness_version: m.harness_version.clone(),
+        stop_reason: m.stop_reason.clone(),
+        resumed: m.resumed,
+        steps: scenario_steps(dir),
+        boards: {
+            let files = board_files(dir);
+            (m.boards.iter())
+                .map(|b| RunBoardFile {
+                    name: b.clone(),
+                    board_file: files.get(b).cloned().unwrap_or_default(),
+                })
+                .collect()
+        },
     }
 }
 
@@ -174,6 +188,7 @@ pub fn build_with(
         passed: thresholds_met && !(options.fail_on_regression && regression),
         warnings: runs::baseline_warnings(&manifests, &base_manifests),
         thresholds: verdicts.thresholds.clone(),
+        pass: manifests[0].thresholds,
         usb_tolerance_ppm: tolerance,
         diagnosis: diagnosis.paragraph,
         causes: diagnosis.findings,
@@ -227,7 +242,10 @@ pub fn build_with(
         trim_cal: agg
             .trim_cal
             .iter()
-            .map(|((t, c), n)| row(format!("HSITRIM {t}, HSICAL 0x{c:02X}"), *n))
+            .map(|(&(t, c), n)| TrimRow {
+                row: row(format!("HSITRIM {t}, HSICAL 0x{c:02X}"), *n),
+                boards: agg.trim_cal_boards((t, c)),
+            })
             .collect(),
         hsi_deviation_bins: agg
             .hsi_bins
@@ -252,16 +270,9 @@ pub fn build_with(
                 temperature_c: *t,
             })
             .collect(),
-        serial: vec![
-            row("serial matches ST's formula", agg.serial.matching),
-            row("serial differs from ST's formula", agg.serial.different),
-            row("serial unreadable", agg.serial.unreadable),
-        ],
-        option_bytes: agg
-            .option_bytes
-            .iter()
-            .map(|(k, c)| row(k.name(), *c))
-            .collect(),
+        temperature_varies: agg.temperature_varies(),
+        serial: serial_rows(&agg),
+        option_bytes: option_byte_rows(&agg),
         baseline: comparison,
         baseline_runs: baseline.iter().map(|d| d.display().to_string()).collect(),
         drilldown: drilldown(runs, &agg, &verdicts.suffixes)?,
@@ -295,6 +306,38 @@ fn usb_bin(edges: &[i64], lower: i64, c: Counts) -> Bin {
         low_ppm: (lower != i64::MIN).then_some(lower as f64),
         high_ppm: upper,
     }
+}
+
+/// The serial table, with the cycles whose serial was not compared as its own row.
+fn serial_rows(agg: &Aggregate) -> Vec<Row> {
+    let s = &agg.serial;
+    let mut rows = vec![
+        row("serial matches ST's formula", s.matching),
+        row("serial differs from ST's formula", s.different),
+        row("serial unreadable", s.unreadable),
+    ];
+    if s.not_read.cycles > 0 {
+        rows.push(row(
+            "not read (cycle failed before, or no step reads it)",
+            s.not_read,
+        ));
+    }
+    rows
+}
+
+/// The option-byte table, with the cycles whose option bytes were not checked as its own row (none at
+/// all when no cycle checked them).
+fn option_byte_rows(agg: &Aggregate) -> Vec<Row> {
+    let mut rows: Vec<Row> = (agg.option_bytes.iter())
+        .map(|(k, c)| row(k.name(), *c))
+        .collect();
+    if !rows.is_empty() && agg.option_bytes_not_read.cycles > 0 {
+        rows.push(row(
+            "not read (cycle failed before the read)",
+            agg.option_bytes_not_read,
+        ));
+    }
+    rows
 }
 
 fn share(name: String, n: u64, of: u64) -> Row {
@@ -337,6 +380,8 @@ fn board_rows(agg: &Aggregate) -> Vec<BoardRow> {
             first_failure_utc: b.first_failure_utc.clone(),
             last_failure_utc: b.last_failure_utc.clone(),
             runs: b.runs.clone(),
+            first_failure_s: b.first_failure_s,
+            last_failure_s: b.last_failure_s,
         })
         .collect()
 }
@@ -400,12 +445,69 @@ fn chart_set(agg: &Aggregate, tolerance_ppm: f64) -> Charts {
             )
         })
         .collect();
-    let (scatter, _) = agg.scatter();
+    let (scatter, with_usb) = agg.scatter();
     Charts {
         boards: charts::rate_bars("Failure rate per board", "board", &bars),
         timeline: charts::failure_timeline(&names, &timeline, duration),
         temperature: charts::rate_vs_temperature(&series),
-        usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm),
+        usb_scatter: charts::usb_error_scatter(&names, &scatter, tolerance_ppm, with_usb),
+        mechanism: charts::rate_vs_hsi_error(&hsi_panels(agg), &hsi_source(agg)),
+        pllm: {
+            let (points, boots) = agg.pllm();
+            charts::pllm_strip(&pllm_lanes(agg), &points, boots)
+        },
         trend: String::new(),
     }
+}
+
+/// Where the HSI errors come from, for the mechanism chart's axis.
+fn hsi_source(agg: &Aggregate) -> String {
+    let sources: Vec<&str> = agg.hsi_source.keys().copied().collect();
+    match sources.as_slice() {
+        [one] => one.to_string(),
+        [] => String::new(),
+        _ => "measured, else the virtual board model's".into(),
+    }
+}
+
+/// Fewest cycles behind one point of the mechanism chart: adjacent 0.1 % bins are pooled until they have
+/// this many, so a short run's points are not all whiskers from 0 to 100 %.
+const MECHANISM_MIN_CYCLES: u64 = 40;
+
+/// One mechanism panel per fitted HSE frequency: the failure rate per HSI error bin (0.1 % bins pooled to at
+/// least [`MECHANISM_MIN_CYCLES`] cycles, placed at their cycles' mean error), with the bootloader's detection
+/// band for that frequency.
+fn hsi_panels(agg: &Aggregate) -> Vec<charts::HsiPanel> {
+    let mut panels: Vec<charts::HsiPanel> = Vec::new();
+    let mut pool = (Counts::default(), 0.0);
+    let mut bins = agg.hsi_by_hse.iter().peekable();
+    while let Some((&(mhz, lower_ppm), &c)) = bins.next() {
+        if panels.last().is_none_or(|p| p.hse_mhz != mhz) {
+            let band = diagnosis::bands::band(mhz * 1_000_000);
+            panels.push(charts::HsiPanel {
+                hse_mhz: mhz,
+                points: Vec::new(),
+                always: band.map(|b| b.always),
+                sometimes: band.map(|b| b.sometimes),
+            });
+        }
+        pool.0 += c;
+        pool.1 += c.cycles as f64 * (lower_ppm as f64 + 500.0) / 1e4;
+        let last_of_panel = bins.peek().is_none_or(|(&(next, _), _)| next != mhz);
+        if pool.0.cycles >= MECHANISM_MIN_CYCLES || last_of_panel {
+            let x = pool.1 / pool.0.cycles.max(1) as f64;
+            if let Some(p) = panels.last_mut() {
+                p.points.push(point(pool.0, x));
+            }
+            pool = (Counts::default(), 0.0);
+        }
+    }
+    panels
+}
+
+/// Board lanes named with their fitted HSE: "bench-01 (25 MHz)".
+fn pllm_lanes(agg: &Aggregate) -> Vec<String> {
+    (agg.boards().iter())
+        .map(|b| format!("{} ({} MHz)", b.name, b.true_hse_hz / 1_000_000))
+        .collect()
 }

@@ -8,6 +8,7 @@ mod build;
 pub mod charts;
 mod diagnosis;
 mod drilldown;
+mod environment;
 mod evidence;
 mod format;
 mod html;
@@ -19,7 +20,10 @@ pub mod stats;
 
 pub use build::{build, build_with, Options};
 pub use diagnosis::{Cause, Diagnosis, Kind, Link, Test};
-pub use model::{BoardRow, FailedCycle, Report, ReportError, Row, RunInfo, SUMMARY_SCHEMA};
+pub use model::{
+    BoardRow, FailedCycle, Report, ReportError, Row, RunBoard, RunBoardFile, RunInfo, TrimRow,
+    SUMMARY_SCHEMA,
+};
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use records::{CycleRow, StepRow};
+use records::{CycleRow, StepRow, Thresholds};
 use serde::Serialize;
 
 use crate::diagnosis::{Cause, Test};
@@ -62,6 +62,21 @@ pub struct RunInfo {
     pub mean_temperature_c: Option<f64>,
     /// Its thresholds (from its own manifest) met.
     pub thresholds_met: bool,
+    pub harness_version: String,
+    /// Why a stopped run stopped.
+    pub stop_reason: Option<String>,
+    pub resumed: u32,
+    /// The scenario's steps, as the run folder's copy of the scenario file lists them ("flash (verify = true)").
+    pub steps: Vec<String>,
+    /// The boards of the run with their board files, from the run folder's copy of the rig file.
+    pub boards: Vec<RunBoardFile>,
+}
+
+/// A board of a run and the board file the rig gives it (empty when the rig names none).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunBoardFile {
+    pub name: String,
+    pub board_file: String,
 }
 
 /// One board in one run (a row of the "Runs" section).
@@ -135,6 +150,17 @@ pub struct BoardRow {
     pub last_failure_utc: Option<String>,
     /// The runs it was seen in, as indices into `runs`.
     pub runs: Vec<usize>,
+    /// The same failures on the run's clock (seconds since the start), the timeline's axis.
+    pub first_failure_s: Option<f64>,
+    pub last_failure_s: Option<f64>,
+}
+
+/// An HSITRIM/HSICAL pair with the boards that had it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrimRow {
+    #[serde(flatten)]
+    pub row: Row,
+    pub boards: Vec<String>,
 }
 
 /// A failing cycle with its step trace and clock snapshot.
@@ -186,6 +212,10 @@ pub struct Charts {
     pub usb_scatter: String,
     /// Failure rate per run, per board (empty for one run).
     pub trend: String,
+    /// Failure rate against HSI error, one panel per HSE frequency, with the detection bands.
+    pub mechanism: String,
+    /// The detected HSE (PLLM) over the run, one strip per board.
+    pub pllm: String,
 }
 
 /// The whole report.
@@ -210,6 +240,8 @@ pub struct Report {
     pub passed: bool,
     /// What the reader should know before trusting a comparison (a baseline of another scenario or rig).
     pub warnings: Vec<String>,
+    /// The thresholds as numbers, for the page to write them with its own rounding.
+    pub pass: Thresholds,
     pub usb_tolerance_ppm: f64,
     /// The diagnosis paragraph: every cause with its boards, then the anomalies.
     pub diagnosis: String,
@@ -226,10 +258,12 @@ pub struct Report {
     pub error_kinds: Vec<(Row, String)>,
     pub hse_verdicts: Vec<Row>,
     pub usb_error_bins: Vec<Bin>,
-    pub trim_cal: Vec<Row>,
+    pub trim_cal: Vec<TrimRow>,
     pub hsi_deviation_bins: Vec<Bin>,
     pub hsi_deviation_source: String,
     pub temperature: Vec<TemperatureRow>,
+    /// Whether some board ran at more than one temperature (the temperature sections' condition).
+    pub temperature_varies: bool,
     pub serial: Vec<Row>,
     pub option_bytes: Vec<Row>,
     pub baseline: Option<RateComparison>,

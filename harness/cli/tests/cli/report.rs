@@ -111,6 +111,40 @@ fn a_seeded_virtual_run_gives_the_same_report_every_time() {
         );
     }
     assert!(html.contains("<svg"), "charts are inline SVG");
+    page_reads_on_any_screen_and_paper(&html);
+}
+
+/// What a reader of the seeded page needs whatever they open it on.
+fn page_reads_on_any_screen_and_paper(html: &str) {
+    assert!(html.contains(r#"<meta name="viewport" content="width=device-width"#));
+    assert!(html.contains("@media print"), "print rules");
+    assert!(html.contains("thead { display: table-header-group; }"));
+    assert!(html.contains("break-after: avoid"));
+    // Drill-downs print expanded: a print-only copy of each, since a closed <details> prints closed.
+    assert!(html.contains("details.screen { display: none; } .print { display: block; }"));
+    assert_eq!(
+        html.matches("<details class=\"screen\">").count(),
+        html.matches("<div class=\"print\">").count()
+    );
+    // An exponent never wraps at its minus.
+    let bytes = html.as_bytes();
+    let broken = (1..bytes.len() - 1).any(|i| {
+        bytes[i] == b'-'
+            && bytes[i - 1] == b'e'
+            && bytes[i + 1].is_ascii_digit()
+            && i > 1
+            && bytes[i - 2].is_ascii_digit()
+    });
+    assert!(!broken, "an exponent with a plain hyphen");
+    for anchor in ["diagnosis", "boards", "why", "drilldown", "environment"] {
+        assert!(html.contains(&format!("href=\"#{anchor}\"")), "{anchor}");
+        assert!(html.contains(&format!("id=\"{anchor}\"")), "{anchor}");
+    }
+    // The seeded run has two temperatures on every board: the temperature section is there.
+    assert!(html.contains("<h3 id=\"temperature\">"));
+    // A cycle that failed before reading its option bytes is counted, as not read.
+    assert!(html.contains("<td class=\"l\">not read (cycle failed before the read)</td>"));
+    assert!(html.contains("<dt>steps</dt>") && html.contains("<code>power_cycle</code>"));
 }
 
 #[test]
@@ -146,8 +180,13 @@ fn healthy_boards_get_no_cause() {
         &[(25, 20)],
         "max_failure_rate = 0.0",
     );
-    let r = build(&[soak("healthy", &body)], &[]);
+    let run = soak("healthy", &body);
+    let r = build(std::slice::from_ref(&run), &[]);
     assert_eq!(r.total.failures, 0);
+    // One temperature: no temperature section to read nothing from.
+    report::write(&r, &run.join("out")).unwrap();
+    let html = std::fs::read_to_string(run.join("out").join(report::REPORT_HTML)).unwrap();
+    assert!(!html.contains("id=\"temperature\""));
     assert!(
         r.diagnosis.starts_with("No failures in 60 cycles"),
         "{}",
@@ -443,7 +482,7 @@ fn a_month_of_nightly_runs_merges_into_a_trend() {
     let out = crate::common::scratch("report-month");
     report::write(&r, &out).unwrap();
     let html = std::fs::read_to_string(out.join(report::REPORT_HTML)).unwrap();
-    assert!(html.contains("<h2>Runs</h2>"));
+    assert!(html.contains("<h2 id=\"runs\">Runs</h2>"));
     assert_eq!(html.matches("<tr><td class=\"l\"><code>").count(), 30 + 60);
 }
 

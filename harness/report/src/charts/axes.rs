@@ -161,7 +161,3 @@ pub(super) fn short(name: &str, max: usize) -> String {
 pub(super) fn font(size: f64) -> TextStyle<'static> {
     TextStyle::from((FONT, size))
 }
-
-pub(super) fn colour(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}

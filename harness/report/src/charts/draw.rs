@@ -14,7 +14,7 @@ use super::style::*;
 /// How a legend entry is drawn.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Key {
-    LineDot(RGBColor),
+    LineMark(RGBColor, Shape),
     Dot(RGBColor),
     Band(RGBColor),
 }
@@ -112,8 +112,8 @@ where
     mesh
 }
 
-/// The tolerance band, then the passed readings, then the failed ones on top; each outcome strided to at most
-/// [`MAX_SCATTER_POINTS`], values past `limit` drawn on the edge.
+/// The tolerance band, then the passed readings in the upper strip of their board's lane and the failed ones in
+/// the lower strip; each outcome strided to at most [`MAX_SCATTER_POINTS`], values past `limit` drawn on the edge.
 pub(super) fn draw_readings(
     chart: &mut LaneChart<'_, '_>,
     readings: &[Reading],
@@ -124,12 +124,12 @@ pub(super) fn draw_readings(
     let band = [(-tolerance_ppm, lanes.start), (tolerance_ppm, lanes.end)];
     let boards = (lanes.end + 0.5) as usize;
     chart.draw_series([Rectangle::new(band, BAND_COLOUR.mix(0.12).filled())])?;
-    for (failed, radius, style) in [
-        (false, 2, PASS_COLOUR.mix(0.45)),
-        (true, 3, FAIL_COLOUR.mix(0.85)),
+    for (failed, strip, radius, style) in [
+        (false, 0.2, 2, PASS_COLOUR.mix(0.45)),
+        (true, -0.2, 3, FAIL_COLOUR.mix(0.85)),
     ] {
         let dots = stride(readings.iter().filter(|r| r.failed == failed)).map(|r| {
-            let y = lane_y(boards, r.board) + jitter(r.index);
+            let y = lane_y(boards, r.board) + strip + 0.4 * jitter(r.index);
             Circle::new((r.ppm.clamp(-limit, limit), y), radius, style.filled())
         });
         chart.draw_series(dots)?;
@@ -168,11 +168,11 @@ pub(super) fn draw_bars(
     Ok(())
 }
 
-/// One series of `(x, rate, low, high)` in percent: whiskers, then the line, then the points on top.
+/// One series of `(x, rate, low, high)` in percent: whiskers, then the line, then the markers on top.
 pub(super) fn draw_rate_series(
     chart: &mut RateChart<'_, '_>,
     points: &[Plotted],
-    colour: RGBColor,
+    (colour, shape): (RGBColor, Shape),
 ) -> Drawn {
     let cap = (chart.x_range().end - chart.x_range().start) * 0.008;
     let whiskers = points
@@ -183,10 +183,11 @@ pub(super) fn draw_rate_series(
         points.iter().map(|p| (p.0, p.1)),
         colour.stroke_width(2),
     ))?;
+    let outline = shape_points(shape, 4);
     chart.draw_series(
         points
             .iter()
-            .map(|p| Circle::new((p.0, p.1), 3, colour.filled())),
+            .map(|p| EmptyElement::at((p.0, p.1)) + Polygon::new(outline.clone(), colour.filled())),
     )?;
     Ok(())
 }
@@ -216,9 +217,10 @@ pub(super) fn draw_legend(area: &Area, keys: &[(String, Key)]) -> Drawn {
     for (i, (name, key)) in keys.iter().enumerate() {
         let y = 24 + 22 * i as i32;
         match *key {
-            Key::LineDot(c) => {
+            Key::LineMark(c, shape) => {
                 area.draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(2)))?;
-                area.draw(&Circle::new((19, y), 3, c.filled()))?;
+                let outline = Polygon::new(shape_points(shape, 4), c.filled());
+                area.draw(&(EmptyElement::at((19, y)) + outline))?;
             }
             Key::Dot(c) => area.draw(&Circle::new((19, y), 4, c.filled()))?,
             Key::Band(c) => area.draw(&Rectangle::new(

@@ -6,7 +6,8 @@ use super::axes::*;
 use super::draw::*;
 use super::style::*;
 
-/// Failures over time, one lane per board: a mark at each failure's time, in hours on the run's clock.
+/// Failures over time, one lane per board: a mark at each failure's time on the run's clock, in seconds,
+/// minutes or hours as the run's span reads best.
 pub fn failure_timeline(boards: &[String], failures: &[(usize, f64)], duration_s: f64) -> String {
     let title = "Failures over time";
     if boards.is_empty() {
@@ -15,34 +16,38 @@ pub fn failure_timeline(boards: &[String], failures: &[(usize, f64)], duration_s
     let marks: Vec<(usize, f64)> = failures
         .iter()
         .filter(|&&(board, t)| board < boards.len() && t.is_finite() && t >= 0.0)
-        .map(|&(board, t)| (board, t / 3600.0))
+        .copied()
         .collect();
     let last = marks
         .iter()
         .map(|m| m.1)
-        .fold(duration_s.max(0.0) / 3600.0, f64::max);
-    let hours = if last > 0.0 { last } else { 1.0 };
+        .fold(duration_s.max(0.0), f64::max);
+    let (unit, len) = crate::format::time_unit(last);
+    let marks: Vec<(usize, f64)> = marks.iter().map(|&(b, t)| (b, t / len)).collect();
+    let span = if last > 0.0 { last / len } else { 1.0 };
     let names = names_with_counts(boards, marks.iter().map(|m| m.0));
+    let x_desc = format!("time since start ({unit})");
     render(title, (WIDTH, lanes_height(boards.len())), |root| {
         let area = root.titled(title, font(TITLE_SIZE))?;
-        let mut chart = lane_chart(&area, &names, 0.0..hours)?;
-        let (hour_label, lane_label) = (number_label(hours), |v: &f64| lane_name(&names, *v));
-        mesh(&mut chart, "time since start (h)", "board (failures)")
+        let mut chart = lane_chart(&area, &names, 0.0..span)?;
+        let (time_label, lane_label) = (number_label(span), |v: &f64| lane_name(&names, *v));
+        mesh(&mut chart, &x_desc, "board (failures)")
             .x_labels(10)
-            .x_label_formatter(&hour_label)
+            .x_label_formatter(&time_label)
             .y_label_formatter(&lane_label)
             .draw()?;
         let style = FAIL_COLOUR.mix(0.75).stroke_width(2);
-        chart.draw_series(marks.iter().map(|&(board, h)| {
+        chart.draw_series(marks.iter().map(|&(board, x)| {
             let y = lane_y(boards.len(), board);
-            PathElement::new(vec![(h, y - 0.3), (h, y + 0.3)], style)
+            PathElement::new(vec![(x, y - 0.3), (x, y + 0.3)], style)
         }))?;
         Ok(())
     })
 }
 
-/// Failure rate (%) against temperature (°C), one line-and-points series per board, with 95 % interval whiskers.
-/// Series sharing a temperature are nudged apart sideways so their whiskers stay visible.
+/// Failure rate (%) against temperature (°C), one line-and-markers series per board, with 95 % interval whiskers:
+/// each board its own colour and marker. Past [`MAX_SERIES`] boards the chart becomes small multiples, one
+/// panel per [`MAX_SERIES`] boards. Series sharing a temperature are nudged apart sideways so their whiskers stay visible.
 pub fn rate_vs_temperature(series: &[(String, Vec<RatePoint>)]) -> String {
     let title = "Failure rate vs temperature";
     let series: Vec<(&str, Vec<Plotted>)> = series
@@ -53,12 +58,35 @@ pub fn rate_vs_temperature(series: &[(String, Vec<RatePoint>)]) -> String {
     if series.is_empty() {
         return message_svg(title, "no data: no rate points");
     }
+    if series.len() <= MAX_SERIES {
+        return temperature_panel(title, &series);
+    }
+    let panels = series.len().div_ceil(MAX_SERIES);
+    (series.chunks(MAX_SERIES).enumerate())
+        .map(|(k, chunk)| {
+            let first = k * MAX_SERIES + 1;
+            let last = first + chunk.len() - 1;
+            let title = format!(
+                "{title}, boards {first}–{last} of {} ({}/{panels})",
+                series.len(),
+                k + 1
+            );
+            temperature_panel(&title, chunk)
+        })
+        .collect()
+}
+
+fn temperature_panel(title: &str, series: &[(&str, Vec<Plotted>)]) -> String {
     let (x0, x1) = padded_extent(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)));
     let top = rate_top(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.3)));
     let keys: Vec<(String, Key)> = (series.iter().enumerate())
-        .map(|(i, (name, _))| (name.to_string(), Key::LineDot(colour(i))))
+        .map(|(i, (name, _))| {
+            let (c, shape) = series_mark(i);
+            (name.to_string(), Key::LineMark(c, shape))
+        })
         .collect();
-    render(title, (WIDTH, HEIGHT), |root| {
+    let height = HEIGHT.max(40 + 22 * keys.len() as u32);
+    render(title, (WIDTH, height), |root| {
         let area = root.titled(title, font(TITLE_SIZE))?;
         let (plot, legend) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
         let mut chart = chart_on(&plot, 64).build_cartesian_2d(x0..x1, 0.0..top)?;
@@ -73,7 +101,7 @@ pub fn rate_vs_temperature(series: &[(String, Vec<RatePoint>)]) -> String {
                 .iter()
                 .map(|&(x, r, lo, hi)| (x + shift, r, lo, hi))
                 .collect();
-            draw_rate_series(&mut chart, &shifted, colour(i))?;
+            draw_rate_series(&mut chart, &shifted, series_mark(i))?;
         }
         draw_legend(&legend, &keys)
     })
@@ -89,15 +117,18 @@ pub(super) struct Reading {
     pub(super) failed: bool,
 }
 
-/// USB clock error (ppm, x) per cycle, passed and failed cycles in two colours, over the shaded ±`tolerance_ppm`
-/// USB full-speed tolerance band (the target description's); y is the board's lane, jittered deterministically so thousands of points stay readable.
-/// The caller samples; past [`MAX_SCATTER_POINTS`] per outcome this keeps an even stride. The axis covers every
-/// plausible point (up to ±300,000 ppm); broken readings beyond are drawn on its edges and counted in the axis
-/// description.
+/// USB clock error (ppm, x) per cycle over the shaded ±`tolerance_ppm` USB full-speed tolerance band (the target
+/// description's); each board's lane has two strips, passed cycles above and failed ones below, in two colours and
+/// jittered deterministically, so neither outcome hides the other. The legend counts the points drawn.
+/// The caller samples, and says of how many `cycles` (with a USB clock reading); past [`MAX_SCATTER_POINTS`] per
+/// outcome this keeps an even stride; the axis description says "a sample of N of M cycles" when not all are
+/// drawn. The axis covers every plausible point (up to ±300,000 ppm); broken readings beyond are drawn on its
+/// edges and counted in the axis description.
 pub fn usb_error_scatter(
     boards: &[String],
     points: &[(usize, f64, bool)],
     tolerance_ppm: f64,
+    cycles: u64,
 ) -> String {
     let title = "USB clock error per cycle";
     let readings: Vec<Reading> = (points.iter().enumerate())
@@ -113,17 +144,31 @@ pub fn usb_error_scatter(
         return message_svg(title, "no data: no clock readings");
     }
     let limit = scatter_limit(readings.iter().map(|r| r.ppm), tolerance_ppm);
-    let x_desc = match readings.iter().filter(|r| r.ppm.abs() > limit).count() {
-        0 => "USB clock error (ppm)".to_string(),
-        n => format!("USB clock error (ppm); {n} off-scale shown on the edges"),
-    };
+    let mut x_desc = "USB clock error (ppm)".to_string();
+    match readings.iter().filter(|r| r.ppm.abs() > limit).count() {
+        0 => {}
+        n => x_desc += &format!("; {n} off-scale shown on the edges"),
+    }
     let failures = readings.iter().filter(|r| r.failed).count();
+    let drawn = |n: usize| n.div_ceil(n.div_ceil(MAX_SCATTER_POINTS).max(1));
+    let (passed, failed) = (drawn(readings.len() - failures), drawn(failures));
+    let thousands = |n: u64| crate::format::thousands(n as f64);
+    if ((passed + failed) as u64) < cycles {
+        x_desc += &format!(
+            "; a sample of {} of {} cycles",
+            thousands((passed + failed) as u64),
+            thousands(cycles)
+        );
+    }
     let keys = [
         (
-            format!("passed ({})", readings.len() - failures),
+            format!("passed ({})", thousands(passed as u64)),
             Key::Dot(PASS_COLOUR),
         ),
-        (format!("failed ({failures})"), Key::Dot(FAIL_COLOUR)),
+        (
+            format!("failed ({})", thousands(failed as u64)),
+            Key::Dot(FAIL_COLOUR),
+        ),
         (
             format!("USB FS ±{} ppm", crate::format::thousands(tolerance_ppm)),
             Key::Band(BAND_COLOUR),

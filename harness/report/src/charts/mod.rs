@@ -3,6 +3,7 @@
 //! rows or compute statistics: the report's statistics hand these functions ready rates and intervals.
 
 mod axes;
+mod clocks;
 mod draw;
 mod figures;
 mod style;
@@ -10,6 +11,7 @@ mod style;
 mod tests;
 mod trend;
 
+pub use clocks::{pllm_strip, rate_vs_hsi_error, HsiPanel};
 pub use figures::{failure_timeline, rate_bars, rate_vs_temperature, usb_error_scatter};
-pub use style::{RatePoint, MAX_SCATTER_POINTS};
+pub use style::{RatePoint, MAX_SCATTER_POINTS, MAX_SERIES};
 pub use trend::rate_per_run;

@@ -43,10 +43,77 @@ pub(super) const PALETTE: [RGBColor; 8] = [
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
 ];
+/// Tableau 20 reordered so that the first 8 are Tableau 10's strong colours and the next 8 their light partners
+/// (and the 2 it has left): 16 distinct colours for the series of one panel.
+pub(super) const SERIES_PALETTE: [RGBColor; 16] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(174, 199, 232),
+    RGBColor(255, 187, 120),
+    RGBColor(152, 223, 138),
+    RGBColor(255, 152, 150),
+    RGBColor(197, 176, 213),
+    RGBColor(196, 156, 148),
+];
+/// Most series in one panel; more go into further panels (small multiples).
+pub const MAX_SERIES: usize = SERIES_PALETTE.len();
+
+/// A point marker's shape, so that series differ by more than colour (and in black-and-white print).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+}
+
+pub(super) const SHAPES: [Shape; 4] = [
+    Shape::Circle,
+    Shape::Square,
+    Shape::Triangle,
+    Shape::Diamond,
+];
+
+/// The colour and marker of series `i` of a panel: every one of the first [`MAX_SERIES`] distinct in colour,
+/// and the shapes cycle so that neighbours differ in shape too.
+pub(super) fn series_mark(i: usize) -> (RGBColor, Shape) {
+    (SERIES_PALETTE[i % MAX_SERIES], SHAPES[i % SHAPES.len()])
+}
+
+/// The outline of `shape`, `r` pixels from its centre, as a polygon around `(0, 0)`.
+pub(super) fn shape_points(shape: Shape, r: i32) -> Vec<(i32, i32)> {
+    match shape {
+        Shape::Circle => (0..12)
+            .map(|k| {
+                let a = f64::from(k) * std::f64::consts::PI / 6.0;
+                let r = f64::from(r);
+                ((r * a.cos()).round() as i32, (r * a.sin()).round() as i32)
+            })
+            .collect(),
+        Shape::Square => vec![
+            (-r + 1, -r + 1),
+            (r - 1, -r + 1),
+            (r - 1, r - 1),
+            (-r + 1, r - 1),
+        ],
+        Shape::Triangle => vec![(0, -r - 1), (r + 1, r), (-r - 1, r)],
+        Shape::Diamond => vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)],
+    }
+}
+
 pub(super) const PASS_COLOUR: RGBColor = RGBColor(31, 119, 180);
 pub(super) const FAIL_COLOUR: RGBColor = RGBColor(214, 39, 40);
 pub(super) const BAND_COLOUR: RGBColor = RGBColor(44, 160, 44);
 pub(super) const GRID_COLOUR: RGBColor = RGBColor(225, 225, 225);
+pub(super) const GRID_COLOUR_DARK: RGBColor = RGBColor(150, 150, 150);
 
 pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 pub(super) type DrawError = DrawingAreaErrorKind<std::io::Error>;

@@ -1,5 +1,6 @@
 //! The charts' tests: well-formed SVG, titles, board names, bounded points, labels that fit.
 use super::axes::*;
+use super::clocks::*;
 use super::figures::*;
 use super::style::*;
 
@@ -56,7 +57,7 @@ fn examples() -> Vec<(&'static str, String)> {
         ("Failure rate vs temperature", rate_vs_temperature(&series)),
         (
             "USB clock error per cycle",
-            usb_error_scatter(&b, &points, 2_500.0),
+            usb_error_scatter(&b, &points, 2_500.0, 3000),
         ),
         (
             "Failure rate per board",
@@ -131,7 +132,7 @@ fn charts_are_deterministic() {
 fn charts_carry_axis_labels_with_units() {
     let all: Vec<String> = examples().iter().flat_map(|(_, svg)| texts(svg)).collect();
     for label in [
-        "time since start (h)",
+        "time since start (",
         "temperature (°C)",
         "failure rate (%)",
         "USB clock error (ppm)",
@@ -154,8 +155,8 @@ fn empty_input_says_no_data() {
         failure_timeline(&[], &[(0, 5.0)], 60.0),
         rate_vs_temperature(&[]),
         rate_vs_temperature(&[("F746-A".into(), vec![nan])]),
-        usb_error_scatter(&boards(), &[], 2_500.0),
-        usb_error_scatter(&[], &[(0, 10.0, false)], 2_500.0),
+        usb_error_scatter(&boards(), &[], 2_500.0, 0),
+        usb_error_scatter(&[], &[(0, 10.0, false)], 2_500.0, 1),
         rate_bars("Failure rate per step", "step", &[]),
     ];
     for svg in charts {
@@ -163,6 +164,20 @@ fn empty_input_says_no_data() {
             texts(&svg).iter().any(|t| t.starts_with("no data")),
             "{svg}"
         );
+    }
+}
+
+#[rstest::rstest]
+#[case(5.0, "time since start (s)")]
+#[case(1_800.0, "time since start (min)")]
+#[case(36_000.0, "time since start (h)")]
+fn the_timeline_reads_in_the_unit_of_the_runs_span(#[case] duration_s: f64, #[case] label: &str) {
+    let failures = [(0, duration_s / 2.0), (1, duration_s * 0.9)];
+    let texts = texts(&failure_timeline(&boards(), &failures, duration_s));
+    assert!(texts.iter().any(|t| t == label), "{texts:?}");
+    // A 5-second run has seconds on its axis, not "0.00".
+    if duration_s == 5.0 {
+        assert!(texts.iter().any(|t| t == "4.5" || t == "4.0"), "{texts:?}");
     }
 }
 
@@ -185,6 +200,7 @@ fn out_of_range_input_is_ignored_or_clamped() {
         &b,
         &[(0, 1.0e9, true), (1, f64::INFINITY, false), (7, 0.0, false)],
         2_500.0,
+        3,
     );
     assert!(texts(&svg).iter().any(|t| t == "failed (1)"));
     assert!(texts(&svg).iter().any(|t| t == "passed (0)"));
@@ -195,8 +211,16 @@ fn scatter_caps_each_outcome() {
     let points: Vec<(usize, f64, bool)> = (0..3 * MAX_SCATTER_POINTS)
         .map(|i| (0, i as f64 % 5000.0, false))
         .collect();
-    let svg = usb_error_scatter(&boards(), &points, 2_500.0);
+    let svg = usb_error_scatter(&boards(), &points, 2_500.0, 20_000);
     assert!(svg.matches("<circle").count() <= MAX_SCATTER_POINTS + 2);
+    let texts = texts(&svg);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("a sample of 2,500 of 20,000 cycles")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t == "passed (2,500)"), "{texts:?}");
 }
 
 #[test]
@@ -222,4 +246,139 @@ fn crowded_bars_label_only_some_categories() {
 fn short_keeps_short_names_and_cuts_long_ones() {
     assert_eq!(short("F746-A", 8), "F746-A");
     assert_eq!(short("a-very-long-board-name", 8), "a-very-…");
+}
+
+#[test]
+fn sixteen_boards_get_sixteen_distinct_colour_and_marker_pairs() {
+    let pairs: std::collections::HashSet<String> = (0..MAX_SERIES)
+        .map(|i| format!("{:?}", series_mark(i)))
+        .collect();
+    assert_eq!(pairs.len(), 16);
+    let colours: std::collections::HashSet<_> = (0..16).map(|i| series_mark(i).0).collect();
+    assert_eq!(colours.len(), 16, "distinct colours, not only markers");
+    // Neighbours differ in shape as well as colour.
+    assert!((1..16).all(|i| series_mark(i).1 != series_mark(i - 1).1));
+    let series: Vec<(String, Vec<RatePoint>)> = (0..16)
+        .map(|k| {
+            (
+                format!("b{k:02}"),
+                vec![
+                    rate(20.0, 0.01, 100),
+                    rate(30.0, 0.02 * k as f64 / 16.0, 100),
+                ],
+            )
+        })
+        .collect();
+    let svg = rate_vs_temperature(&series);
+    let fills: std::collections::HashSet<&str> = svg
+        .match_indices("<polygon")
+        .filter_map(|(i, _)| svg[i..].split("fill=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(fills.len() >= 16, "{fills:?}");
+    let texts = texts(&svg);
+    assert!(
+        (0..16).all(|k| texts.contains(&format!("b{k:02}"))),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn more_than_sixteen_boards_become_small_multiples() {
+    let series: Vec<(String, Vec<RatePoint>)> = (0..20)
+        .map(|k| (format!("b{k:02}"), vec![rate(25.0, 0.01, 100)]))
+        .collect();
+    let svg = rate_vs_temperature(&series);
+    assert_eq!(svg.matches("<svg").count(), 2);
+    assert!(svg.contains("boards 17–20 of 20"));
+}
+
+#[test]
+fn scatter_keeps_passed_and_failed_in_their_own_strips() {
+    // The same reading passed and failed on one board: the two dots must not land on each other.
+    let points: Vec<(usize, f64, bool)> = (0..200).map(|i| (0, 100.0, i % 2 == 0)).collect();
+    let svg = usb_error_scatter(&boards(), &points, 2_500.0, 200);
+    let ys = |colour: &str| -> Vec<i32> {
+        svg.match_indices("<circle")
+            .map(|(i, _)| &svg[i..svg[i..].find("/>").map_or(svg.len(), |e| i + e)])
+            .filter(|c| c.contains(colour))
+            // Not the legend's dots, in the column on the right.
+            .filter(|c| {
+                let cx: i32 = c
+                    .split("cx=\"")
+                    .nth(1)
+                    .and_then(|v| v.split('"').next()?.parse().ok())
+                    .unwrap_or(0);
+                cx < (WIDTH - LEGEND_WIDTH) as i32
+            })
+            .filter_map(|c| c.split("cy=\"").nth(1)?.split('"').next()?.parse().ok())
+            .collect()
+    };
+    let (passed, failed) = (ys("#1F77B4"), ys("#D62728"));
+    assert_eq!((passed.len(), failed.len()), (100, 100));
+    assert!(
+        passed.iter().max() < failed.iter().min(),
+        "passed above failed"
+    );
+    let texts = texts(&svg);
+    assert!(texts.iter().any(|t| t == "failed (100)"));
+    assert!(!texts.iter().any(|t| t.contains("a sample")), "all drawn");
+}
+
+#[test]
+fn the_mechanism_chart_has_a_panel_per_hse_with_its_detection_band() {
+    let panel = |mhz: u32| HsiPanel {
+        hse_mhz: mhz,
+        points: (0..8)
+            .map(|k| rate(0.2 * k as f64, 0.05 * k as f64 / 8.0, 200))
+            .collect(),
+        always: Some((-1.71, 1.65)),
+        sometimes: Some((-2.13, 2.07)),
+    };
+    let svg = rate_vs_hsi_error(&[panel(24), panel(25)], "virtual board model");
+    assert_eq!(
+        svg.matches("<svg").count(),
+        2,
+        "one panel per HSE frequency"
+    );
+    let texts: Vec<String> = svg
+        .split_inclusive("</svg>")
+        .filter(|s| s.contains("<svg"))
+        .flat_map(|s| texts(s.trim()))
+        .collect();
+    for t in [
+        "Failure rate vs HSI error, 24 MHz HSE",
+        "Failure rate vs HSI error, 25 MHz HSE",
+        "HSI error (%, virtual board model)",
+        "always detected",
+        "sometimes",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    assert!(rate_vs_hsi_error(&[], "measured").contains("no data"));
+}
+
+#[test]
+fn the_pllm_strip_marks_the_misdetected_boots_on_their_board() {
+    let points: Vec<(usize, f64, u8, bool)> = (0..60)
+        .map(|i| {
+            (
+                i % 3,
+                i as f64,
+                if i % 10 == 2 { 24 } else { 25 },
+                i % 10 != 2,
+            )
+        })
+        .collect();
+    let svg = pllm_strip(&boards(), &points, 120);
+    let texts = texts(&svg);
+    for t in [
+        "Detected HSE (PLLM) over the run",
+        "wrong (6)",
+        "right (54)",
+        "PLLM 24",
+        "time since start (s); a sample of 60 of 120 boots",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    assert!(texts.iter().any(|t| t.starts_with("F746-A")));
 }

@@ -20,7 +20,12 @@ pub fn rate_per_run(runs: &[String], series: &[(String, Vec<RatePoint>)]) -> Str
     let (x0, x1) = (-0.5, runs.len() as f64 - 0.5);
     let top = rate_top(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.3)));
     let keys: Vec<(String, Key)> = (series.iter().enumerate())
-        .map(|(i, (name, _))| (name.to_string(), Key::LineDot(colour(i))))
+        .map(|(i, (name, _))| {
+            (
+                name.to_string(),
+                Key::LineMark(series_mark(i).0, series_mark(i).1),
+            )
+        })
         .collect();
     // Labels about 7 px a character on a plot about 420 px wide: every k-th run so they do not overlap.
     let widest = runs.iter().map(|r| r.chars().count()).max().unwrap_or(1) + 2;
@@ -44,7 +49,7 @@ pub fn rate_per_run(runs: &[String], series: &[(String, Vec<RatePoint>)]) -> Str
             .y_label_formatter(&y_label)
             .draw()?;
         for (i, (_, points)) in series.iter().enumerate() {
-            draw_rate_series(&mut chart, points, colour(i))?;
+            draw_rate_series(&mut chart, points, series_mark(i))?;
         }
         draw_legend(&legend, &keys)
     })

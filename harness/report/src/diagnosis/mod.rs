@@ -27,7 +27,7 @@
 //! accounts for. Causes are ranked by the failures they account for, ties by their place in the chain and
 //! then by name — never by the order they were tested in.
 
-mod bands;
+pub(crate) mod bands;
 mod boards;
 mod clocks;
 mod context;
