@@ -75,13 +75,13 @@ pub fn write_for(
     }
     writeln!(
         out,
-        "Report: {} ({} cycles, {} failed, {:.2} % [95 % {:.2}–{:.2} %])",
+        "Report: {} ({} cycles, {} failed, {} [95 % {} – {}])",
         dir.join(REPORT_HTML).display(),
         r.total.cycles,
         r.total.failures,
-        100.0 * r.total.rate.rate,
-        100.0 * r.total.rate.low,
-        100.0 * r.total.rate.high
+        report::rate_text(r.total.rate.rate),
+        report::rate_text(r.total.rate.low),
+        report::rate_text(r.total.rate.high)
     )?;
     writeln!(out, "Diagnosis: {}", r.diagnosis)?;
     if let Some(b) = &r.baseline {
@@ -92,9 +92,9 @@ pub fn write_for(
         };
         writeln!(
             out,
-            "Baseline: {:.2} % now vs {:.2} % before: {verdict} (one-sided p = {:.4})",
-            100.0 * b.now.rate,
-            100.0 * b.baseline.rate,
+            "Baseline: {} now vs {} before: {verdict} (one-sided p = {:.4})",
+            report::rate_text(b.now.rate),
+            report::rate_text(b.baseline.rate),
             b.p_worse
         )?;
         if b.regression && r.fail_on_regression {

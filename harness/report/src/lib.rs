@@ -19,6 +19,8 @@ mod sample;
 pub mod stats;
 
 pub use build::{build, build_with, Options};
+/// The one way the report writes a rate for people ("9.0 %", "0.42 %"), for the CLI's lines too.
+pub use diagnosis::wording::rate as rate_text;
 pub use diagnosis::{Cause, Diagnosis, Kind, Link, Test};
 pub use model::{
     BoardRow, FailedCycle, Report, ReportError, Row, RunBoard, RunBoardFile, RunInfo, TrimRow,

@@ -35,7 +35,7 @@ mod factors;
 mod symptoms;
 #[cfg(test)]
 mod tests;
-pub(crate) mod wording;
+pub mod wording;
 
 use serde::Serialize;
 
