@@ -11,14 +11,15 @@ soak scenario="scenarios/quick.toml":
     s='{{scenario}}'; cargo run --release -- soak "${s#scenario=}"
 
 # The lab's nightly run on a real rig (edit scenarios/nightly.toml and its rig file first): reports against the
-# previous nightly run as baseline and leaves junit.xml in reports/ci/ for the CI runner
+# previous nightly run as baseline (a regression fails the night, --fail-on-regression) and leaves junit.xml in
+# reports/ci/ for the CI runner
 nightly scenario="scenarios/nightly.toml":
     #!/usr/bin/env bash
     set -u
     s='{{scenario}}'; s="${s#scenario=}"
     name=$(sed -n 's/^name *= *"\(.*\)".*/\1/p' "$s" | head -n 1)
     prev=$(ls -d reports/"$name"-2* 2>/dev/null | sort | tail -n 1)
-    cargo run --release -- soak "$s" -q ${prev:+--baseline "$prev"}; code=$?
+    cargo run --release -- soak "$s" -q ${prev:+--baseline "$prev" --fail-on-regression}; code=$?
     latest=$(ls -d reports/"$name"-2* 2>/dev/null | sort | tail -n 1)
     mkdir -p reports/ci && [ -n "$latest" ] && cp "$latest"/junit.xml "$latest"/summary.json "$latest"/report.html reports/ci/
     exit $code
