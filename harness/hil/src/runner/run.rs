@@ -121,7 +121,24 @@ where
         stop_rule.into_inner().unwrap_or(None),
         &active,
     );
+    overshoot(&mut summary, scenario.stop.max_failures);
     Ok(summary)
+}
+
+/// `max_failures` is checked before each cycle; boards already in a cycle when it is reached finish that
+/// cycle, and it may fail too. The stop reason then gives the true count, so it never reads as less than what
+/// cycles.csv holds.
+fn overshoot(summary: &mut RunSummary, max_failures: Option<u64>) {
+    let (Some(max), failures) = (max_failures, summary.failures()) else {
+        return;
+    };
+    if let Some(reason) = summary.stop_reason.as_mut() {
+        if reason.contains("max_failures") && failures > max {
+            reason.push_str(&format!(
+                "; {failures} failed in all: boards already in a cycle when it was reached finished that cycle"
+            ));
+        }
+    }
 }
 
 /// How the run ended, unless a run-wide stop rule already said: stopped by the rule a worker found met

@@ -411,3 +411,30 @@ fn max_duration_stops_the_run_and_names_the_phases_it_never_started() {
     std::fs::write(&path, json.to_string()).unwrap();
     assert!(Manifest::read(&dir).unwrap().phases_not_run.is_empty());
 }
+
+#[test]
+fn the_max_failures_stop_reason_gives_the_true_count_across_parallel_boards() {
+    let body = no_power_cycle(ONE_BOARD)
+        .replace(r#"boards = ["bench-01"]"#, r#"boards = "all""#)
+        .replace("cycles = 3", "cycles = 50")
+        + "[stop]\nmax_failures = 5\n";
+    let (scenario, reports) = setup("max-failures-parallel", &body);
+    let stuck = |_: &str, b: &hil::transport::VirtualBoard| {
+        b.lock().inject(Fault::StuckBusy { poll_timeout_ms: 0 })
+    };
+    let (dir, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run_with(&StopSignal::new(), &stuck, |_| {})
+        .unwrap();
+    let failed = cycles(&dir).iter().filter(|r| r.failed()).count();
+    let reason = Manifest::read(&dir).unwrap().stop_reason.unwrap();
+    assert!(failed >= 5, "{failed}");
+    if failed > 5 {
+        assert!(
+            reason.contains(&format!("{failed} failed in all")),
+            "{failed}: {reason}"
+        );
+    } else {
+        assert!(reason.starts_with("5 failed cycles reached"), "{reason}");
+    }
+}
