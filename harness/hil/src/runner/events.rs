@@ -47,6 +47,8 @@ pub struct PhaseProgress {
     pub cycles_done: u64,
     pub elapsed: Duration,
     pub next_attempt: u32,
+    /// Failed cycles in a row at the end of what is recorded (for `max_consecutive_failures`).
+    pub streak: u64,
 }
 
 /// Why a run could not go on: not the boards' fault.

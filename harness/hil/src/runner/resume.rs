@@ -34,6 +34,7 @@ impl ResumePoint {
         if r.final_attempt {
             p.cycles_done = p.cycles_done.max(r.cycle);
             p.next_attempt = 1;
+            p.streak = if r.failed() { p.streak + 1 } else { 0 };
         } else {
             p.next_attempt = r.attempt + 1;
         }
@@ -110,4 +111,38 @@ fn unfinished_steps(path: &Path, last: &HashMap<String, Attempt>) -> Result<u64,
         n += u64::from(filter.is_unfinished(s));
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use records::Outcome;
+
+    fn row(cycle: u64, attempt: u32, final_attempt: bool, failed: bool) -> CycleRow {
+        CycleRow {
+            board: "b".into(),
+            phase: "p".into(),
+            cycle,
+            attempt,
+            final_attempt,
+            outcome: if failed { Outcome::Fail } else { Outcome::Pass },
+            ..CycleRow::default()
+        }
+    }
+
+    #[test]
+    fn the_recorded_failure_streak_is_kept_for_the_stop_rule() {
+        let mut p = ResumePoint::default();
+        for r in [
+            row(1, 1, true, true),
+            row(2, 1, true, false),
+            row(3, 1, true, true),
+            row(4, 1, false, true), // retried: not decided yet
+            row(4, 2, true, true),
+        ] {
+            p.absorb(&r);
+        }
+        let progress = p.progress("b", "p");
+        assert_eq!((progress.cycles_done, progress.streak), (4, 2));
+    }
 }

@@ -79,7 +79,14 @@ pub(crate) fn run_phase(run: &mut BoardRun, job: PhaseJob<'_>) -> PhaseEnd {
             (p.cycles_done + 1, p.elapsed, p.next_attempt.max(1))
         }
     };
-    let mut consecutive = 0u64;
+    // A resumed board carries on with its recorded failure streak; one the stop rule already stopped stays
+    // stopped. A replayed (virtual) board rebuilds both from its recorded cycles.
+    let mut consecutive = if job.replay { 0 } else { job.progress.streak };
+    if let Some(max) = job.scenario.stop.max_consecutive_failures {
+        if consecutive >= max {
+            return PhaseEnd::BoardStopped(format!("{consecutive} consecutive failed cycles"));
+        }
+    }
     loop {
         let more = match job.phase.length {
             PhaseLength::Cycles(n) => cycle <= n,

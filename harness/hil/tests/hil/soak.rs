@@ -438,3 +438,52 @@ fn the_max_failures_stop_reason_gives_the_true_count_across_parallel_boards() {
         assert!(reason.starts_with("5 failed cycles reached"), "{reason}");
     }
 }
+
+#[test]
+fn a_board_a_stop_rule_stopped_stays_stopped_after_a_resume() {
+    let dir = crate::common::scratch("soak-stopped-resume");
+    std::fs::write(
+        dir.join("stuck.toml"),
+        "name = \"stuck\"\n[faults]\nstuck_busy_per_boot = 1.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("good.toml"), "name = \"good\"\n").unwrap();
+    let board = |name: &str, file: &str| {
+        format!("[[boards]]\nname = \"{name}\"\nhse_hz = 25_000_000\nhse_kind = \"oscillator\"\nboard_file = \"{file}\"\n")
+    };
+    std::fs::write(
+        dir.join("rig.toml"),
+        format!(
+            "name = \"r\"\n{}{}",
+            board("stuck", "stuck.toml"),
+            board("good", "good.toml")
+        ),
+    )
+    .unwrap();
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"stopped\"\nrig = \"rig.toml\"\n[stop]\nmax_consecutive_failures = 2\n[[phases]]\nname = \"p\"\n\
+         cycles = 8\n[[steps]]\nkind = \"power_cycle\"\n[[steps]]\nkind = \"wait_enumeration\"\n[[steps]]\n\
+         kind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\nimage = { generate = 4096 }\n",
+    )
+    .unwrap();
+    let (whole, _) = Soak::start(&scenario, &dir.join("reports"))
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    let rows = cycles(&whole);
+    assert_eq!(rows.iter().filter(|r| r.board == "stuck").count(), 2);
+    assert_eq!(rows.iter().filter(|r| r.board == "good").count(), 8);
+    // Killed after the stuck board stopped: it stays stopped, and the run records what the whole one did.
+    for keep in [4, rows.len() - 2] {
+        let resumed = crate::common::cut_and_resume(&whole, keep);
+        let again = cycles(&resumed);
+        assert_eq!(
+            again.iter().filter(|r| r.board == "stuck").count(),
+            2,
+            "kept {keep}"
+        );
+        crate::common::assert_same_records(&resumed, &whole);
+    }
+}
