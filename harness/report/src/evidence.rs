@@ -194,7 +194,8 @@ pub struct BoardEvidence {
     pub pllm: BTreeMap<u8, (u64, Mean)>,
     /// USB clock error, SYSCLK on boots whose HSE was detected right.
     pub usb_ppm_detected_right: Mean,
-    pub sysclk_detected_right: Distinct,
+    /// SYSCLK values (in 10 kHz) on those boots, with their counts; see [`BoardEvidence::sysclk_values`].
+    pub sysclk_detected_right: BTreeMap<u64, u64>,
     /// HSI error (measured, else the virtual model's) over all boots and over misdetected ones.
     pub hsi_ppm: Mean,
     pub hsi_ppm_misdetected: Mean,
@@ -202,6 +203,14 @@ pub struct BoardEvidence {
 }
 
 impl BoardEvidence {
+    /// The SYSCLK values seen with the HSE detected right, as text ("60 MHz"), with their counts.
+    pub fn sysclk_values(&self) -> Vec<(String, u64)> {
+        self.sysclk_detected_right
+            .iter()
+            .map(|(k, n)| (mhz(*k as f64 * 1e4), *n))
+            .collect()
+    }
+
     fn absorb(&mut self, o: BoardEvidence) {
         self.true_hse_hz = o.true_hse_hz;
         merge(&mut self.errors, o.errors);
@@ -224,7 +233,7 @@ impl BoardEvidence {
             e.1.merge(m);
         }
         self.usb_ppm_detected_right.merge(o.usb_ppm_detected_right);
-        self.sysclk_detected_right.absorb(o.sysclk_detected_right);
+        merge(&mut self.sysclk_detected_right, o.sysclk_detected_right);
         self.hsi_ppm.merge(o.hsi_ppm);
         self.hsi_ppm_misdetected.merge(o.hsi_ppm_misdetected);
         self.hsi_measured |= o.hsi_measured;
@@ -295,6 +304,36 @@ impl Factor {
         }
     }
 
+    /// A cheap key of this factor's value on a row (equal keys, equal values), if recorded: what a row costs
+    /// is a few integer operations, the text is made once per distinct value.
+    fn key(self, run: usize, row: &CycleRow) -> Option<u64> {
+        // FNV-1a: the texts are short and trusted, and this runs for every row.
+        let text_hash = |s: &str| {
+            s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        };
+        match self {
+            Factor::Phase => Some(text_hash(&row.phase)),
+            Factor::HourUtc => row
+                .started_utc
+                .get(11..13)
+                .and_then(|h| h.parse::<u64>().ok()),
+            Factor::Run => Some(run as u64),
+            Factor::CycleBand => Some(cycle_band_index(row.cycle)),
+            Factor::HsiTrim => row.hsitrim.map(u64::from),
+            Factor::HsiCal => row.hsical.map(u64::from),
+            Factor::TrueHse => Some(u64::from(row.true_hse_hz)),
+            Factor::Pllm => row.pllm.map(u64::from),
+            Factor::DetectedHse => row.detected_hse_hz.map(u64::from),
+            // mhz() shows two decimals: values equal to 10 kHz are one value.
+            Factor::SysclkMhz => row.sysclk_hz.map(|hz| (hz / 1e4).round() as u64),
+            Factor::OptionBytes => {
+                (!row.option_bytes_hex.is_empty()).then(|| text_hash(&row.option_bytes_hex))
+            }
+        }
+    }
+
     /// The value of this factor on a row, if recorded.
     fn value(self, run: usize, row: &CycleRow) -> Option<String> {
         match self {
@@ -321,6 +360,20 @@ fn mhz(hz: f64) -> String {
         format!("{m:.0} MHz")
     } else {
         format!("{m:.2} MHz")
+    }
+}
+
+/// The position of a cycle's band in [`cycle_band`]'s order.
+fn cycle_band_index(cycle: u64) -> u64 {
+    match cycle {
+        0..=1 => 0,
+        2..=3 => 1,
+        4..=10 => 2,
+        11..=30 => 3,
+        31..=100 => 4,
+        101..=300 => 5,
+        301..=1000 => 6,
+        _ => 7,
     }
 }
 
@@ -394,26 +447,28 @@ pub const COLUMNS: [(&str, Role); 36] = [
 /// More values than this and a factor is not compared (it is an identifier, not a condition).
 pub const MAX_VALUES: usize = 48;
 
-/// Interned values of one factor.
+/// Interned values of one factor: its texts in order of first appearance, found by their keys.
 #[derive(Debug, Clone, Default)]
 pub struct FactorValues {
     pub values: Vec<String>,
-    index: HashMap<String, usize>,
+    keys: Vec<u64>,
+    index: HashMap<u64, usize>,
     /// More than [`MAX_VALUES`] distinct values were seen.
     pub too_many: bool,
 }
 
 impl FactorValues {
-    fn intern(&mut self, v: String) -> Option<usize> {
-        if let Some(&i) = self.index.get(&v) {
+    fn intern(&mut self, key: u64, text: impl FnOnce() -> String) -> Option<usize> {
+        if let Some(&i) = self.index.get(&key) {
             return Some(i);
         }
         if self.values.len() >= MAX_VALUES {
             self.too_many = true;
             return None;
         }
-        self.values.push(v.clone());
-        self.index.insert(v, self.values.len() - 1);
+        self.values.push(text());
+        self.keys.push(key);
+        self.index.insert(key, self.values.len() - 1);
         Some(self.values.len() - 1)
     }
 }
@@ -421,13 +476,20 @@ impl FactorValues {
 /// Everything the diagnosis needs, per board by the aggregate's interned board index.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
-    /// (board, clock state, °C rounded, or None) -> cycles.
-    pub cells: HashMap<(usize, ClockState, Option<i64>), Tally>,
+    /// The cells (board, clock state, °C rounded or None) in order of first appearance, their index, their
+    /// cycles, and per cell, per factor, per value index its cycles: a row costs one hash, then indexing.
+    cell_keys: Vec<Cell>,
+    cell_index: HashMap<Cell, usize>,
+    cell_tallies: Vec<Tally>,
+    factor_tallies: Vec<[Vec<Tally>; FACTORS]>,
     pub boards: Vec<BoardEvidence>,
-    pub factors: BTreeMap<Factor, FactorValues>,
-    /// (factor, value, board, clock state, °C) -> cycles.
-    pub factor_cells: HashMap<(Factor, usize, usize, ClockState, Option<i64>), Tally>,
+    factors: [FactorValues; FACTORS],
 }
+
+/// (board, clock state, °C rounded or None).
+pub type Cell = (usize, ClockState, Option<i64>);
+
+const FACTORS: usize = Factor::ALL.len();
 
 impl Evidence {
     /// Count one deciding row of board `board` (the aggregate's index) of run `run`.
@@ -435,17 +497,20 @@ impl Evidence {
         let v = verdict(row);
         let clock = ClockState::of(row);
         let temp = row.temperature_c.map(|t| t.round() as i64);
-        self.cells.entry((board, clock, temp)).or_default().add(v);
+        let cell = self.cell((board, clock, temp));
+        self.cell_tallies[cell].add(v);
         for f in Factor::ALL {
-            let Some(value) = f.value(run, row) else {
+            let Some(key) = f.key(run, row) else {
                 continue;
             };
-            let values = self.factors.entry(f).or_default();
-            if let Some(i) = values.intern(value) {
-                self.factor_cells
-                    .entry((f, i, board, clock, temp))
-                    .or_default()
-                    .add(v);
+            let values = &mut self.factors[f as usize];
+            let text = || f.value(run, row).unwrap_or_default();
+            if let Some(i) = values.intern(key, text) {
+                let per_value = &mut self.factor_tallies[cell][f as usize];
+                if per_value.len() <= i {
+                    per_value.resize(i + 1, Tally::default());
+                }
+                per_value[i].add(v);
             }
         }
         if self.boards.len() <= board {
@@ -512,35 +577,75 @@ impl Evidence {
                     b.usb_ppm_detected_right.add(p);
                 }
                 if let Some(s) = row.sysclk_hz {
-                    b.sysclk_detected_right.add(&mhz(s), 1);
+                    *b.sysclk_detected_right
+                        .entry((s / 1e4).round() as u64)
+                        .or_default() += 1;
                 }
             }
             _ => {}
         }
     }
 
+    /// The index of `key`'s cell, a new one when first seen.
+    fn cell(&mut self, key: Cell) -> usize {
+        if let Some(&i) = self.cell_index.get(&key) {
+            return i;
+        }
+        self.cell_keys.push(key);
+        self.cell_tallies.push(Tally::default());
+        self.factor_tallies.push(Default::default());
+        self.cell_index.insert(key, self.cell_keys.len() - 1);
+        self.cell_keys.len() - 1
+    }
+
+    /// Every generic factor with its values.
+    pub fn factors(&self) -> impl Iterator<Item = (Factor, &FactorValues)> {
+        Factor::ALL.into_iter().zip(&self.factors)
+    }
+
+    /// Every cell with its cycles.
+    pub fn cells(&self) -> impl Iterator<Item = (&Cell, &Tally)> {
+        self.cell_keys.iter().zip(&self.cell_tallies)
+    }
+
+    /// The cycles of factor `f`'s value `value` in cell (board, clock, temp).
+    pub fn factor_cell(&self, f: Factor, value: usize, cell: &Cell) -> Tally {
+        self.cell_index
+            .get(cell)
+            .and_then(|&i| self.factor_tallies[i][f as usize].get(value))
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// This evidence followed by `later`'s, whose boards are renumbered by `boards` (later index -> ours).
     pub fn append(&mut self, later: Evidence, boards: &[usize]) {
-        for ((b, c, t), n) in later.cells {
-            *self.cells.entry((boards[b], c, t)).or_default() += n;
-        }
         // Factor values are renumbered into ours; a value we have no room for drops out as it would have
         // in one pass.
         let mut renumber: BTreeMap<Factor, Vec<Option<usize>>> = BTreeMap::new();
-        for (f, values) in later.factors {
-            let ours = self.factors.entry(f).or_default();
+        for (f, values) in Factor::ALL.into_iter().zip(later.factors) {
+            let ours = &mut self.factors[f as usize];
             ours.too_many |= values.too_many;
-            renumber.insert(
-                f,
-                values.values.into_iter().map(|v| ours.intern(v)).collect(),
-            );
+            let ids = values
+                .values
+                .into_iter()
+                .zip(values.keys)
+                .map(|(v, k)| ours.intern(k, || v))
+                .collect();
+            renumber.insert(f, ids);
         }
-        for ((f, v, b, c, t), n) in later.factor_cells {
-            if let Some(v) = renumber[&f][v] {
-                *self
-                    .factor_cells
-                    .entry((f, v, boards[b], c, t))
-                    .or_default() += n;
+        for (i, (b, c, t)) in later.cell_keys.iter().enumerate() {
+            let cell = self.cell((boards[*b], *c, *t));
+            self.cell_tallies[cell] += later.cell_tallies[i];
+            for f in Factor::ALL {
+                for (v, n) in later.factor_tallies[i][f as usize].iter().enumerate() {
+                    if let Some(v) = renumber.get(&f).and_then(|r| r[v]) {
+                        let per_value = &mut self.factor_tallies[cell][f as usize];
+                        if per_value.len() <= v {
+                            per_value.resize(v + 1, Tally::default());
+                        }
+                        per_value[v] += *n;
+                    }
+                }
             }
         }
         for (i, e) in later.boards.into_iter().enumerate() {

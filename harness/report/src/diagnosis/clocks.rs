@@ -397,12 +397,7 @@ fn pll_factors(ctx: &Context, exposed: Tally, boards: &[usize], test: Option<&Te
         .map(|&b| {
             let e = ctx.board(b);
             let n = ctx.at(b, ClockState::UsbOff);
-            let sysclk: Vec<String> = e
-                .sysclk_detected_right
-                .values
-                .iter()
-                .map(|(s, _)| s.clone())
-                .collect();
+            let sysclk: Vec<String> = e.sysclk_values().into_iter().map(|(s, _)| s).collect();
             format!(
                 "{}: {} boots, USB {} on average, SYSCLK {}",
                 ctx.name(b),
@@ -464,8 +459,7 @@ fn sysclk_anomaly(ctx: &Context, found: &[Cause]) -> Option<Cause> {
         .filter_map(|&b| {
             let odd: Vec<String> = ctx
                 .board(b)
-                .sysclk_detected_right
-                .values
+                .sysclk_values()
                 .iter()
                 .filter(|(s, _)| s != "60 MHz")
                 .map(|(s, n)| format!("{s} on {n} boots"))

@@ -45,7 +45,7 @@ impl<'a> Context<'a> {
         let mut board_clock: BTreeMap<(usize, ClockState), Tally> = BTreeMap::new();
         let mut clock: BTreeMap<ClockState, Tally> = BTreeMap::new();
         let mut total = Tally::default();
-        for (&(b, c, _), t) in &ev.cells {
+        for (&(b, c, _), t) in ev.cells() {
             *board_clock.entry((b, c)).or_default() += *t;
             *clock.entry(c).or_default() += *t;
             total += *t;
@@ -58,7 +58,7 @@ impl<'a> Context<'a> {
             order: agg.board_indices(),
             board_clock,
             clock,
-            cells: ev.cells.iter().map(|(k, v)| (*k, *v)).collect(),
+            cells: ev.cells().map(|(k, v)| (*k, *v)).collect(),
             total,
         }
     }
@@ -105,7 +105,7 @@ impl<'a> Context<'a> {
     /// Whether some board ran at more than one temperature (otherwise temperature is just which board).
     pub fn temperature_varies(&self) -> bool {
         let mut seen: BTreeMap<usize, Option<i64>> = BTreeMap::new();
-        for &(b, _, t) in self.ev.cells.keys() {
+        for &(b, _, t) in self.cells.keys() {
             let Some(t) = t else { continue };
             match seen.get(&b) {
                 Some(Some(prev)) if *prev != t => return true,

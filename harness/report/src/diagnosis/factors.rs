@@ -23,7 +23,7 @@ fn clean(c: ClockState) -> bool {
 /// Board failures per °C among boots whose clocks were in spec (or not read).
 fn temperature_levels(ctx: &Context) -> BTreeMap<i64, Tally> {
     let mut levels: BTreeMap<i64, Tally> = BTreeMap::new();
-    for (&(_, c, t), n) in &ctx.ev.cells {
+    for (&(_, c, t), n) in &ctx.cells {
         if let (Some(t), true) = (t, clean(c)) {
             *levels.entry(t).or_default() += *n;
         }
@@ -47,7 +47,7 @@ pub fn temperature_test(ctx: &Context) -> Option<Test> {
     }
     // Within each board: a board that fails and happens to run hotter is the board, not the temperature.
     let mut per_board: BTreeMap<usize, BTreeMap<i64, Tally>> = BTreeMap::new();
-    for (&(b, c, t), n) in &ctx.ev.cells {
+    for (&(b, c, t), n) in &ctx.cells {
         if let (Some(t), true) = (t, clean(c)) {
             *per_board.entry(b).or_default().entry(t).or_default() += *n;
         }
@@ -152,7 +152,7 @@ pub fn temperature_finding<'t>(
         ("colder", at(last), at(first))
     };
     let mut boards: Vec<usize> = Vec::new();
-    for (&(b, c, temp), n) in &ctx.ev.cells {
+    for (&(b, c, temp), n) in &ctx.cells {
         if temp.is_some() && clean(c) && n.board_failures > 0 {
             boards.push(b);
         }
@@ -206,7 +206,7 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
     if ctx.total.board_failures == 0 {
         return out;
     }
-    for (&f, values) in &ctx.ev.factors {
+    for (f, values) in ctx.ev.factors() {
         if values.too_many || values.values.len() < 2 {
             continue;
         }
@@ -214,12 +214,7 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
             let mut strata: Vec<Table2x2> = Vec::new();
             let mut exposed_total = Tally::default();
             for (&(b, c, t), &all) in &ctx.cells {
-                let exposed = ctx
-                    .ev
-                    .factor_cells
-                    .get(&(f, vi, b, c, t))
-                    .copied()
-                    .unwrap_or_default();
+                let exposed = ctx.ev.factor_cell(f, vi, &(b, c, t));
                 exposed_total += exposed;
                 strata.push(table(exposed, all));
             }
@@ -238,12 +233,7 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
             let boards: Vec<usize> = ctx
                 .cells
                 .keys()
-                .filter(|(b, c, t)| {
-                    ctx.ev
-                        .factor_cells
-                        .get(&(f, vi, *b, *c, *t))
-                        .is_some_and(|x| x.board_failures > 0)
-                })
+                .filter(|cell| ctx.ev.factor_cell(f, vi, cell).board_failures > 0)
                 .map(|(b, _, _)| *b)
                 .collect();
             out.push(Test {
