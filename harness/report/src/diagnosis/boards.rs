@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use records::ErrorKind;
 
 use super::context::{within, Context};
-use super::wording::{list, of, p_text, ratio};
+use super::wording::{adjusted, list, mh_odds, of, p_text};
 use super::{Cause, Kind, Link, Test, MIN_FAILURES};
 use crate::evidence::{ClockState, Tally};
 use crate::format::thousands;
@@ -78,26 +78,15 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
             let mine = ctx.of_board(b);
             let rest_failures = ctx.total.board_failures - mine.board_failures;
             let rest_cycles = ctx.total.judged() - mine.judged();
-            Test {
-                id: format!("board:{}", ctx.name(b)),
-                title: format!("Board {} against the other boards", ctx.name(b)),
-                boards: vec![ctx.name(b).to_string()],
-                method: format!("{how} within the clock states"),
-                exposed_failures: mine.board_failures,
-                exposed_cycles: mine.judged(),
-                unexposed_failures: rest_failures,
-                unexposed_cycles: rest_cycles,
-                odds_ratio: (!cmh.odds_ratio.is_nan()).then_some(cmh.odds_ratio),
-                or_low: None,
-                or_high: None,
-                p_value: cmh.p_value,
-                log10_p: cmh.log10_p,
-                p_adjusted: 1.0,
-                log10_p_adjusted: 0.0,
-                direction: if cmh.excess_failures > 0.0 { 1 } else { -1 },
-                excess_failures: cmh.excess_failures,
-                significant: false,
-            }
+            Test::stratified(
+                format!("board:{}", ctx.name(b)),
+                format!("Board {} against the other boards", ctx.name(b)),
+                vec![ctx.name(b).to_string()],
+                format!("{how} within the clock states"),
+                (mine.board_failures, mine.judged()),
+                (rest_failures, rest_cycles),
+                &cmh,
+            )
         })
         .collect()
 }
@@ -230,13 +219,10 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
         others += all;
         states.push(state_name(s));
     }
-    let odds = match t.odds_ratio {
-        Some(or) if or.is_infinite() => {
-            "no failure on the other boards in the same clock states".into()
-        }
-        Some(or) => format!("Mantel–Haenszel odds ratio {}", ratio(or)),
-        None => "no odds ratio".to_string(),
-    };
+    let odds = mh_odds(
+        t.odds_ratio,
+        "no failure on the other boards in the same clock states",
+    );
     let finding = format!(
         "{title}: it fails beyond what its clocks explain — {} of its boots failed ({}), against {} of the other \
          boards' boots in the same clock states; {} more failures than the other boards' rates in those states predict ({odds}, {}, \
@@ -246,7 +232,7 @@ fn board_cause(ctx: &Context, b: usize, t: &Test) -> Cause {
         of(others.board_failures, others.judged()),
         own.round(),
         p_text(t.log10_p),
-        p_text(t.log10_p_adjusted).replace("p = ", "").replace("p < ", "< "),
+        adjusted(t.log10_p_adjusted),
         list(&errors)
     );
     Cause {

@@ -261,7 +261,7 @@ fn exposure_sentence(ctx: &Context, exposed: Tally, test: Option<&Test>) -> Stri
                 of(t.exposed_failures, t.exposed_cycles),
                 of(t.unexposed_failures, t.unexposed_cycles),
                 p_text(t.log10_p),
-                p_text(t.log10_p_adjusted).replace("p = ", "").replace("p < ", "< ")
+                super::wording::adjusted(t.log10_p_adjusted)
             )
         }
     }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::context::{table, within, Context};
-use super::wording::{list, of, p_text, rate, ratio};
+use super::wording::{adjusted, list, mh_odds, of, p_text, rate};
 use super::{Cause, Kind, Link, Test, MIN_FAILURES};
 use crate::evidence::{ClockState, Factor, Tally};
 use crate::stats::{cochran_armitage_within, Table2x2};
@@ -170,7 +170,7 @@ pub fn temperature_finding<'t>(
             "Failures rise as it gets {dir}, on boots whose clocks were in spec (so not through the HSE \
              detection): from {from} to {to} (Cochran–Armitage trend, {}, Holm-adjusted {}).",
             p_text(t.log10_p),
-            adjusted(t)
+            adjusted(t.log10_p_adjusted)
         ),
         remedy: format!(
             "Look for what else changes with temperature on the {dir} side: connectors, the supply, the cable."
@@ -179,12 +179,6 @@ pub fn temperature_finding<'t>(
         symptoms: Vec::new(),
         test: Some(t.clone()),
     })
-}
-
-pub fn adjusted(t: &Test) -> String {
-    p_text(t.log10_p_adjusted)
-        .replace("p = ", "")
-        .replace("p < ", "< ")
 }
 
 /// A value of a factor for people.
@@ -236,26 +230,18 @@ pub fn tests(ctx: &Context) -> Vec<Test> {
                 .filter(|cell| ctx.ev.factor_cell(f, vi, cell).board_failures > 0)
                 .map(|(b, _, _)| *b)
                 .collect();
-            out.push(Test {
-                id: format!("factor:{}={shown}", column(f)),
-                title: format!("{} = {shown}", f.name()),
-                boards: ctx.names(boards),
-                method: format!("{how} within board × clock state × temperature"),
-                exposed_failures: exposed_total.board_failures,
-                exposed_cycles: exposed_total.judged(),
-                unexposed_failures: ctx.total.board_failures - exposed_total.board_failures,
-                unexposed_cycles: ctx.total.judged() - exposed_total.judged(),
-                odds_ratio: (!cmh.odds_ratio.is_nan()).then_some(cmh.odds_ratio),
-                or_low: None,
-                or_high: None,
-                p_value: cmh.p_value,
-                log10_p: cmh.log10_p,
-                p_adjusted: 1.0,
-                log10_p_adjusted: 0.0,
-                direction: if cmh.excess_failures > 0.0 { 1 } else { -1 },
-                excess_failures: cmh.excess_failures,
-                significant: false,
-            });
+            out.push(Test::stratified(
+                format!("factor:{}={shown}", column(f)),
+                format!("{} = {shown}", f.name()),
+                ctx.names(boards),
+                format!("{how} within board × clock state × temperature"),
+                (exposed_total.board_failures, exposed_total.judged()),
+                (
+                    ctx.total.board_failures - exposed_total.board_failures,
+                    ctx.total.judged() - exposed_total.judged(),
+                ),
+                &cmh,
+            ));
         }
     }
     out
@@ -297,13 +283,10 @@ pub fn findings(tests: &[Test]) -> Vec<Cause> {
             let parts: Vec<String> = ts
                 .iter()
                 .map(|t| {
-                    let odds = match t.odds_ratio {
-                        Some(or) if or.is_infinite() => {
-                            "no failure without it in the same board and clock state".to_string()
-                        }
-                        Some(or) => format!("Mantel–Haenszel odds ratio {}", ratio(or)),
-                        None => "no odds ratio".into(),
-                    };
+                    let odds = mh_odds(
+                        t.odds_ratio,
+                        "no failure without it in the same board and clock state",
+                    );
                     format!(
                         "{}: {} failed against {} otherwise, {} more failures than the boards and their clocks \
                          predict ({odds}, {}, Holm-adjusted {})",
@@ -312,7 +295,7 @@ pub fn findings(tests: &[Test]) -> Vec<Cause> {
                         of(t.unexposed_failures, t.unexposed_cycles),
                         t.excess_failures.round(),
                         p_text(t.log10_p),
-                        adjusted(t)
+                        adjusted(t.log10_p_adjusted)
                     )
                 })
                 .collect();

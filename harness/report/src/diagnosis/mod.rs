@@ -112,6 +112,39 @@ fn finite_or_inf<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S
 }
 
 impl Test {
+    /// A contrast tested within strata (a board, a factor value), before the Holm adjustment decides it.
+    #[allow(clippy::too_many_arguments)]
+    fn stratified(
+        id: String,
+        title: String,
+        boards: Vec<String>,
+        method: String,
+        exposed: (u64, u64),
+        unexposed: (u64, u64),
+        cmh: &crate::stats::Stratified,
+    ) -> Test {
+        Test {
+            id,
+            title,
+            boards,
+            method,
+            exposed_failures: exposed.0,
+            exposed_cycles: exposed.1,
+            unexposed_failures: unexposed.0,
+            unexposed_cycles: unexposed.1,
+            odds_ratio: (!cmh.odds_ratio.is_nan()).then_some(cmh.odds_ratio),
+            or_low: None,
+            or_high: None,
+            p_value: cmh.p_value,
+            log10_p: cmh.log10_p,
+            p_adjusted: 1.0,
+            log10_p_adjusted: 0.0,
+            direction: if cmh.excess_failures > 0.0 { 1 } else { -1 },
+            excess_failures: cmh.excess_failures,
+            significant: false,
+        }
+    }
+
     fn decide(&mut self, p_adjusted_log10: f64, trend: bool) {
         self.log10_p_adjusted = p_adjusted_log10;
         self.p_adjusted = 10f64.powf(p_adjusted_log10);

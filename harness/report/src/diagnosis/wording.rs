@@ -65,6 +65,23 @@ pub fn odds_text(or: f64, low: f64, high: f64) -> String {
     )
 }
 
+/// A Mantel–Haenszel odds ratio in words (it has no interval): infinite is said as what it means,
+/// `infinite` naming where there was no failure.
+pub fn mh_odds(or: Option<f64>, infinite: &str) -> String {
+    match or {
+        Some(or) if or.is_infinite() => infinite.to_string(),
+        Some(or) => format!("Mantel–Haenszel odds ratio {}", ratio(or)),
+        None => "no odds ratio".to_string(),
+    }
+}
+
+/// A Holm-adjusted p-value after "Holm-adjusted": "6.1e-6", "0.012".
+pub fn adjusted(log10_p_adjusted: f64) -> String {
+    p_text(log10_p_adjusted)
+        .replace("p = ", "")
+        .replace("p < ", "< ")
+}
+
 /// "12 of 340 (3.5 %)".
 pub fn of(k: u64, n: u64) -> String {
     if n == 0 {
