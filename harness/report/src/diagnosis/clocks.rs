@@ -100,8 +100,12 @@ pub fn findings<'t>(ctx: &Context, tested: &dyn Fn(&str) -> Option<&'t Test>) ->
             None => every_boot && exposed.board_failures >= MIN_FAILURES,
         };
         let boards = boards_in(ctx, state);
+        // (direction, sentence) of what drives it, worked out once for the field, the finding and the summary.
+        let driver = temperature_driver(ctx, state, &boards);
         let finding = match state {
-            ClockState::Misdetected => misdetection(ctx, exposed, &boards, test.as_ref()),
+            ClockState::Misdetected => {
+                misdetection(ctx, exposed, &boards, test.as_ref(), driver.as_ref())
+            }
             ClockState::UsbOff => pll_factors(ctx, exposed, &boards, test.as_ref()),
             _ => not_configured(ctx, exposed, &boards),
         };
@@ -123,8 +127,8 @@ pub fn findings<'t>(ctx: &Context, tested: &dyn Fn(&str) -> Option<&'t Test>) ->
             boards: ctx.names(boards.iter().copied()),
             cycles: exposed.cycles,
             failures: exposed.board_failures,
-            direction: temperature_driver(ctx, state, &boards).map(|(d, _)| d),
-            summary: summary(ctx, state, exposed, &boards, test.as_ref()),
+            summary: summary(ctx, state, exposed, &boards, test.as_ref(), driver.as_ref()),
+            direction: driver.map(|(d, _)| d),
             finding,
             remedy,
             symptoms: Vec::new(),
@@ -143,6 +147,7 @@ fn summary(
     exposed: Tally,
     boards: &[usize],
     test: Option<&Test>,
+    driver: Option<&(String, String)>,
 ) -> String {
     let what = match state {
         ClockState::Misdetected => "HSE misdetected by the bootloader",
@@ -183,7 +188,7 @@ fn summary(
         ),
         None => format!("{} failed", of(exposed.board_failures, exposed.judged())),
     };
-    let driver = temperature_driver(ctx, state, boards)
+    let driver = driver
         .map(|(d, _)| format!("; it rises as it gets {d}"))
         .unwrap_or_default();
     let usb = match state {
@@ -267,7 +272,13 @@ fn exposure_sentence(ctx: &Context, exposed: Tally, test: Option<&Test>) -> Stri
     }
 }
 
-fn misdetection(ctx: &Context, exposed: Tally, boards: &[usize], test: Option<&Test>) -> String {
+fn misdetection(
+    ctx: &Context,
+    exposed: Tally,
+    boards: &[usize],
+    test: Option<&Test>,
+    driver: Option<&(String, String)>,
+) -> String {
     let names = ctx.names(boards.iter().copied());
     let per_board: Vec<String> = boards
         .iter()
@@ -317,9 +328,7 @@ fn misdetection(ctx: &Context, exposed: Tally, boards: &[usize], test: Option<&T
             ),
         })
         .collect();
-    let driver = temperature_driver(ctx, ClockState::Misdetected, boards)
-        .map(|(_, s)| format!(" {s}"))
-        .unwrap_or_default();
+    let driver = driver.map(|(_, s)| format!(" {s}")).unwrap_or_default();
     format!(
         "HSE misdetection on {}: the bootloader misdetected the HSE {}. {}. USB full speed allows ±{} ppm. \
          This is the HSE misdetection of AN2606: the bootloader measures the HSE against the HSI, and an HSI \
