@@ -48,6 +48,7 @@ fn run_info(dir: &Path, m: &Manifest, i: usize, agg: &Aggregate, v: &Verdicts) -
         harness_version: m.harness_version.clone(),
         stop_reason: m.stop_reason.clone(),
         resumed: m.resumed,
+        phases_not_run: m.phases_not_run.clone(),
         steps: scenario_steps(dir),
         boards: {
             let files = board_files(dir);

@@ -66,6 +66,8 @@ pub struct RunInfo {
     /// Why a stopped run stopped.
     pub stop_reason: Option<String>,
     pub resumed: u32,
+    /// The scenario's phases the run never started (it stopped or was interrupted before them).
+    pub phases_not_run: Vec<String>,
     /// The scenario's steps, as the run folder's copy of the scenario file lists them ("flash (verify = true)").
     pub steps: Vec<String>,
     /// The boards of the run with their board files, from the run folder's copy of the rig file.

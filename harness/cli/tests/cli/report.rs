@@ -533,3 +533,22 @@ fn a_baseline_of_another_scenario_warns_and_a_regression_can_fail_the_report() {
         .expect("a baseline case");
     assert!(case.children().any(|c| c.has_tag_name("failure")));
 }
+
+#[test]
+fn the_page_says_which_phases_a_stopped_run_never_ran() {
+    let body = scenario(
+        r#"["bench-01"]"#,
+        &[(20, 100_000), (35, 5)],
+        "max_failure_rate = 1.0",
+    ) + "[stop]\nmax_duration_s = 30\n";
+    let r = build(&[soak("phases-not-run", &body)], &[]);
+    assert_eq!(r.runs[0].phases_not_run, ["35C"]);
+    assert_valid_summary(&r);
+    let out = crate::common::scratch("report-phases-not-run");
+    report::write(&r, &out).unwrap();
+    let html = std::fs::read_to_string(out.join(report::REPORT_HTML)).unwrap();
+    assert!(
+        html.contains("phases never run: 35C"),
+        "the environment block names it"
+    );
+}
