@@ -69,14 +69,9 @@ pub fn write(dir: &Path, inputs: &[Input]) -> std::io::Result<()> {
 }
 
 /// The first recorded input that changed (or vanished) since, as a sentence; None when all are as recorded.
-/// A folder without inputs.json (made before it existed) has nothing to compare.
 pub fn changed(dir: &Path) -> Result<Option<String>, String> {
     let path = dir.join(INPUTS_JSON);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{INPUTS_JSON}: {e}")),
-    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{INPUTS_JSON}: {e}"))?;
     let inputs: Vec<Input> =
         serde_json::from_str(&text).map_err(|e| format!("{INPUTS_JSON}: {e}"))?;
     for i in inputs {

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use records::{
-    Manifest, RecordError, Recorder, RunStatus, MANIFEST_SCHEMA, RIG_COPY, SCENARIO_COPY,
+    Manifest, RecordError, Recorder, RunStatus, CYCLES_CSV, MANIFEST_SCHEMA, RIG_COPY,
+    SCENARIO_COPY, STEPS_CSV,
 };
 
 use crate::clocks::TargetDescription;
@@ -55,15 +56,6 @@ impl Soak {
     /// A new run of the scenario file `path`, in a new folder under `reports`.
     pub fn start(path: &Path, reports: &Path) -> Result<Self, SoakError> {
         let scenario = Scenario::load(path)?;
-        let dir = records::create_dir(reports, &scenario.name)?;
-        copy(&scenario.path, dir.join(SCENARIO_COPY))?;
-        copy(&scenario.rig.path, dir.join(RIG_COPY))?;
-        crate::inputs::of(&scenario)
-            .and_then(|i| crate::inputs::write(&dir, &i))
-            .map_err(|source| SoakError::Io {
-                path: dir.join(crate::inputs::INPUTS_JSON),
-                source,
-            })?;
         let manifest = Manifest {
             schema: MANIFEST_SCHEMA,
             harness_version: env!("CARGO_PKG_VERSION").into(),
@@ -83,7 +75,21 @@ impl Soak {
             resumed: 0,
             phases_not_run: Vec::new(),
         };
-        manifest.write(&dir)?;
+        // The folder appears whole (records::create_run_dir): the copies, the input hashes and the empty
+        // record files first, the manifest last, all before it takes the run's name.
+        let dir = records::create_run_dir(reports, &scenario.name, |dir| {
+            copy(&scenario.path, dir.join(SCENARIO_COPY))?;
+            copy(&scenario.rig.path, dir.join(RIG_COPY))?;
+            crate::inputs::of(&scenario)
+                .and_then(|i| crate::inputs::write(dir, &i))
+                .map_err(|source| SoakError::Io {
+                    path: dir.join(crate::inputs::INPUTS_JSON),
+                    source,
+                })?;
+            Recorder::create(dir)?;
+            manifest.write(dir)?;
+            Ok::<_, SoakError>(())
+        })?;
         Ok(Self {
             dir,
             scenario,
@@ -95,11 +101,27 @@ impl Soak {
     /// Continue the run in `dir` where its records stop. The scenario and rig files must still say what
     /// they said when the run started (the folder keeps copies to compare).
     pub fn resume(dir: &Path) -> Result<Self, SoakError> {
-        let mut manifest = Manifest::read(dir)?;
         let refuse = |why: String| SoakError::Resume {
             dir: dir.to_path_buf(),
             why,
         };
+        if records::is_staging(dir) {
+            return Err(refuse(
+                "it was still being created when its soak was killed, so the run never started and \
+                 recorded nothing; start the scenario again (this folder can be deleted)"
+                    .into(),
+            ));
+        }
+        let mut manifest = Manifest::read(dir)?;
+        // Every run folder is created whole, so a missing record file was removed afterwards: resuming would
+        // record the rest of the run without its beginning.
+        for file in [CYCLES_CSV, STEPS_CSV, crate::inputs::INPUTS_JSON] {
+            if !dir.join(file).is_file() {
+                return Err(refuse(format!(
+                    "{file} is missing: the folder is not as its soak left it"
+                )));
+            }
+        }
         for (original, kept) in [
             (&manifest.scenario_file, SCENARIO_COPY),
             (&manifest.rig_file, RIG_COPY),

@@ -18,7 +18,8 @@ pub use csv::ByteRecord;
 pub use decode::{FieldError, Record};
 pub use error::RecordError;
 pub use folder::{
-    create_dir, name_of, stamp, CYCLES_CSV, MANIFEST_JSON, RIG_COPY, SCENARIO_COPY, STEPS_CSV,
+    create_run_dir, is_staging, name_of, stamp, CYCLES_CSV, MANIFEST_JSON, RIG_COPY, SCENARIO_COPY,
+    STAGING_PREFIX, STEPS_CSV,
 };
 pub use manifest::{Manifest, RunStatus, MANIFEST_SCHEMA};
 pub use pass::{judge, Counts, Judgement, ThresholdCheck, Thresholds};

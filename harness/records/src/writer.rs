@@ -11,7 +11,7 @@ use crate::decode::Record;
 use crate::error::RecordError;
 use crate::folder::{CYCLES_CSV, STEPS_CSV};
 use crate::reader::Rows;
-use crate::schema::{CycleRow, StepRow};
+use crate::schema::{CycleRow, StepRow, CYCLE_COLUMNS, STEP_COLUMNS};
 use crate::tail::complete_len;
 
 /// One CSV file being appended to, flushed after every row.
@@ -68,6 +68,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Write the record files of a new run folder, each holding only its header, so that a run folder is
+    /// complete before its first cycle (and a reader of it finds the schema's columns, not an empty file).
+    pub fn create(dir: &Path) -> Result<(), RecordError> {
+        header_only(&dir.join(CYCLES_CSV), &CYCLE_COLUMNS)?;
+        header_only(&dir.join(STEPS_CSV), &STEP_COLUMNS)
+    }
+
     /// Open (or create) the record files in `dir`.
     pub fn open(dir: &Path) -> Result<Self, RecordError> {
         Ok(Self {
@@ -97,6 +104,17 @@ impl Recorder {
             }),
         }
     }
+}
+
+fn header_only(path: &Path, columns: &[&str]) -> Result<(), RecordError> {
+    let csv = |source| RecordError::Csv {
+        path: path.to_path_buf(),
+        line: 1,
+        source,
+    };
+    let mut w = csv::Writer::from_path(path).map_err(csv)?;
+    w.write_record(columns).map_err(csv)?;
+    w.flush().map_err(RecordError::io(path))
 }
 
 /// Rewrite `path` keeping only the rows `keep` accepts, atomically (a kill leaves the old file or the new

@@ -487,3 +487,64 @@ fn a_board_a_stop_rule_stopped_stays_stopped_after_a_resume() {
         crate::common::assert_same_records(&resumed, &whole);
     }
 }
+
+#[test]
+fn a_new_run_folder_is_whole_before_its_first_cycle_and_resumes_from_nothing() {
+    // The moment after creation is what a kill right after the folder appears leaves: every file is there,
+    // the record files hold their headers, and a resume records what an uninterrupted run does.
+    let (scenario, reports) = setup("created", ONE_BOARD);
+    let created = Soak::start(&scenario, &reports).unwrap().dir;
+    let names: Vec<_> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        [created.file_name().unwrap()],
+        "one folder, no leftovers"
+    );
+    for file in [
+        CYCLES_CSV,
+        STEPS_CSV,
+        "manifest.json",
+        "inputs.json",
+        "scenario.toml",
+        "rig.toml",
+    ] {
+        assert!(created.join(file).is_file(), "{file} is there");
+    }
+    assert_eq!(cycles(&created), [], "a header, no rows");
+    let (resumed, _) = Soak::resume(&created)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    let (whole, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run(&StopSignal::new(), |_| {})
+        .unwrap();
+    crate::common::assert_same_records(&resumed, &whole);
+}
+
+#[test]
+fn a_folder_still_being_created_is_named_as_never_started() {
+    let (_, reports) = setup("staging", ONE_BOARD);
+    let staging = reports.join(format!("{}quick-abc123", records::STAGING_PREFIX));
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::write(staging.join("scenario.toml"), "name = \"quick\"\n").unwrap();
+    let err = Soak::resume(&staging).err().expect("refused").to_string();
+    assert!(err.contains("never started"), "{err}");
+    assert_eq!(err.matches("os error").count(), 0, "{err}");
+}
+
+#[rstest]
+#[case::cycles(CYCLES_CSV)]
+#[case::steps(STEPS_CSV)]
+#[case::inputs("inputs.json")]
+fn resume_refuses_a_folder_missing_a_record_file_naming_it(#[case] file: &str) {
+    let (scenario, reports) = setup(&format!("missing-{file}"), ONE_BOARD);
+    let dir = Soak::start(&scenario, &reports).unwrap().dir;
+    std::fs::remove_file(dir.join(file)).unwrap();
+    let err = Soak::resume(&dir).err().expect("refused").to_string();
+    assert!(err.contains(&format!("{file} is missing")), "{err}");
+    assert_eq!(err.matches("os error").count(), 0, "{err}");
+}
