@@ -274,5 +274,24 @@ fn flash(
             None => "",
         }
     )?;
+    if let Some(ob) = &report.option_bytes {
+        writeln!(
+            out,
+            "Option bytes written: the chip reset to apply them and re-enumerated; they now read{}:",
+            if ob.as_written {
+                " as written"
+            } else {
+                " DIFFERENTLY from what was written"
+            }
+        )?;
+        hex_dump(out, ob.address, &ob.now)?;
+        if !ob.as_written {
+            eprintln!(
+                "hil: the option bytes read back after the reset differ from the image: the chip did not apply \
+                 them as written (it computes the complement bytes itself; a reserved bit?) [verify]"
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

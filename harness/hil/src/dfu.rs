@@ -286,6 +286,19 @@ pub struct FlashReport {
     pub verified: bool,
     /// After a leave: whether the device came back on the bus (as a bootloader or an application).
     pub reenumerated: Option<bool>,
+    /// After an option-byte write: the option bytes read back once the chip had reset and re-enumerated, and
+    /// whether they are what was written.
+    pub option_bytes: Option<OptionBytesWritten>,
+}
+
+/// An option-byte write, as the chip shows it after the reset that applies it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OptionBytesWritten {
+    pub address: u32,
+    /// What the bootloader reports after the reset.
+    pub now: Vec<u8>,
+    /// Whether `now` equals what was written.
+    pub as_written: bool,
 }
 
 /// Check every segment against the device's layouts and the safety rules; returns each segment's target.
@@ -396,6 +409,60 @@ fn check_option_bytes(
     Ok(())
 }
 
+/// Write one option-byte segment. The bootloader applies option bytes by resetting the chip after the first
+/// GETSTATUS that follows the write [C] AN3156 §5.1, so the transfer that would report the write's end sees
+/// the device leave instead: that is the expected outcome, not a failure. Wait for the chip to come back,
+/// then read the option bytes back and say whether they are what was written.
+fn write_option_bytes<O: Observer>(
+    t: &mut dyn Transport,
+    clock: Arc<dyn Clock>,
+    target: &Target,
+    seg: &crate::image::Segment,
+    opts: &FlashOptions,
+    observer: &mut O,
+) -> Result<OptionBytesWritten, OpError> {
+    {
+        let mut dfu = open(t, clock.clone(), target.alt, opts.timeout, &mut *observer)?;
+        match dfu.download(&target.layout, seg.address, &seg.data, opts.mode) {
+            Ok(_) => {}
+            // The reset: the device stops answering mid-poll.
+            Err(e) if is_reset(&e) => {}
+            Err(source) => {
+                return Err(OpError::Dfu {
+                    during: "writing the option bytes",
+                    source,
+                })
+            }
+        }
+    }
+    t.wait_reenumeration(REENUMERATION_TIMEOUT)
+        .map_err(|source| OpError::Transport {
+            during: "waiting for the chip to reset and re-enumerate after the option-byte write",
+            source,
+        })?;
+    let target = target_for(t, seg.address, seg.data.len())?;
+    let mut dfu = open(t, clock, target.alt, opts.timeout, &mut *observer)?;
+    let now = dfu
+        .upload(seg.address, seg.data.len())
+        .map_err(|source| OpError::Dfu {
+            during: "reading the option bytes back after the reset",
+            source,
+        })?;
+    Ok(OptionBytesWritten {
+        address: seg.address,
+        as_written: now == seg.data,
+        now,
+    })
+}
+
+/// Whether a failed download is the chip resetting under the host: it left the bus, or stopped answering.
+fn is_reset(e: &dfuse::Error) -> bool {
+    matches!(
+        e.kind(),
+        dfuse::ErrorKind::Disconnected | dfuse::ErrorKind::Io | dfuse::ErrorKind::Timeout
+    )
+}
+
 /// Flash `image`: refuse anything unsafe first, then per segment erase exactly the sectors it touches,
 /// write, optionally verify; finally leave DFU if asked, jumping to the first segment.
 pub fn flash<O: Observer>(
@@ -407,7 +474,17 @@ pub fn flash<O: Observer>(
 ) -> Result<FlashReport, OpError> {
     let targets = check_image(t, image, &opts)?;
     let mut report = FlashReport::default();
+    let ob_area = crate::clocks::TargetDescription::stm32f7()
+        .memory
+        .option_bytes;
     for (seg, target) in image.segments().iter().zip(&targets) {
+        if ob_area.overlaps(seg.address, seg.data.len()) {
+            // Checked by address in check_image, and allowed only with write_option_bytes.
+            let written = write_option_bytes(t, clock.clone(), target, seg, &opts, &mut observer)?;
+            report.bytes += seg.data.len();
+            report.option_bytes = Some(written);
+            continue;
+        }
         let mut dfu = open(t, clock.clone(), target.alt, opts.timeout, &mut observer)?;
         let plan = dfu
             .download(&target.layout, seg.address, &seg.data, opts.mode)
@@ -427,7 +504,13 @@ pub fn flash<O: Observer>(
     }
     report.verified = opts.verify;
     if opts.leave {
-        let entry = image.segments().first().map(|s| s.address);
+        // Jump to the first segment that is code; option bytes are not (with only option bytes, the
+        // bootloader's default pointer, the start of flash, is used).
+        let entry = image
+            .segments()
+            .iter()
+            .find(|s| !ob_area.overlaps(s.address, s.data.len()))
+            .map(|s| s.address);
         let alt = targets.first().map(|x| x.alt).unwrap_or(0);
         let mut dfu = open(t, clock, alt, opts.timeout, &mut observer)?;
         dfu.leave(entry).map_err(|source| OpError::Dfu {

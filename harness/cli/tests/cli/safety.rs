@@ -206,3 +206,33 @@ fn a_board_that_never_enumerates_is_a_board_failure_with_its_kind() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("[disconnected]"), "{}", stderr(&o));
 }
+
+#[test]
+fn an_option_byte_write_asked_for_awaits_the_reset_and_shows_the_new_option_bytes() {
+    // The bootloader resets the chip to apply option bytes (AN3156 §5.1): that is the expected end of the
+    // write, not a "disconnected" failure. The user option byte goes from 0xFF to 0xFB (nRST_STOP cleared).
+    let dir = crate::common::scratch("safety-ob-write");
+    let board = renamed_board(&dir);
+    let mut ob = option_bytes(0xAA);
+    ob[0] = 0xFB;
+    ob[2] = 0x04;
+    let image = write(&dir, "ob.bin", &ob);
+    let o = flash(&board, &image, "0x1FFF0000", &["--write-option-bytes"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}{out}", stderr(&o));
+    assert!(
+        out.contains("reset to apply them and re-enumerated; they now read as written"),
+        "{out}"
+    );
+    assert!(out.contains("1FFF0000  FB AA 04 55"), "{out}");
+
+    // A complement byte that is not the complement: the chip computes those itself, so the read-back differs
+    // and the write is reported as not applied as asked (exit 1, a verify failure), with what it now reads.
+    ob[2] = 0x00;
+    let bad = write(&dir, "ob-bad.bin", &ob);
+    let o = flash(&board, &bad, "0x1FFF0000", &["--write-option-bytes"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{}{out}", stderr(&o));
+    assert!(stderr(&o).contains("[verify]"), "{}", stderr(&o));
+    assert!(out.contains("1FFF0000  FB AA 04 55"), "{out}");
+}
