@@ -37,10 +37,20 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 /// Refuse a folder that is not a run folder before reading it, saying so in the user's words (`role` is
 /// "baseline " for `--baseline`), rather than with the OS error for the first file looked for.
 pub fn require_run_folder(dir: &Path, role: &str) -> anyhow::Result<()> {
+    if records::is_staging(dir) {
+        anyhow::bail!(
+            "{role}{} is not a run folder: a soak was killed while creating it, so that run never started \
+             and recorded nothing (start the scenario again; this folder can be deleted)",
+            dir.display()
+        );
+    }
     if dir.join(records::MANIFEST_JSON).is_file() {
         return Ok(());
     }
-    let why = if dir.is_dir() {
+    let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+    let why = if empty {
+        "it is empty: if a soak was killed as it created this folder, that run never started and recorded nothing"
+    } else if dir.is_dir() {
         "no manifest.json"
     } else {
         "no such folder"

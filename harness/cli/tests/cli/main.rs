@@ -8,6 +8,7 @@ mod common;
 mod dfu_cli;
 mod diagnosis;
 mod false_naming;
+mod kills;
 mod report;
 mod safety;
 mod soak_cli;
