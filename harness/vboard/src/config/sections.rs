@@ -166,6 +166,10 @@ pub struct DescriptorConfig {
     pub alt_otp: String,
     /// Alt 3 iInterface string [C3] F4 V2.2.
     pub alt_device_feature: String,
+    /// Serve alt strings the DfuSe grammar cannot parse, as written: a planted ROM defect (the rom-layout
+    /// diagnosis case). Off, a string that does not parse is refused when the board file loads, naming its key,
+    /// so a typo is not found one failed cycle at a time.
+    pub accept_unparseable_layouts: bool,
     /// DFU functional bmAttributes 0x0B [C] F4 ROM; F746 [I].
     pub dfu_attributes: u8,
     /// wDetachTimeOut in ms: 255 [C] F4 ROM; F746 [I].
@@ -307,6 +311,7 @@ impl Default for DescriptorConfig {
             alt_option_bytes: "@Option Bytes  /0x1FFF0000/01*032 e".into(),
             alt_otp: "@OTP Memory /0x1FF0F000/01*1024 e,01*016 e".into(),
             alt_device_feature: "@Device Feature/0xFFFF0000/01*004 e".into(),
+            accept_unparseable_layouts: false,
             dfu_attributes: 0x0B,
             detach_timeout_ms: 255,
             transfer_size: 2048,

@@ -144,10 +144,26 @@ fn descriptors(c: &BoardConfig) -> Result<(), Failure> {
     let d = &c.descriptors;
     string("descriptors.manufacturer", &d.manufacturer)?;
     string("descriptors.product", &d.product)?;
-    string("descriptors.alt_flash", &d.alt_flash)?;
-    string("descriptors.alt_option_bytes", &d.alt_option_bytes)?;
-    string("descriptors.alt_otp", &d.alt_otp)?;
-    string("descriptors.alt_device_feature", &d.alt_device_feature)?;
+    for (key, text) in [
+        ("descriptors.alt_flash", &d.alt_flash),
+        ("descriptors.alt_option_bytes", &d.alt_option_bytes),
+        ("descriptors.alt_otp", &d.alt_otp),
+        ("descriptors.alt_device_feature", &d.alt_device_feature),
+    ] {
+        string(key, text)?;
+        // The host's own parser is the grammar: a string it cannot read would fail every cycle as `layout`.
+        if !d.accept_unparseable_layouts {
+            dfuse::MemoryLayout::parse(text).map_err(|e| {
+                (
+                    key,
+                    format!(
+                        "is not a DfuSe layout string ({e}); set descriptors.accept_unparseable_layouts = true \
+                         to serve it anyway, as a planted ROM defect"
+                    ),
+                )
+            })?;
+        }
+    }
     check(
         d.max_power_ma <= 510,
         "descriptors.max_power_ma",

@@ -134,6 +134,13 @@ const BASE: &str =
     "option_bytes.loaded.until",
     "unknown variant"
 )]
+#[case::unparseable_layout_string(
+    "trim = 16\n",
+    "trim = 16\n\n[descriptors]\nalt_otp = \"@OTP /0x1FF0F000/01*1024 q\"\n",
+    11,
+    "descriptors.alt_otp",
+    "is not a DfuSe layout string"
+)]
 #[case::syntax("trim = 16", "trim = = 16", 8, "hsi.trim", "")]
 fn malformed_board_files(
     #[case] find: &str,
@@ -154,6 +161,17 @@ fn malformed_board_files(
     );
     assert!(shown.contains(&format!("`{key}`")), "{shown}");
     assert!(shown.contains(message), "{shown}");
+}
+
+#[test]
+fn an_unparseable_layout_string_loads_only_when_planted_on_purpose() {
+    let text = BASE.replacen(
+        "trim = 16\n",
+        "trim = 16\n\n[descriptors]\nalt_otp = \"@OTP /0x1FF0F000/01*1024 q\"\naccept_unparseable_layouts = true\n",
+        1,
+    );
+    let config = BoardConfig::from_toml_str(&text, "boards/odd.toml").unwrap();
+    assert_eq!(config.descriptors.alt_otp, "@OTP /0x1FF0F000/01*1024 q");
 }
 
 #[test]
