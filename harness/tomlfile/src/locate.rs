@@ -160,6 +160,23 @@ impl SpanIndex {
         self.0.iter().any(|(q, _, table)| *table && q == path)
     }
 
+    /// The first key (in file order) named `name` written inside `span`, at any depth below `path`'s parent.
+    pub(crate) fn named_within(
+        &self,
+        path: &KeyPath,
+        name: &str,
+        span: &Range<usize>,
+    ) -> Option<KeyPath> {
+        let scope = path.parent().unwrap_or_default();
+        self.0
+            .iter()
+            .filter(|(q, s, _)| {
+                q.0.starts_with(&scope.0) && span.start <= s.start && s.end <= span.end
+            })
+            .find(|(q, _, _)| matches!(q.0.last(), Some(Segment::Key(k)) if k == name))
+            .map(|(q, _, _)| q.clone())
+    }
+
     /// The direct children of `path` written in the file, with their spans.
     pub(crate) fn children<'a>(
         &'a self,

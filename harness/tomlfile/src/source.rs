@@ -135,7 +135,7 @@ impl Source {
         let (location, path) = if whole {
             (Location::default(), KeyPath::root())
         } else {
-            let path = self.refine(at, error.message());
+            let path = self.refine(at, error.message(), &span);
             // Point at the error itself (a wrong value) when it lies inside the key's `key = value`; at the key
             // when the key is a table header or serde's span is wider than the key (inside a tagged enum).
             let start = match self.index.exact(&path) {
@@ -178,11 +178,16 @@ pub fn load<T: DeserializeOwned>(
 impl Source {
     /// Serde errors inside internally tagged enums (steps) point at the whole table; the message still names
     /// the unknown field or the unknown value, which picks out the key within it.
-    fn refine(&self, path: KeyPath, message: &str) -> KeyPath {
+    fn refine(&self, path: KeyPath, message: &str, span: &std::ops::Range<usize>) -> KeyPath {
         if let Some(field) = quoted_after(message, "unknown field `") {
             let candidate = path.key(&field);
             if self.index.exact(&candidate).is_some() {
                 return candidate;
+            }
+            // Inside a tagged enum, serde's span is the whole table (or the whole array of them) even when the
+            // unknown field is in an inline table within it (`image = { paht = "app.bin" }`).
+            if let Some(deeper) = self.index.named_within(&path, &field, span) {
+                return deeper;
             }
         }
         if let Some(value) = quoted_after(message, "unknown variant `") {

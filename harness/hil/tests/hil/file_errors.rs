@@ -146,6 +146,7 @@ fn with_steps(steps: &str) -> String {
 #[case::ob_without_connect(&with_steps("[[steps]]\nkind = \"wait_enumeration\"\n[[steps]]\nkind = \"read_option_bytes\"\n"), Some(9), "steps[1].kind", "needs a `dfu_connect` step before it")]
 #[case::flash_after_reboot(&with_steps("[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"reset\"\n[[steps]]\nkind = \"flash\"\nimage = { generate = 1024 }\n"), Some(11), "steps[2].kind", "`flash` needs a `dfu_connect`")]
 #[case::image_both(&with_steps("[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\nimage = { generate = 1024, path = \"a.bin\" }\n"), Some(10), "steps[1].image", "exactly one of `generate")]
+#[case::image_unknown_key(&with_steps("[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\nimage = { paht = \"a.bin\" }\n"), Some(10), "steps[1].image.paht", "unknown field `paht`")]
 #[case::image_empty(&with_steps("[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\nimage = { generate = 0 }\n"), Some(10), "steps[1].image.generate", "must be 1..=1048576 bytes")]
 #[case::image_file_missing(&with_steps("[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\nimage = { path = \"no-such.bin\" }\n"), Some(10), "steps[1].image.path", "no-such.bin: no such file")]
 #[case::image_seed_with_path(&with_steps("[[steps]]\nkind = \"dfu_connect\"\n[[steps]]\nkind = \"flash\"\nimage = { path = \"quick.toml\", seed = 2 }\n"), Some(10), "steps[1].image.seed", "only a generated image has a seed")]
