@@ -111,16 +111,8 @@ fn bootloader(c: &BoardConfig) -> Result<(), Failure> {
         0.0,
         60_000.0,
     )?;
-    check(
-        b.manifest_poll_ms <= MAX_POLL_MS,
-        "bootloader.manifest_poll_ms",
-        "must fit 24 bits",
-    )?;
-    check(
-        b.set_address_poll_ms <= MAX_POLL_MS,
-        "bootloader.set_address_poll_ms",
-        "must fit 24 bits",
-    )?;
+    host_poll("bootloader.manifest_poll_ms", b.manifest_poll_ms)?;
+    host_poll("bootloader.set_address_poll_ms", b.set_address_poll_ms)?;
     let align_ok = matches!(b.write_alignment, 1 | 2 | 4 | 8);
     check(
         align_ok,
@@ -181,11 +173,11 @@ fn flash_timing(c: &BoardConfig) -> Result<(), Failure> {
         0.0,
         10_000.0,
     )?;
-    poll("flash_timing.erase_32k_ms", t.erase_32k_ms)?;
-    poll("flash_timing.erase_128k_ms", t.erase_128k_ms)?;
-    poll("flash_timing.erase_256k_ms", t.erase_256k_ms)?;
-    poll("flash_timing.mass_erase_ms", t.mass_erase_ms)?;
-    poll("flash_timing.option_bytes_ms", t.option_bytes_ms)
+    host_poll("flash_timing.erase_32k_ms", t.erase_32k_ms)?;
+    host_poll("flash_timing.erase_128k_ms", t.erase_128k_ms)?;
+    host_poll("flash_timing.erase_256k_ms", t.erase_256k_ms)?;
+    host_poll("flash_timing.mass_erase_ms", t.mass_erase_ms)?;
+    host_poll("flash_timing.option_bytes_ms", t.option_bytes_ms)
 }
 
 fn link(c: &BoardConfig) -> Result<(), Failure> {
@@ -280,6 +272,23 @@ fn poll(key: &'static str, ms: u32) -> Result<(), Failure> {
         ms <= MAX_POLL_MS,
         key,
         "must fit the 24-bit bwPollTimeout (<= 16777215 ms)",
+    )
+}
+
+/// A poll time the bootloader asks for in normal operation: it must fit bwPollTimeout, and the host must be
+/// willing to wait that long for one command (else every such command fails as `stuck`, which is a planted
+/// fault's job: `faults.stuck_busy_poll_ms`, not a timing's).
+fn host_poll(key: &'static str, ms: u32) -> Result<(), Failure> {
+    poll(key, ms)?;
+    let limit = dfuse::PollPolicy::default().max_busy;
+    check(
+        u128::from(ms) <= limit.as_millis(),
+        key,
+        &format!(
+            "{ms} ms is longer than the host waits for one command ({} s): every such command would fail as \
+             stuck (plant that with faults.stuck_busy_per_boot instead)",
+            limit.as_secs()
+        ),
     )
 }
 

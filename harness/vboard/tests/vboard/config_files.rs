@@ -141,6 +141,13 @@ const BASE: &str =
     "descriptors.alt_otp",
     "is not a DfuSe layout string"
 )]
+#[case::poll_beyond_the_host(
+    "trim = 16\n",
+    "trim = 16\n\n[flash_timing]\nerase_128k_ms = 120000\n",
+    11,
+    "flash_timing.erase_128k_ms",
+    "longer than the host waits for one command (60 s)"
+)]
 #[case::syntax("trim = 16", "trim = = 16", 8, "hsi.trim", "")]
 fn malformed_board_files(
     #[case] find: &str,
