@@ -83,6 +83,9 @@ impl SerialRig {
     }
 }
 
+/// 0 K in °C: no chamber reads below it.
+const ABSOLUTE_ZERO_C: f64 = -273.15;
+
 /// A command with its placeholders filled in and its reply pattern compiled.
 #[derive(Debug, Clone)]
 struct Prepared {
@@ -112,18 +115,40 @@ impl Prepared {
 
     /// Sends the line and judges the reply; `Ok(Some(x))` when the reply carries a number.
     fn run(&self, link: &Shared) -> Result<Option<f64>, RigError> {
+        self.run_checked(link, |_| true, "")
+    }
+
+    /// As [`Prepared::run`], for a temperature reading: a value below absolute zero is a garbled reply, not a
+    /// reading to record.
+    fn run_temperature(&self, link: &Shared) -> Result<Option<f64>, RigError> {
+        self.run_checked(
+            link,
+            |celsius| celsius >= ABSOLUTE_ZERO_C,
+            " with a temperature at or above absolute zero (-273.15 °C)",
+        )
+    }
+
+    fn run_checked(
+        &self,
+        link: &Shared,
+        physical: impl Fn(f64) -> bool,
+        requirement: &str,
+    ) -> Result<Option<f64>, RigError> {
         let mut line = link.lock().unwrap_or_else(|e| e.into_inner());
         line.send(&self.line)?;
         let Some((expected, pattern)) = &self.expect else {
             return Ok(None);
         };
         let got = line.read_line(&self.line, self.timeout)?;
-        check_reply(pattern, &got).map_err(|_| RigError::Garbled {
-            port: line.name().to_string(),
-            command: self.line.clone(),
-            got,
-            expected: expected.clone(),
-        })
+        match check_reply(pattern, &got) {
+            Ok(value) if value.is_none_or(&physical) => Ok(value),
+            _ => Err(RigError::Garbled {
+                port: line.name().to_string(),
+                command: self.line.clone(),
+                got,
+                expected: format!("{expected}{requirement}"),
+            }),
+        }
     }
 }
 
@@ -167,8 +192,8 @@ impl RigControl for SerialControl {
 
     fn temperature(&mut self) -> Result<Option<f64>, RigError> {
         match (&self.temperature, &self.chamber) {
-            (Some(query), _) => query.run(&self.link),
-            (None, Some((link, _, read))) => read.run(link),
+            (Some(query), _) => query.run_temperature(&self.link),
+            (None, Some((link, _, read))) => read.run_temperature(link),
             (None, None) => Ok(None),
         }
     }

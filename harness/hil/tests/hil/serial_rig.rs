@@ -17,6 +17,7 @@ enum Mode {
     Silent,
     Garbage,
     BadNumber,
+    BelowAbsoluteZero,
 }
 
 /// One simulated instrument on the master side of a pty; keeps the slave open so the master never sees EIO.
@@ -76,6 +77,7 @@ fn serve(
                 Mode::Silent => continue,
                 Mode::Garbage => "#@!~".to_string(),
                 Mode::BadNumber => "TEMP 3 hot".to_string(),
+                Mode::BelowAbsoluteZero => "TEMP 3 -300.0".to_string(),
             };
             if master.write_all(format!("{reply}\r\n").as_bytes()).is_err() {
                 return;
@@ -219,6 +221,15 @@ fn a_temperature_that_is_not_a_number_is_garbled() {
         matches!(&err, RigError::Garbled { got, .. } if got == "TEMP 3 hot"),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_temperature_below_absolute_zero_is_garbled_not_recorded() {
+    let (relays, _oven, mut rig) = bench();
+    relays.set(Mode::BelowAbsoluteZero);
+    let err = rig.temperature().unwrap_err();
+    assert_eq!(err.kind(), RigErrorKind::Garbled);
+    assert!(err.to_string().contains("absolute zero"), "{err}");
 }
 
 #[test]
