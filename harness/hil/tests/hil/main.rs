@@ -9,6 +9,8 @@ mod clocks_virtual;
 mod common;
 mod dfu_virtual;
 mod file_errors;
+mod fuzz_files;
+mod mutate;
 mod rig_faults;
 mod serial_rig;
 mod shipped_files;
