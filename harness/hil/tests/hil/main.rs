@@ -10,6 +10,7 @@ mod common;
 mod dfu_virtual;
 mod file_errors;
 mod fuzz_files;
+mod fuzz_run_folder;
 mod mutate;
 mod rig_faults;
 mod serial_rig;
