@@ -282,7 +282,9 @@ impl Aggregate {
         };
         if let Some((source, ppm)) = hsi {
             *self.hsi_source.entry(source).or_default() += 1;
-            let bin = (ppm / 5_000.0).floor() as i64 * 5_000;
+            // Clamped so that a corrupted or hand-edited error (1e300 ppm) still has a bin, and the bin and
+            // its upper edge fit an i64; no HSI is off by a million percent.
+            let bin = (ppm.clamp(-1e10, 1e10) / 5_000.0).floor() as i64 * 5_000;
             self.hsi_bins.entry(bin).or_default().add(failed);
             let fine = (ppm.clamp(-200_000.0, 199_999.0) / 1_000.0).floor() as i64 * 1_000;
             (self.hsi_by_hse.entry((row.true_hse_hz / 1_000_000, fine)))

@@ -129,10 +129,17 @@ impl Source {
             .and_then(|_| self.index.table_spanning(&span))
             .unwrap_or_else(|| self.index.path_at(span.start));
         // serde's span for the document root starts at 0 and is held by no key; it may stop short of the end
-        // (trailing comments), so the end is not compared.
-        let whole =
-            span.is_empty() || (span.start == 0 && (at.is_root() || !self.index.holds(&span)));
-        let (location, path) = if whole {
+        // (trailing comments), so the end is not compared. A syntax error is never about the whole document,
+        // even where its span is too: empty at the end of the text, or at 0 before the first key.
+        let syntax = toml_edit::ImDocument::parse(self.text.as_str()).is_err();
+        let whole = !syntax
+            && (span.is_empty() || (span.start == 0 && (at.is_root() || !self.index.holds(&span))));
+        let (location, path) = if syntax {
+            // At the error itself, in the key whose `key = value` holds it (none when it is between keys).
+            let holds = |p: &KeyPath| self.index.exact(p).is_some_and(|s| s.contains(&span.start));
+            let path = if holds(&at) { at } else { KeyPath::root() };
+            (Location::of_offset(&self.text, span.start), path)
+        } else if whole {
             (Location::default(), KeyPath::root())
         } else {
             let path = self.refine(at, error.message(), &span);

@@ -189,3 +189,25 @@ fn a_file_that_is_not_utf8_names_the_line_of_the_first_bad_byte() {
     assert!(!text.contains("key ``"), "no empty key: {text}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_syntax_error_at_either_end_of_the_file_names_its_line() {
+    // A file cut inside its last key (an editor's crash, a half-copied file), and junk before the first key:
+    // the parser's span there is empty or starts at 0, which is also what serde gives for the whole document.
+    // A bare word between keys is on its own line, not on the key before it.
+    for (text, line, column) in [
+        (format!("{TEXT}usb"), 14, 4),
+        (format!("{TEXT}[[boards]"), 14, 9),
+        ("a".to_string(), 1, 2),
+        ("=1\n".to_string(), 1, 1),
+        (TEXT.replace("[controller]\n", "[controller]\nport\n"), 3, 5),
+    ] {
+        let err = parse_error(&text);
+        assert_eq!(err.line(), Some(line), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("rigs/case.toml:{line}:{column}: ")),
+            "{err}"
+        );
+    }
+}

@@ -100,6 +100,51 @@ mod tests {
         assert_eq!(check_reply(&re, line), want);
     }
 
+    /// The expected replies of the shipped bench rig, and patterns a user may write.
+    fn pattern() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            prop::sample::select(vec![
+                "OK PWR {channel} ON",
+                "OK RST {channel}",
+                r"TEMP {channel} (-?[0-9]+(?:\.[0-9]+)?)",
+                "1",
+                r"([0-9.]+)",
+                r"T{channel}=(\S+)",
+                r"(.*)",
+                r"(\d{1,3})?",
+            ])
+            .prop_map(str::to_string),
+            "[ -~]{0,24}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// A reply line of any text (what a garbled or foreign controller sends) is judged, never a panic;
+        /// a pattern that does not compile is a regex error, and a placeholder check never panics.
+        #[test]
+        fn any_reply_line_is_judged(
+            expect in pattern(),
+            line in proptest::prelude::any::<String>(),
+            number in "-?[0-9]{0,400}(\\.[0-9]{0,400})?(e-?[0-9]{1,4})?",
+            channel in proptest::prelude::any::<u16>(),
+        ) {
+            let _ = unknown_placeholder(&expect, &["channel", "celsius"]);
+            let _ = unknown_placeholder(&line, &["channel"]);
+            let vars = [("channel", channel.to_string()), ("celsius", line.clone())];
+            let _ = render(&expect, &vars);
+            if let Ok(re) = reply_regex(&expect, &vars) {
+                for reply in [line.clone(), format!("TEMP {channel} {number}"), number.clone()] {
+                    if let Ok(Some(x)) = check_reply(&re, &reply) {
+                        proptest::prop_assert!(x.is_finite(), "{reply:?} read as {x}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn renders_every_placeholder() {
         let vars = [

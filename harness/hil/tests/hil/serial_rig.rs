@@ -9,15 +9,18 @@ use std::thread;
 
 use hil::rig::{Rig, RigControl, RigError, RigErrorKind, SerialRig};
 use nix::pty::openpty;
+use proptest::prelude::*;
 
 /// How the simulated instrument answers.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Mode {
     Normal,
     Silent,
     Garbage,
     BadNumber,
     BelowAbsoluteZero,
+    /// These bytes as the whole reply, line ending (if any) included.
+    Raw(Vec<u8>),
 }
 
 /// One simulated instrument on the master side of a pty; keeps the slave open so the master never sees EIO.
@@ -72,14 +75,15 @@ fn serve(
                 continue;
             }
             log.lock().unwrap().push(line.clone());
-            let reply = match *mode.lock().unwrap() {
-                Mode::Normal => answer(&line),
+            let reply = match &*mode.lock().unwrap() {
+                Mode::Normal => format!("{}\r\n", answer(&line)).into_bytes(),
                 Mode::Silent => continue,
-                Mode::Garbage => "#@!~".to_string(),
-                Mode::BadNumber => "TEMP 3 hot".to_string(),
-                Mode::BelowAbsoluteZero => "TEMP 3 -300.0".to_string(),
+                Mode::Garbage => b"#@!~\r\n".to_vec(),
+                Mode::BadNumber => b"TEMP 3 hot\r\n".to_vec(),
+                Mode::BelowAbsoluteZero => b"TEMP 3 -300.0\r\n".to_vec(),
+                Mode::Raw(bytes) => bytes.clone(),
             };
-            if master.write_all(format!("{reply}\r\n").as_bytes()).is_err() {
+            if master.write_all(&reply).is_err() {
                 return;
             }
         }
@@ -240,4 +244,46 @@ fn a_missing_port_is_an_io_error() {
     let rig = Rig::from_toml_str(&text, &PathBuf::from("pty.toml")).unwrap();
     let err = SerialRig::open(&rig).err().expect("open must fail");
     assert_eq!(err.kind(), RigErrorKind::Io);
+}
+
+/// Replies a controller or chamber may send: any bytes ended by CR LF, the expected words with junk or a
+/// number of any length, and a stream with no line ending longer than the line buffer.
+fn reply_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let ended = |mut b: Vec<u8>| {
+        b.extend_from_slice(b"\r\n");
+        b
+    };
+    prop_oneof![
+        4 => prop::collection::vec(any::<u8>(), 0..300).prop_map(ended),
+        3 => ("(TEMP 3 |OK PWR 3 |OK RST 3|\\+)?", "[-+0-9.eE]{0,40}|\\PC{0,20}")
+            .prop_map(move |(a, b)| ended(format!("{a}{b}").into_bytes())),
+        1 => (any::<u8>(), 4097..6000usize).prop_map(|(b, n)| vec![b | 0x40; n]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the controller and the chamber answer, a command is acknowledged, read as a finite number,
+    /// or a rig error of its kind (timeout, garbled, I/O) — never a panic or a hang.
+    #[test]
+    fn any_reply_is_an_answer_or_a_rig_error(reply in reply_bytes()) {
+        let (relays, oven, mut rig) = bench();
+        relays.set(Mode::Raw(reply.clone()));
+        oven.set(Mode::Raw(reply));
+        let rig_error = |e: &RigError| {
+            matches!(e.kind(), RigErrorKind::Timeout | RigErrorKind::Garbled | RigErrorKind::Io)
+        };
+        match rig.temperature() {
+            Ok(Some(x)) => prop_assert!(x.is_finite(), "read {x}"),
+            Ok(None) => {}
+            Err(e) => prop_assert!(rig_error(&e), "{e:?}"),
+        }
+        if let Err(e) = rig.power(true) {
+            prop_assert!(rig_error(&e), "{e:?}");
+        }
+        if let Err(e) = rig.set_temperature(30.0) {
+            prop_assert!(rig_error(&e), "{e:?}");
+        }
+    }
 }
