@@ -49,7 +49,8 @@ pub fn require_run_folder(dir: &Path, role: &str) -> anyhow::Result<()> {
     }
     let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
     let why = if empty {
-        "it is empty: if a soak was killed as it created this folder, that run never started and recorded nothing"
+        "no manifest.json; it is empty, as a soak killed while creating its folder leaves it: such a run never \
+         started"
     } else if dir.is_dir() {
         "no manifest.json"
     } else {

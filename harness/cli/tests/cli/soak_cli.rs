@@ -390,7 +390,10 @@ fn without_a_pass_table_soak_report_and_junit_give_one_verdict() {
 fn a_folder_that_is_not_a_run_folder_is_named_once_as_such() {
     let dir = crate::common::scratch("soak_cli-not-a-run");
     let shown = dir.display().to_string();
-    let want = format!("hil: {shown} is not a run folder (no manifest.json)\n");
+    let want = format!(
+        "hil: {shown} is not a run folder (no manifest.json; it is empty, as a soak killed while creating its \
+         folder leaves it: such a run never started)\n"
+    );
     for args in [&["report"][..], &["soak", "--resume"][..]] {
         let o = hil().args(args).arg(&dir).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -419,7 +422,7 @@ fn a_bad_baseline_is_named_as_the_baseline_before_the_soak_runs() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     let want = format!(
-        "baseline {} is not a run folder (no manifest.json)",
+        "baseline {} is not a run folder (no manifest.json; it is empty",
         bad.display()
     );
     assert!(err.contains(&want), "{err}");
