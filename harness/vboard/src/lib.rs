@@ -77,6 +77,7 @@ pub mod serial;
 pub mod setup;
 pub mod standard;
 pub mod stats;
+pub mod swd;
 
 pub use board::{Board, BootRecord, Completion, ResetCause, RunMode, UsbError, NO_RESPONSE_HOLD};
 pub use clock::{Detection, PllConfig};
