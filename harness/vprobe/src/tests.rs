@@ -1,0 +1,284 @@
+//! The command layer against the virtual board's SWD port, with the packets probe-rs and OpenOCD send.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use vboard::registers::{DBGMCU_IDCODE, RCC_CR, RCC_PLLCFGR, UID_BASE};
+use vboard::swd::{BoardBus, DebugPort, SwdIdentity, Transfer};
+use vboard::{Board, BoardConfig};
+
+use super::*;
+
+const ID: SwdIdentity = SwdIdentity {
+    dpidr: 0x5BA0_2477,
+    ap_idr: 0x7477_0001,
+    ap_base: 0xE00F_D003,
+    targetid: 0,
+};
+
+/// A board powered on and booted, its debug port, and the time.
+struct Rig {
+    board: Board,
+    dp: DebugPort,
+    now: Duration,
+    /// Faults to answer instead of the next transfers, in order.
+    faults: Vec<Ack>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let mut board = Board::new(BoardConfig::healthy_default(), 7);
+        board.power_on(Duration::ZERO);
+        Rig {
+            board,
+            dp: DebugPort::new(ID),
+            now: Duration::from_millis(100),
+            faults: Vec::new(),
+        }
+    }
+    fn word(&mut self, addr: u32) -> u32 {
+        self.board.read_u32(self.now, addr).unwrap()
+    }
+}
+
+impl Target for Rig {
+    fn sequence(&mut self, count: usize, data: &[u8]) {
+        self.dp.sequence(count, data);
+    }
+    fn transfer(&mut self, ap: bool, read: bool, a: u8, data: u32) -> Transfer {
+        if !self.faults.is_empty() {
+            return Transfer {
+                ack: self.faults.remove(0),
+                data: 0,
+            };
+        }
+        let mut bus = BoardBus {
+            board: &mut self.board,
+            now: self.now,
+        };
+        self.dp.transfer(&mut bus, ap, read, a, data)
+    }
+    fn set_reset(&mut self, low: bool) {
+        if low {
+            self.board.reset_pin(self.now);
+        }
+    }
+    fn reset_low(&self) -> bool {
+        false
+    }
+    fn delay_us(&mut self, us: u32) {
+        self.now += Duration::from_micros(u64::from(us));
+    }
+}
+
+fn dap() -> Dap {
+    Dap::new(ProbeInfo {
+        vendor: "hil".into(),
+        product: "hil virtual CMSIS-DAP".into(),
+        serial: "VPROBE0001".into(),
+        firmware_version: "0.1.0".into(),
+        target_vendor: "STMicroelectronics".into(),
+        target_name: "STM32F746ZGTx".into(),
+        packet_size: 64,
+    })
+}
+
+/// probe-rs's attach: DAP_Info, connect, clock, transfer and SWD configuration, then the switch to SWD (51 ones,
+/// 0xE79E, 51 ones and three zeros), DPIDR, ABORT, CTRL/STAT power-up.
+fn attach(dap: &mut Dap, rig: &mut Rig) {
+    assert_eq!(dap.process(rig, &[0x00, 0xFF]), [0x00, 2, 64, 0]);
+    assert_eq!(dap.process(rig, &[0x02, 0x01]), [0x02, 1]);
+    assert_eq!(dap.process(rig, &[0x11, 0x40, 0x42, 0x0F, 0x00]), [0x11, 0]);
+    assert_eq!(dap.process(rig, &[0x04, 0, 0xFF, 0xFF, 0, 0]), [0x04, 0]);
+    assert_eq!(dap.process(rig, &[0x13, 0]), [0x13, 0]);
+    let ones = [0x12, 51, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07];
+    assert_eq!(dap.process(rig, &ones), [0x12, 0]);
+    assert_eq!(dap.process(rig, &[0x12, 16, 0x9E, 0xE7]), [0x12, 0]);
+    let reset = [0x12, 54, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07];
+    assert_eq!(dap.process(rig, &reset), [0x12, 0]);
+    // DPIDR, then ABORT = 0x1E.
+    let r = dap.process(rig, &[0x05, 0, 1, 0x02]);
+    assert_eq!(r, [0x05, 1, 1, 0x77, 0x24, 0xA0, 0x5B]);
+    let r = dap.process(rig, &[0x05, 0, 1, 0x00, 0x1E, 0, 0, 0]);
+    assert_eq!(r, [0x05, 1, 1]);
+    // SELECT = 0, CTRL/STAT = CDBGPWRUPREQ | CSYSPWRUPREQ, read it back.
+    let r = dap.process(
+        rig,
+        &[0x05, 0, 3, 0x08, 0, 0, 0, 0, 0x04, 0, 0, 0, 0x50, 0x06],
+    );
+    assert_eq!(r[..3], [0x05, 3, 1]);
+    assert_eq!(
+        u32::from_le_bytes(r[3..7].try_into().unwrap()) >> 28,
+        0xF,
+        "both ACKs"
+    );
+}
+
+fn words(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn dap_info_reports_the_probe_and_swd_only() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    let product = dap.process(&mut rig, &[0x00, 0x02]);
+    assert_eq!(product[1] as usize, "hil virtual CMSIS-DAP".len() + 1);
+    assert_eq!(&product[2..product.len() - 1], b"hil virtual CMSIS-DAP");
+    assert_eq!(*product.last().unwrap(), 0, "NUL-terminated");
+    assert_eq!(dap.process(&mut rig, &[0x00, 0x04])[2..7], *b"2.1.0");
+    assert_eq!(dap.process(&mut rig, &[0x00, 0xF0]), [0x00, 1, 1]);
+    assert_eq!(dap.process(&mut rig, &[0x00, 0xFE]), [0x00, 1, 1]);
+    assert_eq!(
+        dap.process(&mut rig, &[0x00, 0x07]),
+        [0x00, 0],
+        "no board vendor"
+    );
+}
+
+#[test]
+fn probe_rs_style_attach_then_a_memory_read_through_transfer_equals_the_register_file() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    // CSW (word, single increment, as OpenOCD writes it), TAR = RCC_CR, a DRW read: the posted AP read's data
+    // comes back through RDBUFF.
+    let mut req = vec![0x05, 0, 3, 0x01];
+    req.extend(0xA200_0012u32.to_le_bytes());
+    req.push(0x05);
+    req.extend(RCC_CR.to_le_bytes());
+    req.push(0x0F);
+    let r = dap.process(&mut rig, &req);
+    assert_eq!(r[..3], [0x05, 3, 1], "{r:x?}");
+    assert_eq!(words(&r[3..]), [rig.word(RCC_CR)]);
+}
+
+#[test]
+fn transfer_block_reads_consecutive_words_with_auto_increment() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    let mut req = vec![0x05, 0, 2, 0x01];
+    req.extend(0xA200_0012u32.to_le_bytes());
+    req.push(0x05);
+    req.extend(UID_BASE.to_le_bytes());
+    assert_eq!(dap.process(&mut rig, &req)[..3], [0x05, 2, 1]);
+    let r = dap.process(&mut rig, &[0x06, 0, 3, 0, 0x0F]);
+    assert_eq!(r[..4], [0x06, 3, 0, 1], "{r:x?}");
+    let expected: Vec<u32> = (0..3).map(|i| rig.word(UID_BASE + 4 * i)).collect();
+    assert_eq!(words(&r[4..]), expected);
+}
+
+#[test]
+fn openocd_style_reads_of_several_registers_in_one_transfer() {
+    // OpenOCD writes TAR before each word and reads DRW, several in one DAP_Transfer.
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    let mut req = vec![0x05, 0, 7, 0x01];
+    req.extend(0xA200_0012u32.to_le_bytes());
+    for addr in [RCC_CR, RCC_PLLCFGR, DBGMCU_IDCODE] {
+        req.push(0x05);
+        req.extend(addr.to_le_bytes());
+        req.push(0x0F);
+    }
+    let r = dap.process(&mut rig, &req);
+    assert_eq!(r[..3], [0x05, 7, 1], "{r:x?}");
+    let expected = [
+        rig.word(RCC_CR),
+        rig.word(RCC_PLLCFGR),
+        rig.word(DBGMCU_IDCODE),
+    ];
+    assert_eq!(words(&r[3..]), expected);
+    assert_eq!(expected[2] & 0xFFF, 0x449, "DEV_ID of the F74x");
+}
+
+#[test]
+fn wait_is_retried_and_fault_stops_the_transfer_with_the_count_done() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    rig.faults = vec![Ack::Wait, Ack::Wait];
+    assert_eq!(
+        dap.process(&mut rig, &[0x05, 0, 1, 0x02])[..3],
+        [0x05, 1, 1],
+        "WAIT twice, then OK"
+    );
+    // Two DPIDR reads, the second answered FAULT: one done, status FAULT, one word of data.
+    let mut dp_fault = Rig::new();
+    attach(&mut dap, &mut dp_fault);
+    dp_fault.faults = vec![Ack::Ok, Ack::Fault];
+    let r = dap.process(&mut dp_fault, &[0x05, 0, 2, 0x02, 0x02]);
+    assert_eq!(r[..3], [0x05, 1, 4], "{r:x?}");
+    assert_eq!(r.len(), 7, "one word");
+    // WAIT for ever: given up after the configured retries, reported as WAIT.
+    assert_eq!(dap.process(&mut rig, &[0x04, 0, 3, 0, 0, 0]), [0x04, 0]);
+    rig.faults = vec![Ack::Wait; 10];
+    assert_eq!(dap.process(&mut rig, &[0x05, 0, 1, 0x02]), [0x05, 0, 2]);
+}
+
+#[test]
+fn a_value_match_read_polls_until_it_matches_or_reports_a_mismatch() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    assert_eq!(dap.process(&mut rig, &[0x04, 0, 10, 0, 5, 0]), [0x04, 0]);
+    // Match mask 0xFFFF0000, then DPIDR with match value 0x5BA00000: a match.
+    let mut req = vec![0x05, 0, 2, 0x20];
+    req.extend(0xFFFF_0000u32.to_le_bytes());
+    req.push(0x12);
+    req.extend(0x5BA0_0000u32.to_le_bytes());
+    assert_eq!(dap.process(&mut rig, &req), [0x05, 2, 1]);
+    // The mask stays set for the next command; a value that never matches sets the mismatch bit.
+    let mut req = vec![0x05, 0, 1, 0x12];
+    req.extend(0x1234_0000u32.to_le_bytes());
+    assert_eq!(dap.process(&mut rig, &req), [0x05, 0, 0x11]);
+}
+
+#[test]
+fn without_the_switch_to_swd_the_target_does_not_answer() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    assert_eq!(dap.process(&mut rig, &[0x05, 0, 1, 0x02]), [0x05, 0, 7]);
+}
+
+#[test]
+fn nrst_through_swj_pins_and_reset_target_reboot_the_board() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    let boots = rig.board.boot().map(|b| b.number);
+    assert_eq!(
+        dap.process(&mut rig, &[0x10, 0x00, 0x80, 0, 0, 0, 0])[0],
+        0x10
+    );
+    assert_ne!(rig.board.boot().map(|b| b.number), boots, "a new boot");
+    assert_eq!(dap.process(&mut rig, &[0x0A]), [0x0A, 0, 1]);
+}
+
+#[test]
+fn execute_commands_runs_each_and_answers_in_one_packet() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    let r = dap.process(&mut rig, &[0x7F, 2, 0x00, 0xFE, 0x01, 0, 1]);
+    assert_eq!(r, [0x7F, 2, 0x00, 1, 1, 0x01, 0]);
+}
+
+#[test]
+fn unknown_and_short_commands_are_answered_not_panicked_on() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    assert_eq!(dap.process(&mut rig, &[0x42]), [0xFF]);
+    assert_eq!(dap.process(&mut rig, &[]), [0xFF]);
+    assert_eq!(
+        dap.process(&mut rig, &[0x11, 1]),
+        [0x11, 0xFF],
+        "SWJ_Clock cut short"
+    );
+    assert_eq!(dap.process(&mut rig, &[0x05, 0, 2, 0x00]), [0x05, 0xFF]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #[test]
+    fn any_packet_gets_a_response_within_the_packet_size(packets in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..80), 1..8)) {
+        let (mut dap, mut rig) = (dap(), Rig::new());
+        for p in &packets {
+            let r = dap.process(&mut rig, p);
+            prop_assert!(!r.is_empty() || p.first() == Some(&0x07));
+            prop_assert!(r.len() <= 64);
+        }
+    }
+}
