@@ -455,9 +455,18 @@ fn write_option_bytes<O: Observer>(
     })
 }
 
-/// Whether a failed download is the chip resetting under the host: it left the bus, or stopped answering.
+/// Whether a failed download is the chip resetting under the host: the data block went out, and a GETSTATUS
+/// polling its write found the device gone or silent. A failure before the block was sent (setting the address,
+/// the DNLOAD itself) is the device's failure, reported as such.
 fn is_reset(e: &dfuse::Error) -> bool {
     matches!(
+        e,
+        dfuse::Error::Transfer {
+            request: dfuse::Request::GetStatus,
+            during: dfuse::Operation::Write { .. },
+            ..
+        }
+    ) && matches!(
         e.kind(),
         dfuse::ErrorKind::Disconnected | dfuse::ErrorKind::Io | dfuse::ErrorKind::Timeout
     )

@@ -115,12 +115,19 @@ impl Soak {
         let mut manifest = Manifest::read(dir)?;
         // Every run folder is created whole, so a missing record file was removed afterwards: resuming would
         // record the rest of the run without its beginning.
-        for file in [CYCLES_CSV, STEPS_CSV, crate::inputs::INPUTS_JSON] {
+        for file in [CYCLES_CSV, STEPS_CSV] {
             if !dir.join(file).is_file() {
                 return Err(refuse(format!(
                     "{file} is missing: the folder is not as its soak left it"
                 )));
             }
+        }
+        if !dir.join(crate::inputs::INPUTS_JSON).is_file() {
+            return Err(refuse(format!(
+                "{} is missing, so the board and image files cannot be checked against what the run started with \
+                 (a folder made by a harness from before it was recorded, or damaged); start the scenario again",
+                crate::inputs::INPUTS_JSON
+            )));
         }
         for (original, kept) in [
             (&manifest.scenario_file, SCENARIO_COPY),

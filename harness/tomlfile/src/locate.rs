@@ -160,21 +160,41 @@ impl SpanIndex {
         self.0.iter().any(|(q, _, table)| *table && q == path)
     }
 
-    /// The first key (in file order) named `name` written inside `span`, at any depth below `path`'s parent.
-    pub(crate) fn named_within(
+    /// The key named `name` that serde found unknown, among the keys of that name written at `path` or inside
+    /// `span` below `path`'s parent. Inside a tagged enum serde's span covers the whole array of tables, so
+    /// several keys may share the name (a valid `seed` in one step's image, a stray one in another step): the
+    /// one whose neighbours best fit `expected` — the fields serde's message says that table takes — wins, then
+    /// the shallower, then the first written.
+    pub(crate) fn unknown_key(
         &self,
         path: &KeyPath,
         name: &str,
         span: &Range<usize>,
+        expected: &[String],
     ) -> Option<KeyPath> {
         let scope = path.parent().unwrap_or_default();
-        self.0
-            .iter()
-            .filter(|(q, s, _)| {
-                q.0.starts_with(&scope.0) && span.start <= s.start && s.end <= span.end
+        let direct = path.key(name);
+        let candidates = self.0.iter().filter(|(q, s, _)| {
+            matches!(q.0.last(), Some(Segment::Key(k)) if k == name)
+                && (*q == direct
+                    || q.0.starts_with(&scope.0) && span.start <= s.start && s.end <= span.end)
+        });
+        let fit = |q: &KeyPath| -> i64 {
+            let parent = q.parent().unwrap_or_default();
+            self.children(&parent)
+                .filter(|(sibling, _)| *sibling != q)
+                .map(|(sibling, _)| match sibling.0.last() {
+                    Some(Segment::Key(k)) if expected.iter().any(|e| e == k) => 1,
+                    _ => -1,
+                })
+                .sum()
+        };
+        candidates
+            .enumerate()
+            .max_by_key(|(i, (q, _, _))| {
+                (fit(q), std::cmp::Reverse(q.0.len()), std::cmp::Reverse(*i))
             })
-            .find(|(q, _, _)| matches!(q.0.last(), Some(Segment::Key(k)) if k == name))
-            .map(|(q, _, _)| q.clone())
+            .map(|(_, (q, _, _))| q.clone())
     }
 
     /// The direct children of `path` written in the file, with their spans.

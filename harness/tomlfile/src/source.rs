@@ -187,14 +187,11 @@ impl Source {
     /// the unknown field or the unknown value, which picks out the key within it.
     fn refine(&self, path: KeyPath, message: &str, span: &std::ops::Range<usize>) -> KeyPath {
         if let Some(field) = quoted_after(message, "unknown field `") {
-            let candidate = path.key(&field);
-            if self.index.exact(&candidate).is_some() {
-                return candidate;
-            }
-            // Inside a tagged enum, serde's span is the whole table (or the whole array of them) even when the
-            // unknown field is in an inline table within it (`image = { paht = "app.bin" }`).
-            if let Some(deeper) = self.index.named_within(&path, &field, span) {
-                return deeper;
+            // Inside a tagged enum, serde's span is the whole array of tables, and the unknown key may be in any
+            // of them or in an inline table within one (`image = { paht = "app.bin" }`).
+            let expected = expected_fields(message);
+            if let Some(key) = self.index.unknown_key(&path, &field, span, &expected) {
+                return key;
             }
         }
         if let Some(value) = quoted_after(message, "unknown variant `") {
@@ -209,6 +206,18 @@ impl Source {
         }
         path
     }
+}
+
+/// The fields serde lists after "expected" in an unknown-field message (``expected one of `a`, `b` ``).
+fn expected_fields(message: &str) -> Vec<String> {
+    let Some((_, list)) = message.split_once("expected") else {
+        return Vec::new();
+    };
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
 
 fn quoted_after(message: &str, prefix: &str) -> Option<String> {

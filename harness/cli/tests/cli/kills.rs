@@ -22,9 +22,10 @@ fn soaks_killed_anywhere_lose_nothing_and_resume_to_the_uninterrupted_run() {
     assert_eq!(tally.kills, kills);
     assert!(tally.clean(), "{}", campaign::render(&tally));
     // Every scenario was killed at least once (settle times, the stop rule, retries all resumed).
-    assert_eq!(
-        tally.by_scenario.len(),
-        campaign::SCENARIOS.len(),
-        "{tally:?}"
-    );
+    for s in campaign::SCENARIOS {
+        assert!(
+            tally.by_scenario.get(s).is_some_and(|&n| n > 0),
+            "{s}: {tally:?}"
+        );
+    }
 }

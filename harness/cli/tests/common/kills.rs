@@ -60,13 +60,21 @@ pub struct Tally {
     pub differing: usize,
     pub unresumable: usize,
     pub unparsable: usize,
+    /// Runs that neither ended nor reached their kill point within [`HANG`].
+    pub hung: usize,
     /// What went wrong, one line each (empty when all is well).
     pub problems: Vec<String>,
 }
 
 impl Tally {
     pub fn clean(&self) -> bool {
-        self.lost + self.duplicated + self.differing + self.unresumable + self.unparsable == 0
+        self.lost
+            + self.duplicated
+            + self.differing
+            + self.unresumable
+            + self.unparsable
+            + self.hung
+            == 0
     }
 }
 
@@ -122,7 +130,9 @@ pub fn campaign(kills: usize, seed: u64, work: &Path, hil: &Path, fixtures: &Pat
         let file = fixtures.join(format!("{scenario}.toml"));
         let r = &references[scenario];
         let done = chain(&mut tally, &mut rng, hil, &file, &reports, r, chain_len);
-        *tally.by_scenario.entry(scenario).or_default() += done;
+        if done > 0 {
+            *tally.by_scenario.entry(scenario).or_default() += done;
+        }
         tally.longest_chain = tally.longest_chain.max(done);
         tally.chains += 1;
     }
@@ -228,13 +238,25 @@ fn delay(rng: &mut fastrand::Rng, wall: Duration) -> Duration {
     Duration::from_secs_f64((lo + rng.f64() * (hi - lo)).exp())
 }
 
-/// Waits for `trigger`, then SIGKILLs `child`. False when the child had ended first (the kill missed).
-fn kill_at(child: &mut Child, trigger: Trigger, reports: &Path, dir: Option<&Path>) -> bool {
+/// Longer than any run of the campaign takes (each is under a second); a run still going after it hangs.
+const HANG: Duration = Duration::from_secs(60);
+
+/// How a wait for a kill point ended.
+enum Killed {
+    /// Killed at its trigger.
+    AtTrigger,
+    /// It ended by itself before the trigger.
+    Ended,
+    /// Neither ended nor reached the trigger within [`HANG`]: killed, and a problem.
+    Hung,
+}
+
+/// Waits for `trigger`, then SIGKILLs `child`.
+fn kill_at(child: &mut Child, trigger: Trigger, reports: &Path, dir: Option<&Path>) -> Killed {
     let started = Instant::now();
-    let give_up = Duration::from_secs(60);
     loop {
         if child.try_wait().unwrap().is_some() {
-            return false;
+            return Killed::Ended;
         }
         let now = match trigger {
             Trigger::FolderAppears => {
@@ -248,7 +270,12 @@ fn kill_at(child: &mut Child, trigger: Trigger, reports: &Path, dir: Option<&Pat
             }
             Trigger::After(d) => started.elapsed() >= d,
         };
-        if now || started.elapsed() > give_up {
+        if started.elapsed() > HANG {
+            let _ = child.kill();
+            child.wait().unwrap();
+            return Killed::Hung;
+        }
+        if now {
             break;
         }
         if let Trigger::After(d) = trigger {
@@ -257,7 +284,7 @@ fn kill_at(child: &mut Child, trigger: Trigger, reports: &Path, dir: Option<&Pat
     }
     let _ = child.kill(); // SIGKILL
     child.wait().unwrap();
-    true
+    Killed::AtTrigger
 }
 
 /// One folder killed `len` times, then resumed (or started, if no run ever began) to the end and checked.
@@ -290,7 +317,18 @@ fn chain(
             None => soak_command(hil, scenario, reports).spawn().unwrap(),
             Some(d) => resume_command(hil, d).spawn().unwrap(),
         };
-        if !kill_at(&mut child, trigger, reports, dir.as_deref()) {
+        let killed = kill_at(&mut child, trigger, reports, dir.as_deref());
+        if let Killed::Hung = killed {
+            tally.hung += 1;
+            tally.problems.push(format!(
+                "{name}: {} ran for {} s without ending or reaching its kill point",
+                dir.as_deref()
+                    .map_or("a new run".into(), |d| format!("resuming {}", d.display())),
+                HANG.as_secs()
+            ));
+            return made;
+        }
+        if let Killed::Ended = killed {
             // Ended on its own before the trigger: a finished run, not a kill. Start the chain's next kill
             // on a fresh folder.
             tally.missed += 1;
@@ -363,10 +401,25 @@ fn chain(
 fn check_ended(
     tally: &mut Tally,
     name: &str,
-    child: Child,
+    mut child: Child,
     dir: Option<&Path>,
     reports: &Path,
 ) -> Option<PathBuf> {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > HANG {
+            let _ = child.kill();
+            child.wait().unwrap();
+            tally.hung += 1;
+            tally.problems.push(format!(
+                "{name}: {} did not end within {} s",
+                dir.map_or("a new run".into(), |d| format!("resuming {}", d.display())),
+                HANG.as_secs()
+            ));
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let out = child.wait_with_output().unwrap();
     if !out.status.success() {
         tally.unresumable += 1;
@@ -503,8 +556,8 @@ pub fn render(t: &Tally) -> String {
         out += &format!("  {n:>3} {}\n", w.describe());
     }
     out += &format!(
-        "lost {}, duplicated {}, differing {}, unresumable {}, unparsable {}\n",
-        t.lost, t.duplicated, t.differing, t.unresumable, t.unparsable
+        "lost {}, duplicated {}, differing {}, unresumable {}, unparsable {}, hung {}\n",
+        t.lost, t.duplicated, t.differing, t.unresumable, t.unparsable, t.hung
     );
     for p in &t.problems {
         out += &format!("  problem: {p}\n");

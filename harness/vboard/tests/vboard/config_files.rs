@@ -146,7 +146,7 @@ const BASE: &str =
     "trim = 16\n\n[flash_timing]\nerase_128k_ms = 120000\n",
     11,
     "flash_timing.erase_128k_ms",
-    "longer than the host waits for one command (60 s)"
+    "the host waits 60 s for one, transfers included, so at most 59000 ms"
 )]
 #[case::syntax("trim = 16", "trim = = 16", 8, "hsi.trim", "")]
 fn malformed_board_files(
