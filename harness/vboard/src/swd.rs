@@ -213,7 +213,9 @@ impl DebugPort {
                 self.mode = LineMode::Dormant;
             }
             LineMode::Swd | LineMode::SwdReset if self.ones >= LINE_RESET_ONES => {
+                // A line reset clears DPBANKSEL; sticky flags and the power requests stay (ADIv5.2 B4.3.3).
                 self.mode = LineMode::SwdReset;
+                self.select &= !0xF;
             }
             _ => {}
         }
@@ -321,7 +323,13 @@ impl DebugPort {
         let value = match reg {
             0x00 if read => self.csw,
             0x00 => {
-                self.csw = data & CSW_RW | CSW_DEVICE_EN;
+                // Packed transfers (AddrInc 2) are not offered: the field reads back as single increment, which
+                // is how a debugger learns it (OpenOCD tries packed at attach).
+                let inc = match (data >> 4) & 0x3 {
+                    0 => 0,
+                    _ => 1,
+                };
+                self.csw = data & CSW_RW & !0x30 | inc << 4 | CSW_DEVICE_EN;
                 0
             }
             0x04 if read => self.tar,
