@@ -59,7 +59,7 @@ impl Bus for BoardBus<'_> {
         self.board.write_u32(self.now, addr, value)
     }
     fn debug_power(&self) -> bool {
-        self.board.mode() != crate::RunMode::Off
+        self.board.mode() != crate::RunMode::Off && self.board.config().debug.powers_up
     }
 }
 

@@ -232,6 +232,119 @@ fn a_value_match_read_polls_until_it_matches_or_reports_a_mismatch() {
     assert_eq!(dap.process(&mut rig, &req), [0x05, 0, 0x11]);
 }
 
+/// A 32-bit read through the AHB-AP with one DAP_Transfer (CSW, TAR, DRW).
+fn read_word(dap: &mut Dap, rig: &mut Rig, addr: u32) -> u32 {
+    let mut req = vec![0x05, 0, 3, 0x01];
+    req.extend(0xA200_0012u32.to_le_bytes());
+    req.push(0x05);
+    req.extend(addr.to_le_bytes());
+    req.push(0x0F);
+    let r = dap.process(rig, &req);
+    assert_eq!(r[..3], [0x05, 3, 1], "reading {addr:#x}: {r:x?}");
+    u32::from_le_bytes(r[3..7].try_into().unwrap())
+}
+
+fn write_word(dap: &mut Dap, rig: &mut Rig, addr: u32, value: u32) {
+    let mut req = vec![0x05, 0, 3, 0x01];
+    req.extend(0xA200_0012u32.to_le_bytes());
+    req.push(0x05);
+    req.extend(addr.to_le_bytes());
+    req.push(0x0D);
+    req.extend(value.to_le_bytes());
+    assert_eq!(dap.process(rig, &req), [0x05, 3, 1], "writing {addr:#x}");
+}
+
+#[test]
+fn the_core_is_a_cortex_m7_and_the_rom_tables_lead_to_its_scs() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    assert_eq!(
+        read_word(&mut dap, &mut rig, 0xE000_ED00) >> 4 & 0xFFF,
+        0xC27,
+        "CPUID part"
+    );
+    let base = ID.ap_base & !0xFFF;
+    let entry = read_word(&mut dap, &mut rig, base);
+    let cm7 = base.wrapping_add(entry & !0xFFF);
+    let ppb = cm7.wrapping_add(read_word(&mut dap, &mut rig, cm7) & !0xFFF);
+    let scs = ppb.wrapping_add(read_word(&mut dap, &mut rig, ppb) & !0xFFF);
+    assert_eq!(scs, 0xE000_E000);
+    assert_eq!(read_word(&mut dap, &mut rig, scs + 0xFF0), 0x0D);
+    assert_eq!(read_word(&mut dap, &mut rig, scs + 0xFE0), 0x0C);
+}
+
+#[test]
+fn a_halt_through_the_probe_stops_the_bootloader_answering_usb_and_is_recorded() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    let get_status = [0xA1, 0x03, 0, 0, 0, 0, 6, 0];
+    let now = rig.now + Duration::from_secs(1);
+    assert!(
+        rig.board.control(now, get_status, &[]).result.is_ok(),
+        "running: DFU answers"
+    );
+    write_word(&mut dap, &mut rig, 0xE000_EDF0, 0xA05F_0003);
+    let dhcsr = read_word(&mut dap, &mut rig, 0xE000_EDF0);
+    assert_ne!(dhcsr & (1 << 17), 0, "S_HALT");
+    assert_eq!(rig.board.halts().count, 1);
+    assert!(
+        rig.board.control(now, get_status, &[]).result.is_err(),
+        "halted: no answer"
+    );
+    write_word(&mut dap, &mut rig, 0xE000_EDF0, 0xA05F_0001);
+    assert!(
+        rig.board
+            .control(now + Duration::from_millis(10), get_status, &[])
+            .result
+            .is_ok(),
+        "resumed"
+    );
+}
+
+#[test]
+fn sysresetreq_through_the_probe_is_a_new_boot_with_new_clocks() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    let before = rig.board.boot().map(|b| b.number);
+    write_word(&mut dap, &mut rig, 0xE000_ED0C, 0x05FA_0004);
+    assert_eq!(rig.board.boot().map(|b| b.number), before.map(|n| n + 1));
+    assert_eq!(read_word(&mut dap, &mut rig, RCC_CR), rig.word(RCC_CR));
+}
+
+#[test]
+fn a_target_whose_debug_domain_never_powers_up_faults_every_ap_access() {
+    let mut config = BoardConfig::healthy_default();
+    config.debug.powers_up = false;
+    let mut board = Board::new(config, 7);
+    board.power_on(Duration::ZERO);
+    let mut rig = Rig {
+        board,
+        dp: DebugPort::new(ID),
+        now: Duration::from_millis(100),
+        faults: Vec::new(),
+    };
+    let mut dap = dap();
+    assert_eq!(dap.process(&mut rig, &[0x02, 0x01]), [0x02, 1]);
+    dap.process(
+        &mut rig,
+        &[0x12, 51, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07],
+    );
+    dap.process(&mut rig, &[0x12, 16, 0x9E, 0xE7]);
+    dap.process(
+        &mut rig,
+        &[0x12, 54, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07],
+    );
+    let r = dap.process(&mut rig, &[0x05, 0, 3, 0x02, 0x04, 0, 0, 0, 0x50, 0x06]);
+    assert_eq!(r[..3], [0x05, 3, 1]);
+    assert_eq!(
+        u32::from_le_bytes(r[7..11].try_into().unwrap()) >> 28 & 0xA,
+        0,
+        "no power-up ACKs"
+    );
+    let r = dap.process(&mut rig, &[0x05, 0, 2, 0x0F, 0x0F]);
+    assert_eq!(r[2], 4, "FAULT: {r:x?}");
+}
+
 #[test]
 fn without_the_switch_to_swd_the_target_does_not_answer() {
     let (mut dap, mut rig) = (dap(), Rig::new());

@@ -26,6 +26,15 @@ impl Board {
                 done_at: now,
             };
         }
+        if self.core.halted() {
+            // The core is halted by a debugger: the ROM does not run, so nothing answers (the USB peripheral
+            // NAKs until the host gives up).
+            self.stats.no_responses += 1;
+            return Completion {
+                result: Err(UsbError::NoResponse),
+                done_at: start.saturating_add(NO_RESPONSE_HOLD),
+            };
+        }
         let setup = Setup::parse(setup);
         self.stats.count_request(setup.name());
         if let Some(done) = self.check_request(now, start, &setup, data_out) {

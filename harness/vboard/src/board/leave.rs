@@ -49,6 +49,7 @@ impl Board {
             return;
         }
         self.csr_flags |= PINRSTF;
+        self.core.on_reset(now, self.dwt.demcr);
         self.count_boot();
         self.faults.on_boot();
         (self.busy_until, self.poll_not_before) = (Duration::ZERO, Duration::ZERO);

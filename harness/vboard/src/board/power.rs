@@ -14,7 +14,7 @@ use crate::descriptors::{serial_number, Descriptors};
 use crate::dfu::Dfu;
 use crate::faults::{Fault, Faults};
 use crate::memory::{Memory, OptionBytes};
-use crate::registers::Dwt;
+use crate::registers::{CoreDebug, Dwt};
 use crate::standard::UsbState;
 use crate::stats::{Stats, Violation};
 
@@ -57,6 +57,7 @@ pub struct Board {
     pub(crate) poll_not_before: Duration,
     pub(crate) csr_flags: u32,
     pub(crate) dwt: Dwt,
+    pub(crate) core: CoreDebug,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) violations: Vec<Violation>,
@@ -94,6 +95,11 @@ impl Board {
             poll_not_before: Duration::ZERO,
             csr_flags: 0,
             dwt: Dwt::default(),
+            core: CoreDebug::new(
+                config.debug.cpuid,
+                config.debug.halt_pc,
+                config.debug.halt_sp,
+            ),
             faults: Faults::new(config.faults.clone(), stream(seed, FAULT_STREAM)),
             stats: Stats::default(),
             violations: Vec::new(),
@@ -128,6 +134,8 @@ impl Board {
                 self.descriptors.set_serial(&serial);
             }
             self.dwt = Dwt::default();
+            let d = &self.config.debug;
+            self.core = CoreDebug::new(d.cpuid, d.halt_pc, d.halt_sp);
             self.csr_flags = PORRSTF | PINRSTF | BORRSTF;
             self.start(now, ResetCause::PowerOn);
         }
@@ -176,6 +184,27 @@ impl Board {
     /// What the chip runs.
     pub fn mode(&self) -> RunMode {
         self.mode
+    }
+
+    /// Whether a debugger holds the core halted: the bootloader does not run, so it does not answer USB.
+    pub fn core_halted(&self) -> bool {
+        self.core.halted()
+    }
+
+    /// How often and when a debugger halted the core (intrusiveness, as data).
+    pub fn halts(&self) -> crate::registers::core::Halts {
+        self.core.halts
+    }
+
+    /// The debug identification values of the board file's `[debug]` section, for its SWD port.
+    pub fn swd_identity(&self) -> crate::swd::SwdIdentity {
+        let d = &self.config.debug;
+        crate::swd::SwdIdentity {
+            dpidr: d.dpidr,
+            ap_idr: d.ap_idr,
+            ap_base: d.ap_base,
+            targetid: d.targetid,
+        }
     }
 
     /// Ground truth of the current bootloader boot; None while off or when the chip booted user code directly.
@@ -259,6 +288,7 @@ impl Board {
     /// with it low; only 0x0040, system memory, runs the ROM bootloader [C] AN2606), then (for system memory)
     /// the HSE measurement. Any other address runs user code there, off USB [I].
     pub(crate) fn start(&mut self, at: Duration, cause: ResetCause) {
+        self.core.on_reset(at, self.dwt.demcr);
         self.count_boot();
         self.faults.on_boot();
         (self.busy_until, self.poll_not_before) = (Duration::ZERO, Duration::ZERO);

@@ -39,6 +39,44 @@ pub struct BoardConfig {
     pub serial: SerialConfig,
     #[serde(default)]
     pub faults: FaultsConfig,
+    #[serde(default)]
+    pub debug: DebugConfig,
+}
+
+/// `[debug]`: what a debug probe reads over SWD that the sources do not settle (docs/probe-facts.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DebugConfig {
+    /// SW-DP DPIDR: 0x5BA02477 [C3] OpenOCD stm32f7x.cfg, pyOCD log of an F746.
+    pub dpidr: u32,
+    /// AHB-AP IDR: 0x74770001 [C3] pyOCD log of an F746.
+    pub ap_idr: u32,
+    /// AHB-AP BASE: the ST ROM table at 0xE00FD000, ADIv5 format, present [C3].
+    pub ap_base: u32,
+    /// DPv2 TARGETID [U] (TPARTNO 0x449, TDESIGNER ST).
+    pub targetid: u32,
+    /// CPUID: Cortex-M7 r0p1 [C3] CMSIS `__CM7_REV`, OpenOCD log.
+    pub cpuid: u32,
+    /// PC and SP a halt finds in the running bootloader [U]: somewhere in system memory, and in SRAM.
+    pub halt_pc: u32,
+    pub halt_sp: u32,
+    /// The debug power domain answers CDBGPWRUPREQ; false plants a target whose debug domain never powers up.
+    pub powers_up: bool,
+}
+
+impl Default for DebugConfig {
+    fn default() -> Self {
+        DebugConfig {
+            dpidr: 0x5BA0_2477,
+            ap_idr: 0x7477_0001,
+            ap_base: 0xE00F_D003,
+            targetid: 0x0044_9041,
+            cpuid: 0x410F_C271,
+            halt_pc: 0x1FF0_9A2C,
+            halt_sp: 0x2000_4F88,
+            powers_up: true,
+        }
+    }
 }
 
 /// How the HSE clock is made. The ROM enables HSE without HSEBYP (reference §5.5, F373 thread [C3]; F7 [U]);

@@ -30,6 +30,7 @@ impl Board {
         self.check_access(addr)?;
         self.register(now, addr)
             .or_else(|| self.memory_word(addr))
+            .or_else(|| self.core.read(addr))
             .ok_or(BusFault::Unmapped { addr })
     }
 
@@ -44,6 +45,11 @@ impl Board {
             DWT_LAR => {}
             RCC_CSR if value & RMVF != 0 => self.csr_flags = 0,
             RCC_CSR => {}
+            _ if core::writable(addr) => {
+                if self.core.write(now, addr, value) == Some(core::Effect::SystemReset) {
+                    self.software_reset(now);
+                }
+            }
             _ if self.register(now, addr).is_some() || self.memory_word(addr).is_some() => {
                 return Err(BusFault::ReadOnly { addr })
             }

@@ -3,9 +3,11 @@
 //! Writable: DEMCR, DWT_CTRL, DWT_CYCCNT, DWT_LAR (ignored) and RCC_CSR.RMVF; other modelled addresses are
 //! read-only here (the model does not let a probe reconfigure the chip). Must not change DFU state.
 
+pub mod core;
 mod dwt;
 mod map;
 
+pub(crate) use core::CoreDebug;
 pub(crate) use dwt::Dwt;
 
 /// A failed debug access.
