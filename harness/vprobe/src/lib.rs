@@ -11,6 +11,8 @@
 
 use vboard::swd::{Ack, Transfer};
 
+pub mod usb;
+
 /// What the probe drives: the target's SWD line and transfers, and its reset pin.
 pub trait Target {
     /// Clock `count` bits of `data`, LSB first, on SWDIO (DAP_SWJ_Sequence).

@@ -383,6 +383,58 @@ fn unknown_and_short_commands_are_answered_not_panicked_on() {
     assert_eq!(dap.process(&mut rig, &[0x05, 0, 2, 0x00]), [0x05, 0xFF]);
 }
 
+/// What probe-rs's `is_cmsis_dap` and OpenOCD's `cmsis_dap_usb_open` check, read back from the descriptors.
+#[test]
+fn the_usb_device_is_recognised_as_a_cmsis_dap_v2_probe() {
+    let mut probe = usb::ProbeDevice::new(dap().info().clone());
+    let get = |probe: &mut usb::ProbeDevice, kind: u8, index: u8| {
+        probe
+            .control([0x80, 0x06, index, kind, 0x09, 0x04, 0xFF, 0x00])
+            .unwrap()
+    };
+    let device = get(&mut probe, 1, 0);
+    assert_eq!(u16::from_le_bytes([device[8], device[9]]), usb::VID);
+    let config = get(&mut probe, 2, 0);
+    assert_eq!(
+        usize::from(u16::from_le_bytes([config[2], config[3]])),
+        config.len()
+    );
+    let interface = &config[9..18];
+    assert_eq!(
+        interface[5..8],
+        [0xFF, 0x00, 0x00],
+        "vendor class, subclass 0"
+    );
+    assert_eq!(interface[4], 2, "two endpoints");
+    let (out, inp) = (&config[18..25], &config[25..32]);
+    assert_eq!((out[2], out[3]), (usb::EP_OUT, 0x02), "bulk OUT first");
+    assert_eq!((inp[2], inp[3]), (usb::EP_IN, 0x02), "bulk IN second");
+    let name = get(&mut probe, 3, interface[8]);
+    let text = String::from_utf16(
+        &name[2..]
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(text.contains("CMSIS-DAP"), "{text}");
+    assert!(
+        probe.control([0x80, 0x06, 0, 0x0F, 0, 0, 5, 0]).is_err(),
+        "no BOS: stall"
+    );
+}
+
+#[test]
+fn a_command_on_bulk_out_is_answered_on_the_next_bulk_in() {
+    let mut probe = usb::ProbeDevice::new(dap().info().clone());
+    let mut rig = Rig::new();
+    assert_eq!(probe.bulk_in(64), None, "nothing asked yet: the IN waits");
+    probe.bulk_out(&mut rig, &[0x00, 0xFF]);
+    assert_eq!(probe.bulk_in(64), Some(vec![0x00, 2, 64, 0]));
+    probe.bulk_out(&mut rig, &[0x07]);
+    assert_eq!(probe.bulk_in(64), None, "DAP_TransferAbort has no response");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
     #[test]
