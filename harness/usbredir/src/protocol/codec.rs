@@ -90,6 +90,7 @@ pub fn decode_body(kind: u32, body: &[u8], caps: Caps) -> Result<Packet, DecodeE
         }
         CANCEL_DATA_PACKET => fixed(0).map(|_| Packet::CancelDataPacket)?,
         CONTROL_PACKET => decode_control(body)?,
+        BULK_PACKET => decode_bulk(body, caps)?,
         k if is_known(k) => Packet::Unserved { kind: k },
         k => return Err(DecodeError::UnknownType { kind: k }),
     })
@@ -179,6 +180,38 @@ fn decode_control(body: &[u8]) -> Result<Packet, DecodeError> {
     }))
 }
 
+fn decode_bulk(body: &[u8], caps: Caps) -> Result<Packet, DecodeError> {
+    let header = if caps.has(Caps::BULK_LENGTH_32BITS) {
+        BULK_HEADER_LEN_32
+    } else {
+        BULK_HEADER_LEN
+    };
+    if body.len() < header {
+        return Err(bad_length(BULK_PACKET, body.len(), format!(">= {header}")));
+    }
+    let high = if header == BULK_HEADER_LEN_32 {
+        u32::from(u16_at(body, 8)) << 16
+    } else {
+        0
+    };
+    let length = high | u32::from(u16_at(body, 2));
+    let data = body[header..].to_vec();
+    let is_in = body[0] & 0x80 != 0;
+    if !is_in && data.len() as u64 > u64::from(length) {
+        return Err(DecodeError::BulkData {
+            got: data.len(),
+            length,
+        });
+    }
+    Ok(Packet::Bulk(BulkPacket {
+        endpoint: body[0],
+        status: Status::from_u8(body[1]),
+        length,
+        stream_id: u32_at(body, 4),
+        data,
+    }))
+}
+
 /// Encode `packet` with `id`, laid out for the negotiated `caps`.
 pub fn encode(id: u64, packet: &Packet, caps: Caps) -> Vec<u8> {
     let (kind, body) = encode_body(packet, caps);
@@ -224,6 +257,7 @@ fn encode_body(packet: &Packet, caps: Caps) -> (u32, Vec<u8>) {
         } => (ALT_SETTING_STATUS, vec![*status as u8, *interface, *alt]),
         Packet::CancelDataPacket => (CANCEL_DATA_PACKET, vec![]),
         Packet::Control(c) => (CONTROL_PACKET, encode_control(c)),
+        Packet::Bulk(b) => (BULK_PACKET, encode_bulk(b, caps)),
         Packet::Unserved { kind } => (*kind, vec![]),
     }
 }
@@ -275,6 +309,17 @@ fn encode_control(c: &ControlPacket) -> Vec<u8> {
     b
 }
 
+fn encode_bulk(p: &BulkPacket, caps: Caps) -> Vec<u8> {
+    let mut b = vec![p.endpoint, p.status as u8];
+    b.extend_from_slice(&(p.length as u16).to_le_bytes());
+    b.extend_from_slice(&p.stream_id.to_le_bytes());
+    if caps.has(Caps::BULK_LENGTH_32BITS) {
+        b.extend_from_slice(&((p.length >> 16) as u16).to_le_bytes());
+    }
+    b.extend_from_slice(&p.data);
+    b
+}
+
 fn connect_len(caps: Caps) -> usize {
     if caps.has(Caps::CONNECT_DEVICE_VERSION) {
         10
@@ -295,6 +340,7 @@ fn is_known(kind: u32) -> bool {
     kind <= ALT_SETTING_STATUS
         || kind == CANCEL_DATA_PACKET
         || kind == CONTROL_PACKET
+        || kind == BULK_PACKET
         || UNSERVED.iter().any(|r| r.contains(&kind))
 }
 

@@ -18,8 +18,10 @@ pub const GET_ALT_SETTING: u32 = 10;
 pub const ALT_SETTING_STATUS: u32 = 11;
 pub const CANCEL_DATA_PACKET: u32 = 21;
 pub const CONTROL_PACKET: u32 = 100;
-/// Types we know but do not serve (iso/interrupt/bulk streams, filters, bulk/iso/interrupt data): skipped.
-pub(super) const UNSERVED: [std::ops::RangeInclusive<u32>; 3] = [12..=20, 22..=27, 101..=104];
+pub const BULK_PACKET: u32 = 101;
+/// Types we know but do not serve (iso/interrupt/bulk streams, filters, iso/interrupt/buffered bulk data):
+/// skipped.
+pub(super) const UNSERVED: [std::ops::RangeInclusive<u32>; 3] = [12..=20, 22..=27, 102..=104];
 
 /// Largest `length` we accept: a 64 KiB control transfer plus its header, with room to spare.
 pub const MAX_PACKET_LEN: u32 = 128 * 1024;
@@ -30,11 +32,16 @@ pub const ENDPOINTS: usize = 32;
 /// Number of interface slots in `interface_info`.
 pub const INTERFACES: usize = 32;
 pub(super) const CONTROL_HEADER_LEN: usize = 10;
+/// `usb_redir_bulk_packet_header` without and with `length_high` (the 32bits_bulk_length capability).
+pub(super) const BULK_HEADER_LEN: usize = 8;
+pub(super) const BULK_HEADER_LEN_32: usize = 10;
 
 /// `usb_redir_speed_full`.
 pub const SPEED_FULL: u8 = 1;
 /// Endpoint type control (`usb_redir_type_control`).
 pub const EP_TYPE_CONTROL: u8 = 0;
+/// Endpoint type bulk (`usb_redir_type_bulk`).
+pub const EP_TYPE_BULK: u8 = 2;
 /// `usb_redir_type_invalid`: no such endpoint.
 pub const EP_TYPE_INVALID: u8 = 255;
 
@@ -179,6 +186,18 @@ impl ControlPacket {
     }
 }
 
+/// `bulk_packet`: a bulk transfer on `endpoint`; from the guest side an OUT with its data or an IN asking for
+/// `length` bytes, and in the reply the status with the IN data (or the OUT's length transferred).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkPacket {
+    pub endpoint: u8,
+    pub status: Status,
+    /// Bytes asked for (IN request) or transferred (reply, OUT request); 32 bits with 32bits_bulk_length.
+    pub length: u32,
+    pub stream_id: u32,
+    pub data: Vec<u8>,
+}
+
 /// The packets the usb-host side handles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
@@ -213,6 +232,7 @@ pub enum Packet {
     },
     CancelDataPacket,
     Control(ControlPacket),
+    Bulk(BulkPacket),
     /// A packet type of the protocol we do not serve (iso, interrupt, bulk, filters); its body is skipped.
     Unserved {
         kind: u32,
@@ -245,4 +265,6 @@ pub enum DecodeError {
     },
     #[error("control packet: {got} data bytes but wLength {length} in an OUT request")]
     ControlData { got: usize, length: u16 },
+    #[error("bulk packet: {got} data bytes but length {length} in an OUT request")]
+    BulkData { got: usize, length: u32 },
 }

@@ -22,6 +22,31 @@ fn control(status: Status, data: Vec<u8>) -> Packet {
     })
 }
 
+fn bulk(endpoint: u8, length: u32, data: Vec<u8>) -> Packet {
+    Packet::Bulk(BulkPacket {
+        endpoint,
+        status: Status::Success,
+        length,
+        stream_id: 0,
+        data,
+    })
+}
+
+#[test]
+fn a_bulk_length_has_16_bits_without_the_32bits_capability_and_32_with_it() {
+    let p = bulk(0x81, 0x0001_0040, vec![]);
+    assert_eq!(encode(1, &p, C64).len(), 16 + 10);
+    assert_eq!(encode(1, &p, C32).len(), 12 + 8);
+    let (_, back, _) = decode(&encode(1, &p, C64), C64).unwrap();
+    assert_eq!(back, p);
+    let (_, cut, _) = decode(&encode(1, &p, C32), C32).unwrap();
+    assert_eq!(
+        cut,
+        bulk(0x81, 0x40, vec![]),
+        "the high half is not sent without the capability"
+    );
+}
+
 #[rstest]
 #[case::hello(Packet::Hello { version: "hil".into(), caps: Caps::OURS }, C32)]
 #[case::connect(Packet::DeviceConnect(DeviceConnect {
@@ -43,6 +68,8 @@ fn control(status: Status, data: Vec<u8>) -> Packet {
 #[case::cancel(Packet::CancelDataPacket, C64)]
 #[case::control_in(control(Status::Success, vec![0x12, 0x01]), C64)]
 #[case::control_timeout(control(Status::Timeout, vec![]), C32)]
+#[case::bulk_out(bulk(0x01, 70_000, vec![0x00, 0xFF]), C64)]
+#[case::bulk_in_reply(bulk(0x81, 4, vec![0x00, 2, 64, 0]), C32)]
 fn round_trip(#[case] packet: Packet, #[case] caps: Caps) {
     let id = if caps.has(Caps::IDS_64BITS) {
         0x1_0000_0002
@@ -97,15 +124,19 @@ fn ep_info_and_connect_layouts_follow_caps() {
     DecodeError::BadLength { kind: CONTROL_PACKET, length: 3, expected: ">= 10".into() })]
 #[case::control_out_too_much(&[100, 0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0x21, 1, 0, 0, 0, 0, 0, 0, 0, 0xAA], C32,
     DecodeError::ControlData { got: 1, length: 0 })]
+#[case::bulk_out_too_much(&[101, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0xAA], C32,
+    DecodeError::BulkData { got: 1, length: 0 })]
+#[case::short_bulk(&[101, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0x81, 0, 0], C32,
+    DecodeError::BadLength { kind: BULK_PACKET, length: 3, expected: ">= 8".into() })]
 fn malformed(#[case] bytes: &[u8], #[case] caps: Caps, #[case] want: DecodeError) {
     assert_eq!(decode(bytes, caps).unwrap_err(), want);
 }
 
 #[test]
 fn unserved_types_are_skipped_whole() {
-    let mut bytes = vec![101, 0, 0, 0, 3, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 0xff];
+    let mut bytes = vec![103, 0, 0, 0, 3, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 0xff];
     let (h, p, used) = decode(&bytes, C32).unwrap();
-    assert_eq!((h.id, p, used), (5, Packet::Unserved { kind: 101 }, 15));
+    assert_eq!((h.id, p, used), (5, Packet::Unserved { kind: 103 }, 15));
     bytes.truncate(14);
     assert!(matches!(
         decode(&bytes, C32),

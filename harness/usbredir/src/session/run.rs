@@ -187,6 +187,16 @@ impl Session {
                 self.stats.cancels_ignored += 1;
                 None
             }
+            Packet::Bulk(b) => {
+                // The board has only endpoint 0: a bulk transfer names an endpoint it does not have.
+                self.stats.unserved += 1;
+                Some(Packet::Bulk(crate::protocol::BulkPacket {
+                    status: crate::protocol::Status::Inval,
+                    length: 0,
+                    data: Vec::new(),
+                    ..b
+                }))
+            }
             Packet::Unserved { kind } => {
                 self.stats.unserved += 1;
                 eprintln!(
