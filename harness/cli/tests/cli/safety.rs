@@ -131,6 +131,7 @@ fn the_device_feature_bytes_need_their_flag() {
 #[test]
 fn a_dfu_file_for_another_device_is_refused_unless_allowed() {
     let dir = crate::common::scratch("safety-foreign");
+    let board = renamed_board(&dir);
     let image = hil::image::Image::from_bin(&[0x5A; 64], 0x0800_0000).unwrap();
     let target = hil::image::DfuseTarget {
         alt_setting: 0,
@@ -139,14 +140,14 @@ fn a_dfu_file_for_another_device_is_refused_unless_allowed() {
     };
     let file = hil::image::to_dfuse_file(0x1234, 0x5678, 0x0000, &[target]).unwrap();
     let path = write(&dir, "foreign.dfu", &file);
-    let o = hil(&["dfu", "flash", path.to_str().unwrap(), "--virtual"]);
+    let o = hil(&["dfu", "flash", path.to_str().unwrap(), &board]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("1234:5678"), "{}", stderr(&o));
     let o = hil(&[
         "dfu",
         "flash",
         path.to_str().unwrap(),
-        "--virtual",
+        &board,
         "--allow-foreign-dfu",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
