@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use hil::backend::board_config;
-use usbredir::{serve, serve_rig, ListenAddr, Listener, RigBoards, SessionConfig};
+use usbredir::{serve, serve_probes, serve_rig, ListenAddr, Listener, RigBoards, SessionConfig};
 
 #[derive(Subcommand, Debug)]
 pub enum VboardCommand {
@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// soak inside the VM: map it to a guest serial port (QEMU -chardev socket,path=...,id=rig -serial chardev:rig)
     #[arg(long, value_name = "ADDR")]
     pub rig: Option<String>,
+    /// Also serve each board's virtual CMSIS-DAP v2 probe (1209:0001) here, as a second usbredir device: probe
+    /// connection N is wired to the SWD port and NRST of board connection N (QEMU: a second -device usb-redir)
+    #[arg(long, value_name = "ADDR")]
+    pub probe_listen: Option<String>,
     /// Allow a TCP address that is not loopback (the board has no authentication: anyone who can
     /// connect gets full access to the device)
     #[arg(long)]
@@ -66,6 +70,13 @@ pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let probes = match &a.probe_listen {
+        Some(p) => {
+            let addr = ListenAddr::parse(p).context("--probe-listen")?;
+            Some(Listener::bind(&addr, a.allow_remote).context("--probe-listen")?)
+        }
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
@@ -92,9 +103,23 @@ pub fn run(command: &VboardCommand) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let probe_thread = probes.map(|probes| {
+        eprintln!(
+            "hil: CMSIS-DAP probes listening on {} (usbredir)",
+            probes.local_addr()
+        );
+        let (config, stop) = (config.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || serve_probes(&probes, &config, &stop))
+    });
     let served = serve(&listener, &config, &stop);
     stop.store(true, Ordering::Relaxed); // the rig thread ends with the server, however it ended
     let totals = served.context("serving")?;
+    if let Some(t) = probe_thread {
+        match t.join() {
+            Ok(r) => r.context("serving the probes")?,
+            Err(_) => anyhow::bail!("the probe server thread panicked"),
+        }
+    }
     if let Some(t) = rig_thread {
         match t.join() {
             Ok(r) => r.context("serving the rig controller")?,

@@ -7,14 +7,16 @@
 //! Must not use a C library or touch real USB, and must not depend on the `hil` harness (nor rusb, probe-rs or
 //! serialport): a board's seeds come from `vboard`, DfuSe types from `dfuse`.
 
+pub mod boards;
 pub mod pcap;
+pub mod probe;
 pub mod protocol;
 pub mod rig;
 pub mod serve;
 pub mod session;
 
 pub use rig::{serve_rig, RigBoards};
-pub use serve::{serve, ListenAddr, Listener, ServeError};
+pub use serve::{serve, serve_probes, ListenAddr, Listener, ServeError};
 pub use session::{
     Connection, ConnectionCounts, Session, SessionConfig, SessionError, HELLO_TIMEOUT,
     MAX_CONNECTIONS,

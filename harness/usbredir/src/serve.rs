@@ -236,6 +236,54 @@ pub fn serve(
     Ok(totals)
 }
 
+/// Serve probe connections on `listener` until `stop` is set: probe connection `n` is the CMSIS-DAP probe wired to
+/// the board of board connection `n` (the board's connection must come first; the probe waits for it up to the
+/// hello timeout). Each runs on its own thread.
+pub fn serve_probes(
+    listener: &Listener,
+    config: &SessionConfig,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let mut number = 0u64;
+    accept_until(listener, stop, "usbredir probe", |mut conn, peer| {
+        let n = number;
+        number += 1;
+        let boards = config.boards.clone();
+        let (poll, hello_timeout) = (config.poll, config.hello_timeout);
+        thread::Builder::new()
+            .name(format!("usbredir-probe-{n}"))
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let board = loop {
+                    if let Some(b) = boards.get(n) {
+                        break b;
+                    }
+                    if started.elapsed() > hello_timeout {
+                        eprintln!(
+                            "hil: usbredir probe connection {n} ({peer}): no board connection {n} to wire it to; closed"
+                        );
+                        return;
+                    }
+                    thread::sleep(ACCEPT_POLL);
+                };
+                let serial = format!("VPROBE{n:04}");
+                eprintln!("hil: usbredir probe connection {n} ({peer}): CMSIS-DAP probe {serial} on board {n}");
+                let mut session = crate::probe::ProbeSession::new(board, &serial, poll, hello_timeout);
+                match session.run(&mut conn) {
+                    Ok(()) => eprintln!(
+                        "hil: usbredir probe connection {n} closed: {} DAP commands",
+                        session.commands
+                    ),
+                    Err(e) => eprintln!(
+                        "hil: usbredir probe connection {n} closed on error: {}",
+                        dfuse::error_chain(&e)
+                    ),
+                }
+            })?;
+        Ok(())
+    })
+}
+
 /// Accepts connections on `listener` until `stop` is set, handing each to `accepted` with its peer's name; an
 /// accept that fails is reported on stderr (naming `what`) and retried. Only `accepted`'s errors end the loop.
 pub(crate) fn accept_until(

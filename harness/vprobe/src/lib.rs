@@ -27,6 +27,49 @@ pub trait Target {
     fn delay_us(&mut self, us: u32);
 }
 
+/// The probe wired to a board: its SWD port and NRST, at the board's time `now`. NRST held low keeps the chip
+/// in reset; its release is a new boot (a pin reset). A board that lost power takes its debug port back to
+/// power-on state (JTAG), so a debugger must connect again.
+pub struct BoardTarget<'a> {
+    pub board: &'a mut vboard::Board,
+    pub port: &'a mut vboard::swd::DebugPort,
+    pub now: std::time::Duration,
+    /// Whether the probe holds NRST low (kept by the caller between commands).
+    pub reset_held: &'a mut bool,
+}
+
+impl Target for BoardTarget<'_> {
+    fn sequence(&mut self, count: usize, data: &[u8]) {
+        self.port.sequence(count, data);
+    }
+    fn transfer(&mut self, ap: bool, read: bool, a: u8, data: u32) -> Transfer {
+        if self.board.mode() == vboard::RunMode::Off {
+            self.port.power_on_reset();
+            return Transfer {
+                ack: Ack::NoResponse,
+                data: 0,
+            };
+        }
+        let mut bus = vboard::swd::BoardBus {
+            board: self.board,
+            now: self.now,
+        };
+        self.port.transfer(&mut bus, ap, read, a, data)
+    }
+    fn set_reset(&mut self, low: bool) {
+        if *self.reset_held && !low {
+            self.board.reset_pin(self.now);
+        }
+        *self.reset_held = low;
+    }
+    fn reset_low(&self) -> bool {
+        *self.reset_held
+    }
+    fn delay_us(&mut self, us: u32) {
+        self.now += std::time::Duration::from_micros(u64::from(us));
+    }
+}
+
 /// What DAP_Info reports about the probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeInfo {

@@ -55,6 +55,8 @@ pub struct SessionConfig {
     pub max_connections: usize,
     /// A connection that has not sent its hello by then is closed (wall-clock time).
     pub hello_timeout: Duration,
+    /// Where each connection's board is found by a probe connection tied to it.
+    pub boards: crate::boards::Boards,
 }
 
 /// Default cap on connections served at once.
@@ -73,6 +75,7 @@ impl SessionConfig {
             rig: None,
             max_connections: MAX_CONNECTIONS,
             hello_timeout: HELLO_TIMEOUT,
+            boards: crate::boards::Boards::default(),
         }
     }
 }

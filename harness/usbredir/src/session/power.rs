@@ -38,39 +38,38 @@ impl Session {
 
     fn rig_command(&mut self, command: RigCommand) -> String {
         let channel = self.rig.as_ref().map_or(0, |r| r.channel);
-        let now = self.clock.now();
+        let now = self.board.clock.now();
         match command {
             RigCommand::Power(true) => {
-                if self.board.mode() == vboard::RunMode::Off {
+                if self.b().mode() == vboard::RunMode::Off {
                     // The n-th power-on draws like cycle n of an in-process soak's first phase, so a soak driven
                     // from a guest sees the boots an in-process soak with the same seed sees.
                     self.power_ons += 1;
-                    self.board
-                        .reseed(cycle_seed(self.seed, 0, self.power_ons, 1));
-                    self.board.power_on(now);
+                    self.b().reseed(cycle_seed(self.seed, 0, self.power_ons, 1));
+                    self.b().power_on(now);
                 }
                 format!("OK PWR {channel} ON")
             }
             RigCommand::Power(false) => {
-                self.board.power_off(now);
+                self.b().power_off(now);
                 format!("OK PWR {channel} OFF")
             }
             RigCommand::Boot0(high) => {
-                self.board.set_boot0(high);
+                self.b().set_boot0(high);
                 format!("OK BOOT0 {channel} {}", u8::from(high))
             }
             RigCommand::Reset { ms } => {
                 // Held in reset for the pulse (at most rig::MAX_PULSE_MS): the board answers nothing meanwhile.
-                self.clock.sleep(Duration::from_millis(u64::from(ms)));
-                let now = self.clock.now();
-                self.board.reset_pin(now);
+                self.board.clock.sleep(Duration::from_millis(u64::from(ms)));
+                let now = self.board.clock.now();
+                self.b().reset_pin(now);
                 format!("OK RST {channel}")
             }
             RigCommand::Temperature => {
-                format!("TEMP {channel} {:.1}", self.board.temperature())
+                format!("TEMP {channel} {:.1}", self.b().temperature())
             }
             RigCommand::Transfers => format!("XFERS {channel} {}", self.stats.control_transfers),
-            RigCommand::Clocks => match self.board.boot() {
+            RigCommand::Clocks => match self.b().boot() {
                 Some(b) => format!(
                     "CLOCKS {channel} PLLM {} HSE {} USB {:.0} PPM {:.0}",
                     b.pll.m, b.measured_hse_hz, b.usb_clock_hz, b.usb_error_ppm
@@ -82,7 +81,7 @@ impl Session {
 
     /// One stderr line for each bootloader boot not logged yet: what the ROM measured and what USB got.
     pub(super) fn log_boot(&mut self) {
-        let Some(boot) = self.board.boot() else {
+        let Some(boot) = self.b().boot().cloned() else {
             return;
         };
         if boot.number <= self.boots_logged {
@@ -165,7 +164,8 @@ mod tests {
             in_process.reseed(cycle_seed(seed, 0, cycle, 1));
             in_process.power_off(Duration::from_secs(cycle));
             in_process.power_on(Duration::from_secs(cycle) + Duration::from_millis(200));
-            let (served, soaked) = (session.board().boot().unwrap(), in_process.boot().unwrap());
+            let served = session.board().boot().cloned().unwrap();
+            let soaked = in_process.boot().unwrap();
             assert_eq!(served.hsi_error_ppm, soaked.hsi_error_ppm, "cycle {cycle}");
             assert_eq!(
                 served.measured_hse_hz, soaked.measured_hse_hz,

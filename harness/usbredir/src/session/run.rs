@@ -11,17 +11,20 @@ use vboard::descriptors::Descriptors;
 use vboard::{board_seed, Board};
 
 use super::{transfer, Connection, ConnectionCounts, SessionConfig, SessionError};
+use crate::boards::SharedBoard;
 use crate::pcap::PcapWriter;
 use crate::protocol::{
     decode, encode, Caps, DecodeError, DeviceConnect, EpInfo, Interface, Packet, SPEED_FULL,
 };
 use crate::rig::RigSlot;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One connection's board and protocol state.
 pub struct Session {
     /// The connection's number (from 0), for log lines.
     pub(super) number: u64,
-    pub(super) board: Board,
+    /// The board, shared with a probe connection tied to it (`crate::boards`), and the clock both run on.
+    pub(super) board: Arc<SharedBoard>,
     /// The board's seed (the run seed mixed with its rig-file seed `number + 1`).
     pub(super) seed: u64,
     /// Power-ons through the rig so far; the n-th is reseeded as soak cycle n.
@@ -31,7 +34,6 @@ pub struct Session {
     /// This session's rig channel and the commands waiting for it.
     pub(super) rig: Option<RigSlot>,
     pub(super) device: Descriptors,
-    pub(super) clock: SystemClock,
     pub(super) no_response_wait: Duration,
     pub(super) poll: Duration,
     pub(super) hello_timeout: Duration,
@@ -60,6 +62,12 @@ impl Session {
         let seed = board_seed(config.seed, connection + 1);
         let mut board = Board::new(config.board.clone(), seed);
         board.power_on(clock.now());
+        let device = Descriptors::new(board.config());
+        let board = Arc::new(SharedBoard {
+            board: Mutex::new(board),
+            clock,
+        });
+        config.boards.register(connection, &board);
         let pcap = config
             .capture
             .as_ref()
@@ -71,9 +79,8 @@ impl Session {
             power_ons: 0,
             boots_logged: 0,
             rig,
-            device: Descriptors::new(board.config()),
+            device,
             board,
-            clock,
             no_response_wait: config.no_response_wait,
             poll: config.poll,
             hello_timeout: config.hello_timeout,
@@ -93,8 +100,13 @@ impl Session {
         &self.stats
     }
 
-    pub fn board(&self) -> &Board {
-        &self.board
+    /// The board (locked: a probe connection may share it).
+    pub fn board(&self) -> MutexGuard<'_, Board> {
+        self.b()
+    }
+
+    pub(super) fn b(&self) -> MutexGuard<'_, Board> {
+        self.board.lock()
     }
 
     /// The board's seed: `vboard::board_seed(run seed, connection + 1)`.
@@ -172,7 +184,7 @@ impl Session {
                 None
             }
             Packet::Reset => {
-                self.board.bus_reset(self.clock.now());
+                self.b().bus_reset(self.board.clock.now());
                 None
             }
             Packet::Control(c) => Some(Packet::Control(self.control(c))),
@@ -219,8 +231,8 @@ impl Session {
         if !self.hello_done {
             return Ok(());
         }
-        let attached = self.board.attached(self.clock.now());
-        let rebooted = self.board.stats().boots != self.boots_at_connect;
+        let attached = self.b().attached(self.board.clock.now());
+        let rebooted = self.b().stats().boots != self.boots_at_connect;
         if self.connected && (!attached || rebooted) {
             self.connected = false;
             self.stats.disconnects += 1;
@@ -229,7 +241,8 @@ impl Session {
         if !self.connected && attached {
             self.connected = true;
             self.stats.connects += 1;
-            self.boots_at_connect = self.board.stats().boots;
+            let boots = self.b().stats().boots;
+            self.boots_at_connect = boots;
             self.configuration = 0;
             for packet in self.plug_packets() {
                 self.send(conn, 0, &packet)?;

@@ -80,17 +80,18 @@ impl Session {
             self.stats.io_errors += 1;
             return (Status::IoError, Vec::new());
         }
-        let submitted = self.clock.now();
-        let completion = self.board.control(submitted, setup, data_out);
+        let submitted = self.board.clock.now();
+        let completion = self.b().control(submitted, setup, data_out);
         let result = match completion.result {
             Err(UsbError::NoResponse) => {
                 let hold = completion.done_at.saturating_sub(submitted);
-                self.clock.sleep(hold.min(self.no_response_wait));
+                self.board.clock.sleep(hold.min(self.no_response_wait));
                 Err(TransferError::new(TransferErrorKind::Timeout, "no answer"))
             }
             other => {
-                self.clock
-                    .sleep(completion.done_at.saturating_sub(self.clock.now()));
+                self.board
+                    .clock
+                    .sleep(completion.done_at.saturating_sub(self.board.clock.now()));
                 other.map_err(to_transfer_error)
             }
         };
@@ -134,7 +135,7 @@ impl Session {
                 data_out,
                 result,
                 submitted,
-                self.clock.now(),
+                self.board.clock.now(),
             )
             .and_then(|()| pcap.flush());
         if let Err(e) = written {

@@ -10,4 +10,5 @@ mod server;
 mod board;
 mod connections;
 mod pcap_tshark;
+mod probe;
 mod rig;

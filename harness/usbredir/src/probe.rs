@@ -1,0 +1,300 @@
+//! One usbredir connection serving the virtual CMSIS-DAP v2 probe (`vprobe`) wired to a served board: the
+//! probe's own USB device (its descriptors on the control pipe, DAP commands on bulk OUT, responses on bulk IN),
+//! its SWD port and NRST acting on the same board as that board's DFU connection, on the same clock. A bulk IN
+//! that arrives before there is a response waits for the next command's.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dfuse::Clock;
+use vboard::swd::DebugPort;
+use vprobe::usb::{ProbeDevice, EP_IN, EP_OUT, MAX_PACKET};
+use vprobe::{BoardTarget, ProbeInfo};
+
+use crate::boards::SharedBoard;
+use crate::protocol::{
+    decode, encode, BulkPacket, Caps, ControlPacket, DecodeError, DeviceConnect, EpInfo, Interface,
+    Packet, Status, EP_TYPE_BULK, SPEED_FULL,
+};
+use crate::session::{is_idle, Connection, SessionError};
+
+/// A probe connection's state.
+pub struct ProbeSession {
+    board: Arc<SharedBoard>,
+    device: ProbeDevice,
+    port: DebugPort,
+    reset_held: bool,
+    caps: Caps,
+    hello_done: bool,
+    inbuf: Vec<u8>,
+    /// A bulk IN waiting for a response: its packet id and the most bytes it takes.
+    waiting_in: Option<(u64, u32)>,
+    poll: Duration,
+    hello_timeout: Duration,
+    /// DAP command packets executed.
+    pub commands: u64,
+}
+
+impl ProbeSession {
+    /// The probe of `board`, identified by `serial`.
+    pub fn new(
+        board: Arc<SharedBoard>,
+        serial: &str,
+        poll: Duration,
+        hello_timeout: Duration,
+    ) -> Self {
+        let port = DebugPort::new(board.lock().swd_identity());
+        let target_name = "STM32F746ZGTx".to_string();
+        Self {
+            device: ProbeDevice::new(ProbeInfo {
+                vendor: "hil".into(),
+                product: "hil virtual CMSIS-DAP".into(),
+                serial: serial.into(),
+                firmware_version: env!("CARGO_PKG_VERSION").into(),
+                target_vendor: "STMicroelectronics".into(),
+                target_name,
+                packet_size: MAX_PACKET,
+            }),
+            board,
+            port,
+            reset_held: false,
+            caps: Caps::default(),
+            hello_done: false,
+            inbuf: Vec::new(),
+            waiting_in: None,
+            poll,
+            hello_timeout,
+            commands: 0,
+        }
+    }
+
+    /// Serve `conn` until the client closes it (`Ok`) or breaks the protocol (`Err`).
+    pub fn run<C: Connection>(&mut self, conn: &mut C) -> Result<(), SessionError> {
+        conn.set_read_timeout(Some(self.poll))?;
+        let hello = Packet::Hello {
+            version: format!("hil-vprobe {}", env!("CARGO_PKG_VERSION")),
+            caps: Caps::OURS,
+        };
+        self.send(conn, 0, &hello)?;
+        let mut chunk = vec![0u8; 64 * 1024];
+        let started = Instant::now();
+        loop {
+            if !self.hello_done && started.elapsed() > self.hello_timeout {
+                return Err(SessionError::HelloTimeout(self.hello_timeout));
+            }
+            loop {
+                match decode(&self.inbuf, self.caps) {
+                    Ok((header, packet, used)) => {
+                        self.inbuf.drain(..used);
+                        if !self.hello_done && !matches!(packet, Packet::Hello { .. }) {
+                            return Err(SessionError::NoHello { kind: header.kind });
+                        }
+                        self.handle(conn, header.id, packet)?;
+                    }
+                    Err(DecodeError::Truncated { .. }) => break,
+                    Err(e) => return Err(SessionError::Malformed(e)),
+                }
+            }
+            match conn.read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.inbuf.extend_from_slice(&chunk[..n]),
+                Err(e) if is_idle(&e) => {}
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    fn handle<C: Connection>(
+        &mut self,
+        conn: &mut C,
+        id: u64,
+        packet: Packet,
+    ) -> Result<(), SessionError> {
+        let reply = match packet {
+            Packet::Hello { caps, .. } if !self.hello_done => {
+                self.caps = Caps::OURS.negotiated(caps);
+                self.hello_done = true;
+                for p in self.plug_packets() {
+                    self.send(conn, 0, &p)?;
+                }
+                None
+            }
+            Packet::Control(c) => Some(Packet::Control(self.control(c))),
+            Packet::SetConfiguration { configuration } => {
+                let setup = [0x00, 0x09, configuration, 0, 0, 0, 0, 0];
+                let status = status_of(self.device.control(setup).is_ok());
+                Some(Packet::ConfigurationStatus {
+                    status,
+                    configuration,
+                })
+            }
+            Packet::GetConfiguration => {
+                let got = self.device.control([0x80, 0x08, 0, 0, 0, 0, 1, 0]);
+                let configuration = got
+                    .as_ref()
+                    .ok()
+                    .and_then(|d| d.first().copied())
+                    .unwrap_or(0);
+                Some(Packet::ConfigurationStatus {
+                    status: status_of(got.is_ok()),
+                    configuration,
+                })
+            }
+            Packet::SetAltSetting { interface, alt } => Some(Packet::AltSettingStatus {
+                status: status_of(interface == 0 && alt == 0),
+                interface,
+                alt,
+            }),
+            Packet::GetAltSetting { interface } => Some(Packet::AltSettingStatus {
+                status: status_of(interface == 0),
+                interface,
+                alt: 0,
+            }),
+            Packet::Bulk(b) if b.endpoint == EP_OUT => {
+                let length = b.data.len() as u32;
+                self.command(&b.data);
+                self.send(
+                    conn,
+                    id,
+                    &Packet::Bulk(BulkPacket {
+                        status: Status::Success,
+                        length,
+                        data: vec![],
+                        ..b
+                    }),
+                )?;
+                if let Some((in_id, max)) = self.waiting_in {
+                    if let Some(data) = self.device.bulk_in(max as usize) {
+                        self.waiting_in = None;
+                        self.send(conn, in_id, &bulk_in(data))?;
+                    }
+                }
+                None
+            }
+            Packet::Bulk(b) if b.endpoint == EP_IN => {
+                match self.device.bulk_in(b.length as usize) {
+                    Some(data) => Some(bulk_in(data)),
+                    None => {
+                        self.waiting_in = Some((id, b.length));
+                        None
+                    }
+                }
+            }
+            Packet::Bulk(b) => Some(Packet::Bulk(BulkPacket {
+                status: Status::Inval,
+                length: 0,
+                data: vec![],
+                ..b
+            })),
+            Packet::CancelDataPacket => {
+                // The only transfer that can be outstanding is a waiting bulk IN.
+                if self.waiting_in.is_some_and(|(w, _)| w == id) {
+                    self.waiting_in = None;
+                    Some(Packet::Bulk(BulkPacket {
+                        endpoint: EP_IN,
+                        status: Status::Cancelled,
+                        length: 0,
+                        stream_id: 0,
+                        data: vec![],
+                    }))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(reply) = reply {
+            self.send(conn, id, &reply)?;
+        }
+        Ok(())
+    }
+
+    /// One DAP command packet, on the board at the shared clock's now.
+    fn command(&mut self, packet: &[u8]) {
+        let now = self.board.clock.now();
+        let mut board = self.board.lock();
+        let mut target = BoardTarget {
+            board: &mut board,
+            port: &mut self.port,
+            now,
+            reset_held: &mut self.reset_held,
+        };
+        self.device.bulk_out(&mut target, packet);
+        self.commands += 1;
+    }
+
+    fn control(&mut self, c: ControlPacket) -> ControlPacket {
+        let (status, data) = match self.device.control(c.setup()) {
+            Ok(data) => (Status::Success, data),
+            Err(_) => (Status::Stall, vec![]),
+        };
+        ControlPacket {
+            status,
+            length: data.len() as u16,
+            data,
+            ..c
+        }
+    }
+
+    /// interface_info, ep_info (control, bulk OUT 1, bulk IN 0x81), device_connect.
+    fn plug_packets(&self) -> [Packet; 3] {
+        let mut ep = EpInfo::control_only(64);
+        for (slot, _) in [(1usize, EP_OUT), (17usize, EP_IN)] {
+            ep.kind[slot] = EP_TYPE_BULK;
+            ep.max_packet_size[slot] = MAX_PACKET;
+        }
+        let d = self.device.device_descriptor();
+        let word = |i: usize| u16::from_le_bytes([d[i], d[i + 1]]);
+        [
+            Packet::InterfaceInfo(vec![Interface {
+                number: 0,
+                class: 0xFF,
+                subclass: 0,
+                protocol: 0,
+            }]),
+            Packet::EpInfo(Box::new(ep)),
+            Packet::DeviceConnect(DeviceConnect {
+                speed: SPEED_FULL,
+                class: 0,
+                subclass: 0,
+                protocol: 0,
+                vendor_id: word(8),
+                product_id: word(10),
+                device_version_bcd: word(12),
+            }),
+        ]
+    }
+
+    fn send<C: Connection>(
+        &mut self,
+        conn: &mut C,
+        id: u64,
+        packet: &Packet,
+    ) -> Result<(), SessionError> {
+        let caps = if self.hello_done {
+            self.caps
+        } else {
+            Caps::default()
+        };
+        conn.write_all(&encode(id, packet, caps))?;
+        Ok(conn.flush()?)
+    }
+}
+
+fn status_of(ok: bool) -> Status {
+    if ok {
+        Status::Success
+    } else {
+        Status::Stall
+    }
+}
+
+fn bulk_in(data: Vec<u8>) -> Packet {
+    Packet::Bulk(BulkPacket {
+        endpoint: EP_IN,
+        status: Status::Success,
+        length: data.len() as u32,
+        stream_id: 0,
+        data,
+    })
+}
