@@ -12,7 +12,10 @@
 //! - `guest_dfu_util_shows_the_seed_symptom_on_a_misclocked_boot_only`: the drifting board power-cycled through
 //!   the rig until it misdetects the HSE, then 20 dfu-util option-byte reads, and 5 on a healthy boot (~10 s);
 //! - `guest_soak_fails_the_cycles_the_in_process_soak_fails`: 20 cycles of `hil soak` in the guest on the
-//!   drifting board, power-cycled through the server's rig controller, against the same soak in process (~40 s).
+//!   drifting board, power-cycled through the server's rig controller, against the same soak in process (~40 s);
+//! - `guest_openocd_and_probe_rs_read_the_board_through_its_virtual_probe`: the board's virtual CMSIS-DAP probe as
+//!   a second USB device; OpenOCD 0.12 and probe-rs (in `hil clocks --probe`) read the same registers, which
+//!   equal the server's boot log and the board file (~50 s).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -82,6 +85,10 @@ struct Guest<'a> {
     seed: u64,
     /// Serve the rig controller too (the guest's /dev/ttyS1).
     rig: bool,
+    /// Serve the board's virtual CMSIS-DAP probe too (a second USB device).
+    probe: bool,
+    /// Guest RAM in MiB.
+    mem_mb: u32,
 }
 
 impl<'a> Guest<'a> {
@@ -93,6 +100,8 @@ impl<'a> Guest<'a> {
             board: healthy_board(),
             seed: 1,
             rig: false,
+            probe: false,
+            mem_mb: 256,
         }
     }
 }
@@ -127,6 +136,7 @@ fn boot(g: &Guest<'_>) -> Boot {
 
     let sock = dir.join("board.sock");
     let rig = dir.join("rig.sock");
+    let probe = dir.join("probe.sock");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hil"));
     cmd.args(["vboard", "serve"])
         .arg(&g.board)
@@ -134,6 +144,10 @@ fn boot(g: &Guest<'_>) -> Boot {
         .arg(format!("unix:{}", sock.display()));
     if g.rig {
         cmd.arg("--rig").arg(format!("unix:{}", rig.display()));
+    }
+    if g.probe {
+        cmd.arg("--probe-listen")
+            .arg(format!("unix:{}", probe.display()));
     }
     let mut server = Server(
         cmd.stdin(Stdio::null())
@@ -152,7 +166,7 @@ fn boot(g: &Guest<'_>) -> Boot {
         }
     });
     let t0 = Instant::now();
-    while !sock.exists() || (g.rig && !rig.exists()) {
+    while !sock.exists() || (g.rig && !rig.exists()) || (g.probe && !probe.exists()) {
         assert!(
             t0.elapsed() < Duration::from_secs(20),
             "hil vboard serve never made {}",
@@ -167,9 +181,13 @@ fn boot(g: &Guest<'_>) -> Boot {
         .arg(&initrd)
         .arg(&sock)
         .env("GUEST_TIMEOUT", g.timeout_s.to_string())
+        .env("GUEST_MEM", g.mem_mb.to_string())
         .stdin(Stdio::null());
     if g.rig {
         qemu.env("GUEST_RIG", &rig);
+    }
+    if g.probe {
+        qemu.env("GUEST_PROBE", &probe);
     }
     let o = qemu.output().expect("run.sh runs");
     let console = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -677,5 +695,145 @@ fn guest_dfu_util_shows_the_seed_symptom_on_a_misclocked_boot_only() {
         why.keys()
             .any(|l| l.contains("Fail") || l.contains("ERROR")),
         "{why:#?}"
+    );
+}
+
+/// `mdw` lines of OpenOCD's output: address → the words read from it on.
+fn openocd_words(console: &str) -> BTreeMap<u32, u32> {
+    let mut words = BTreeMap::new();
+    for line in step(console, "openocd").0 {
+        let Some((addr, rest)) = line.split_once(": ") else {
+            continue;
+        };
+        let Some(addr) = addr
+            .strip_prefix("0x")
+            .and_then(|a| u32::from_str_radix(a, 16).ok())
+        else {
+            continue;
+        };
+        for (i, w) in rest.split_whitespace().enumerate() {
+            if let Ok(w) = u32::from_str_radix(w, 16) {
+                words.insert(addr + 4 * i as u32, w);
+            }
+        }
+    }
+    words
+}
+
+/// The "Registers" block of `hil clocks`: name → value.
+fn hil_registers(lines: &[&str]) -> BTreeMap<String, u32> {
+    let mut regs = BTreeMap::new();
+    let mut in_block = false;
+    for l in lines {
+        in_block = l.starts_with("Registers") || (in_block && l.starts_with(' '));
+        if !in_block {
+            continue;
+        }
+        let fields: Vec<&str> = l
+            .trim_start_matches("Registers")
+            .split_whitespace()
+            .collect();
+        for pair in fields.chunks(2) {
+            if let [name, value] = pair {
+                if let Ok(v) = u32::from_str_radix(value, 16) {
+                    regs.insert(name.to_string(), v);
+                }
+            }
+        }
+    }
+    regs
+}
+
+#[test]
+fn guest_openocd_and_probe_rs_read_the_board_through_its_virtual_probe() {
+    let Some(_guest) = guest_lock() else { return };
+    let mut g = Guest::new("tests/openocd.sh");
+    g.extra.push(PathBuf::from(env!("CARGO_BIN_EXE_hil")));
+    g.probe = true;
+    g.mem_mb = 512; // hil, OpenOCD and its scripts unpacked in RAM
+    g.timeout_s = 240;
+    let Boot {
+        console,
+        ctx,
+        ok,
+        server,
+    } = boot(&g);
+    assert!(ok, "QEMU failed\n{ctx}");
+    let (lsusb, _) = step(&console, "lsusb");
+    assert!(
+        lsusb.iter().any(|l| l.contains("1209:0001"))
+            && lsusb.iter().any(|l| l.contains("0483:df11")),
+        "the board and its probe are both on the guest's bus\n{ctx}"
+    );
+    assert_eq!(
+        step(&console, "openocd").1,
+        Some(0),
+        "OpenOCD connects, examines and reads\n{ctx}"
+    );
+    let ocd = openocd_words(&console);
+    let (clocks, rc) = step(&console, "hil-clocks");
+    assert_eq!(rc, Some(0), "hil clocks --probe (probe-rs)\n{ctx}");
+    let hil = hil_registers(&clocks);
+    // The independent peer and probe-rs read the same words.
+    for (name, addr) in [
+        ("RCC_CR", 0x4002_3800u32),
+        ("RCC_PLLCFGR", 0x4002_3804),
+        ("RCC_CFGR", 0x4002_3808),
+        ("FLASH_OPTCR", 0x4002_3C14),
+        ("FLASH_OPTCR1", 0x4002_3C18),
+        ("DBGMCU_IDCODE", 0xE004_2000),
+    ] {
+        assert_eq!(
+            hil.get(name),
+            ocd.get(&addr),
+            "{name}: probe-rs against OpenOCD\n{ctx}"
+        );
+    }
+    // And both equal the ground truth: the server's boot log (PLLM) and the board file (UID, DEV_ID, CPUID).
+    let pllm = server
+        .iter()
+        .find_map(|l| {
+            l.split(" -> PLLM ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("the server logged the boot\n{ctx}"));
+    assert_eq!(ocd[&0x4002_3804] & 0x3F, pllm, "PLLM\n{ctx}");
+    let uid = vboard::BoardConfig::load(&healthy_board())
+        .unwrap()
+        .memory
+        .uid;
+    assert_eq!(
+        [ocd[&0x1FF0_F420], ocd[&0x1FF0_F424], ocd[&0x1FF0_F428]],
+        uid,
+        "UID\n{ctx}"
+    );
+    assert_eq!(ocd[&0xE004_2000] & 0xFFF, 0x449, "DEV_ID\n{ctx}");
+    assert_eq!(
+        ocd[&0xE000_ED00], 0x410F_C271,
+        "CPUID: Cortex-M7 r0p1\n{ctx}"
+    );
+    assert!(
+        clocks.iter().any(|l| l.contains(&format!("M {pllm},"))),
+        "hil decodes the same PLLM\n{ctx}"
+    );
+    // SYSCLK measured with CYCCNT in real time, within the uncertainty hil states.
+    let (sysclk, rc) = step(&console, "hil-clocks-sysclk");
+    assert_eq!(rc, Some(0), "{ctx}");
+    let line = sysclk
+        .iter()
+        .find(|l| l.starts_with("SYSCLK meas."))
+        .unwrap_or_else(|| panic!("no SYSCLK measurement\n{ctx}"));
+    let nums: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (mhz, unc_hz) = (nums[0], nums[1]);
+    assert!(
+        (mhz * 1e6 - 60e6).abs() <= unc_hz,
+        "SYSCLK {mhz} MHz ± {unc_hz} Hz against the model's 60 MHz\n{ctx}"
     );
 }

@@ -335,9 +335,11 @@ fn rom_word(addr: u32) -> Option<u32> {
         0xFCC if is_table => *memtype,
         // The 0x000.. words of a ROM table are its entries, ended by a zero.
         o if is_table && o < 0xF00 => entries.get((o / 4) as usize).copied().unwrap_or(0),
-        // The registers of SCS, DWT, FPB and ITM themselves are elsewhere in the map; other words of the
-        // trace components read as zero.
+        // The registers of SCS, DWT, FPB and ITM themselves are elsewhere in the map; the rest of their ID
+        // block (DEVARCH, DEVTYPE, the lock and claim registers) and every other word of the trace components
+        // read as zero.
         _ if *class == CORESIGHT => 0,
+        o if o >= 0xF00 => 0,
         _ => return None,
     })
 }

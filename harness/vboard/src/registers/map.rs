@@ -92,6 +92,12 @@ impl Board {
             a if (UID_BASE..UID_BASE + 12).contains(&a) => {
                 self.config.memory.uid[((a - UID_BASE) / 4) as usize]
             }
+            // FLASH_CR: locked, as after reset [C] RM0385 reset value; KEYR, OPTKEYR (write-only) and SR read 0.
+            FLASH_CR => 0x8000_0000,
+            FLASH_KEYR | FLASH_OPTKEYR | FLASH_SR => 0,
+            // The rest of the RCC register file (CIR, the reset and clock-enable registers, BDCR, SSCGR, PLLI2S/SAI,
+            // DCKCFGR1): read 0 [U] — the bootloader's own peripheral enables are not modelled.
+            a if (RCC_CR..RCC_CR + 0x94).contains(&a) => 0,
             _ => return None,
         };
         Some(value)
