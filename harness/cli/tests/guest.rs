@@ -837,3 +837,111 @@ fn guest_openocd_and_probe_rs_read_the_board_through_its_virtual_probe() {
         "SYSCLK {mhz} MHz ± {unc_hz} Hz against the model's 60 MHz\n{ctx}"
     );
 }
+
+/// The server's boot log, by power-on: (PLLM, the HSE frequency the bootloader measured in Hz, USB clock error in
+/// ppm).
+fn server_boots(server: &[String]) -> BTreeMap<u64, (u8, u32, f64)> {
+    let mut boots = BTreeMap::new();
+    for l in server {
+        let Some((_, rest)) = l.split_once("(power-on ") else {
+            continue;
+        };
+        let n: u64 = match rest.split(',').next().and_then(|s| s.parse().ok()) {
+            Some(n) => n,
+            None => continue,
+        };
+        let after = |key: &str| {
+            l.split(key)
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+        };
+        let pllm = after(" -> PLLM ").and_then(|s| s.parse().ok());
+        let hse = after("HSE measured ").and_then(|s| s.parse::<f64>().ok());
+        let ppm = l
+            .rsplit_once('(')
+            .and_then(|(_, p)| p.split_whitespace().next()?.parse::<f64>().ok());
+        if let (Some(m), Some(h), Some(p)) = (pllm, hse, ppm) {
+            boots.insert(n, (m, (h * 1e6).round() as u32, p));
+        }
+    }
+    boots
+}
+
+#[test]
+fn guest_soak_reads_every_boots_clocks_over_swd_through_the_virtual_probe() {
+    let Some(_guest) = guest_lock() else { return };
+    let dir = common::scratch("guest-soak-probe");
+    let mut g = Guest::new("tests/soak-probe.sh");
+    g.extra.push(PathBuf::from(env!("CARGO_BIN_EXE_hil")));
+    g.timeout_s = 600;
+    g.board = root().join("fixtures/boards/drifting-25mhz.toml");
+    g.seed = 3;
+    g.rig = true;
+    g.probe = true;
+    g.mem_mb = 512;
+    let Boot {
+        console,
+        ctx,
+        ok,
+        server,
+    } = boot(&g);
+    assert!(ok, "QEMU failed\n{ctx}");
+    assert_eq!(
+        results(&console).get("soak_rc").map(String::as_str),
+        Some("0"),
+        "{ctx}"
+    );
+    let rows = guest_csv(&console, "cycles.csv", &dir);
+    let boots = server_boots(&server);
+    assert_eq!(rows.len(), 12, "{ctx}");
+    let mut misdetected = Vec::new();
+    for r in &rows {
+        let (pllm, hse_hz, ppm) = boots
+            .get(&r.cycle)
+            .copied()
+            .unwrap_or_else(|| panic!("no boot logged for power-on {}\n{ctx}", r.cycle));
+        // The clock columns come from probe-rs reading the board through the probe, cycle by cycle.
+        assert_eq!(r.pllm, Some(pllm), "cycle {}: PLLM\n{ctx}", r.cycle);
+        // The bootloader believes its measurement rounded to whole MHz, which is PLLM at a 1 MHz PLL input.
+        let believed = (f64::from(hse_hz) / 1e6).round() as u32 * 1_000_000;
+        assert_eq!(
+            believed,
+            u32::from(pllm) * 1_000_000,
+            "cycle {}: the log agrees with itself",
+            r.cycle
+        );
+        assert_eq!(
+            r.detected_hse_hz,
+            Some(believed),
+            "cycle {}: detected HSE",
+            r.cycle
+        );
+        // The server's error is against the crystal's own drawn offset, the harness's against the nominal HSE.
+        let recorded = r.usb_clock_error_ppm.expect("USB clock error recorded");
+        assert!(
+            (recorded - ppm).abs() < 100.0,
+            "cycle {}: USB {recorded} ppm against {ppm}",
+            r.cycle
+        );
+        let (hz, unc) = (
+            r.sysclk_measured_hz.expect("SYSCLK measured"),
+            r.sysclk_measured_uncertainty_hz
+                .expect("with its uncertainty"),
+        );
+        let sysclk = r.sysclk_hz.expect("SYSCLK decoded") as f64;
+        assert!(
+            (hz - sysclk).abs() <= unc,
+            "cycle {}: SYSCLK {hz} ± {unc} against {sysclk}",
+            r.cycle
+        );
+        if pllm == 24 {
+            misdetected.push(r.cycle);
+        }
+    }
+    // Failures fall on exactly the misdetected boots, as without the probe.
+    assert_eq!(failed(&rows), misdetected, "{ctx}");
+    assert!(
+        !misdetected.is_empty() && misdetected.len() < 12,
+        "{misdetected:?}"
+    );
+}

@@ -24,6 +24,7 @@ pub struct ProbeSession {
     device: ProbeDevice,
     port: DebugPort,
     reset_held: bool,
+    power_ons: u64,
     caps: Caps,
     hello_done: bool,
     inbuf: Vec<u8>,
@@ -58,6 +59,7 @@ impl ProbeSession {
             board,
             port,
             reset_held: false,
+            power_ons: 0,
             caps: Caps::default(),
             hello_done: false,
             inbuf: Vec::new(),
@@ -218,6 +220,7 @@ impl ProbeSession {
             port: &mut self.port,
             now,
             reset_held: &mut self.reset_held,
+            power_ons: &mut self.power_ons,
         };
         self.device.bulk_out(&mut target, packet);
         self.commands += 1;

@@ -25,6 +25,8 @@ pub struct Stats {
     pub packets_lost: u64,
     /// Boots of any kind.
     pub boots: u64,
+    /// Power-ons (each resets the debug logic too).
+    pub power_ons: u64,
 }
 
 impl Stats {

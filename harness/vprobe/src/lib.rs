@@ -36,13 +36,28 @@ pub struct BoardTarget<'a> {
     pub now: std::time::Duration,
     /// Whether the probe holds NRST low (kept by the caller between commands).
     pub reset_held: &'a mut bool,
+    /// The board's power-on count when the port was last used (kept by the caller): a power cycle since resets
+    /// the debug logic.
+    pub power_ons: &'a mut u64,
+}
+
+impl BoardTarget<'_> {
+    fn power_cycled(&mut self) {
+        let now = self.board.stats().power_ons;
+        if now != *self.power_ons {
+            *self.power_ons = now;
+            self.port.power_on_reset();
+        }
+    }
 }
 
 impl Target for BoardTarget<'_> {
     fn sequence(&mut self, count: usize, data: &[u8]) {
+        self.power_cycled();
         self.port.sequence(count, data);
     }
     fn transfer(&mut self, ap: bool, read: bool, a: u8, data: u32) -> Transfer {
+        self.power_cycled();
         if self.board.mode() == vboard::RunMode::Off {
             self.port.power_on_reset();
             return Transfer {

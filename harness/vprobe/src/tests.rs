@@ -8,6 +8,7 @@ use vboard::swd::{BoardBus, DebugPort, SwdIdentity, Transfer};
 use vboard::{Board, BoardConfig};
 
 use super::*;
+use crate::BoardTarget;
 
 const ID: SwdIdentity = SwdIdentity {
     dpidr: 0x5BA0_2477,
@@ -446,4 +447,51 @@ proptest! {
             prop_assert!(r.len() <= 64);
         }
     }
+}
+
+#[test]
+fn a_power_cycle_takes_the_debug_port_back_to_jtag_and_nrst_held_low_is_a_boot_on_release() {
+    let mut board = Board::new(BoardConfig::healthy_default(), 3);
+    board.power_on(Duration::ZERO);
+    let (mut port, mut held, mut power_ons) = (DebugPort::new(ID), false, 0);
+    let mut dap = dap();
+    let switch = |dap: &mut Dap, t: &mut dyn Target| {
+        dap.process(t, &[0x12, 51, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07]);
+        dap.process(t, &[0x12, 16, 0x9E, 0xE7]);
+        dap.process(t, &[0x12, 54, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07]);
+    };
+    let dpidr = [0x05, 0, 1, 0x02];
+    {
+        let mut t = BoardTarget {
+            board: &mut board,
+            port: &mut port,
+            now: Duration::from_millis(10),
+            reset_held: &mut held,
+            power_ons: &mut power_ons,
+        };
+        switch(&mut dap, &mut t);
+        assert_eq!(dap.process(&mut t, &dpidr)[..3], [0x05, 1, 1]);
+        // NRST low, then released: one new boot, at the release.
+        let boots = t.board.stats().boots;
+        dap.process(&mut t, &[0x10, 0x00, 0x80, 0, 0, 0, 0]);
+        assert_eq!(t.board.stats().boots, boots, "held: no boot yet");
+        dap.process(&mut t, &[0x10, 0x80, 0x80, 0, 0, 0, 0]);
+        assert_eq!(t.board.stats().boots, boots + 1, "released: a pin reset");
+    }
+    board.power_off(Duration::from_millis(20));
+    board.power_on(Duration::from_millis(30));
+    let mut t = BoardTarget {
+        board: &mut board,
+        port: &mut port,
+        now: Duration::from_millis(40),
+        reset_held: &mut held,
+        power_ons: &mut power_ons,
+    };
+    assert_eq!(
+        dap.process(&mut t, &dpidr),
+        [0x05, 0, 7],
+        "back in JTAG: no answer"
+    );
+    switch(&mut dap, &mut t);
+    assert_eq!(dap.process(&mut t, &dpidr)[..3], [0x05, 1, 1]);
 }

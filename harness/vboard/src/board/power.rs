@@ -134,6 +134,7 @@ impl Board {
                 self.descriptors.set_serial(&serial);
             }
             self.dwt = Dwt::default();
+            self.stats.power_ons += 1;
             let d = &self.config.debug;
             self.core = CoreDebug::new(d.cpuid, d.halt_pc, d.halt_sp);
             self.csr_flags = PORRSTF | PINRSTF | BORRSTF;
