@@ -928,7 +928,7 @@ fn guest_soak_reads_every_boots_clocks_over_swd_through_the_virtual_probe() {
             r.sysclk_measured_uncertainty_hz
                 .expect("with its uncertainty"),
         );
-        let sysclk = r.sysclk_hz.expect("SYSCLK decoded") as f64;
+        let sysclk = r.sysclk_hz.expect("SYSCLK decoded");
         assert!(
             (hz - sysclk).abs() <= unc,
             "cycle {}: SYSCLK {hz} ± {unc} against {sysclk}",
