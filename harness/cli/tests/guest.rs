@@ -836,6 +836,28 @@ fn guest_openocd_and_probe_rs_read_the_board_through_its_virtual_probe() {
         (mhz * 1e6 - 60e6).abs() <= unc_hz,
         "SYSCLK {mhz} MHz ± {unc_hz} Hz against the model's 60 MHz\n{ctx}"
     );
+    // The halting session path: probe-rs holds NRST, catches the reset vector and lets the ROM run; the output
+    // says the core was halted, and the server saw the NRST boot.
+    let (under_reset, rc) = step(&console, "hil-clocks-under-reset");
+    assert_eq!(rc, Some(0), "--connect-under-reset\n{ctx}");
+    assert!(
+        under_reset
+            .iter()
+            .any(|l| l.contains("core halted") && l.contains("connected under reset")),
+        "{ctx}"
+    );
+    assert!(
+        server.iter().any(|l| l.contains("(NRST,")),
+        "a pin-reset boot\n{ctx}"
+    );
+    // A selector no probe answers to is the probe's failure, named, with the probes that are there.
+    let (wrong, rc) = step(&console, "hil-clocks-wrong-probe");
+    assert_eq!(rc, Some(1), "{ctx}");
+    let text = wrong.join("\n");
+    assert!(
+        text.contains("[probe]") && text.contains("1209:0002") && text.contains("1209:0001"),
+        "{text}"
+    );
 }
 
 /// The server's boot log, by power-on: (PLLM, the HSE frequency the bootloader measured in Hz, USB clock error in

@@ -118,7 +118,10 @@ impl CoreDebug {
         self.halted
     }
 
+    /// Enter Debug state: C_HALT reads 1 from then on, whatever halted the core (a debugger that writes DHCSR
+    /// back as it read it keeps the core halted) [C] ARMv7-M C1.6.2.
     fn halt(&mut self, now: Duration, reason: u32) {
+        self.control |= C_HALT;
         if !self.halted {
             self.halted = true;
             self.halts.count += 1;
@@ -200,6 +203,7 @@ impl CoreDebug {
                         // Resume (a step runs one instruction and halts again: the ROM's loop, unchanged).
                         if self.control & C_STEP != 0 {
                             self.dfsr |= DFSR_HALTED;
+                            self.control |= C_HALT;
                         } else {
                             self.halted = false;
                         }
@@ -381,6 +385,12 @@ mod tests {
         );
         c.write(Duration::ZERO, DHCSR, DBGKEY | C_DEBUGEN);
         c.on_reset(Duration::from_secs(1), VC_CORERESET);
+        assert!(c.halted());
+        // Halted by the catch, C_HALT reads 1: writing DHCSR back as read (with C_MASKINTS, as probe-rs does
+        // before a step) keeps it halted.
+        let read = c.read(DHCSR).unwrap();
+        assert_ne!(read & C_HALT, 0);
+        c.write(Duration::ZERO, DHCSR, DBGKEY | (read & 0xFFFF) | C_MASKINTS);
         assert!(c.halted());
         assert_ne!(c.read(DFSR).unwrap() & DFSR_VCATCH, 0);
         c.write(Duration::ZERO, DFSR, 0x1F);
