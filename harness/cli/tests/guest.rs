@@ -967,3 +967,46 @@ fn guest_soak_reads_every_boots_clocks_over_swd_through_the_virtual_probe() {
         "{misdetected:?}"
     );
 }
+
+#[test]
+fn guest_probe_faults_are_classified_probe_failures_with_a_clear_message() {
+    let Some(_guest) = guest_lock() else { return };
+    let dir = common::scratch("guest-probe-faults");
+    // (board file's [debug] lines, whether the probe is served, what the message must say)
+    let cases = [
+        ("ap_ack = \"wait\"", true, "WAIT"),
+        ("ap_ack = \"fault\"", true, "FAULT"),
+        ("powers_up = false", true, "timeout"),
+        ("", false, "not found"),
+    ];
+    for (debug, served, says) in cases {
+        let board = dir.join(format!("board-{}.toml", says.replace(' ', "-")));
+        std::fs::write(&board, format!("name = \"planted\"\n[debug]\n{debug}\n")).unwrap();
+        let mut g = Guest::new("tests/probe-fault.sh");
+        g.extra.push(PathBuf::from(env!("CARGO_BIN_EXE_hil")));
+        g.board = board;
+        g.probe = served;
+        g.mem_mb = 512;
+        g.timeout_s = 180;
+        let Boot { console, ctx, .. } = boot(&g);
+        let (lines, rc) = step(&console, "hil-clocks");
+        let text = lines.join("\n");
+        assert_eq!(
+            rc,
+            Some(1),
+            "{debug}: a failure, not a hang or a success\n{ctx}"
+        );
+        assert!(
+            text.contains("[probe]"),
+            "{debug}: classified as the probe's\n{text}"
+        );
+        assert!(
+            text.contains(says),
+            "{debug}: the message says {says:?}\n{text}"
+        );
+        assert!(
+            text.contains("RCC_CR") || !served,
+            "{debug}: it names what it was reading\n{text}"
+        );
+    }
+}

@@ -74,6 +74,8 @@ pub struct SwdIdentity {
     pub ap_base: u32,
     /// TARGETID (DPv2), read with DPBANKSEL = 2.
     pub targetid: u32,
+    /// A planted fault: every AP transfer answered WAIT (or FAULT) instead of being carried out.
+    pub planted_ap_ack: Option<Ack>,
 }
 
 /// What the line is in, from the bits clocked on SWDIO.
@@ -243,6 +245,9 @@ impl DebugPort {
         }
         self.update_power(bus);
         if ap {
+            if let Some(ack) = self.id.planted_ap_ack {
+                return Transfer::ack(ack);
+            }
             if self.sticky != 0 {
                 return Transfer::ack(Ack::Fault);
             }
@@ -463,6 +468,7 @@ mod tests {
         ap_idr: 0x7477_0001,
         ap_base: 0xE00F_D003,
         targetid: 0,
+        planted_ap_ack: None,
     };
 
     fn ram() -> Ram {

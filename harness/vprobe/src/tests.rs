@@ -15,6 +15,7 @@ const ID: SwdIdentity = SwdIdentity {
     ap_idr: 0x7477_0001,
     ap_base: 0xE00F_D003,
     targetid: 0,
+    planted_ap_ack: None,
 };
 
 /// A board powered on and booted, its debug port, and the time.

@@ -1,5 +1,9 @@
-//! probe-rs errors mapped to [`Culprit`] at the edge: the probe and its USB link are infrastructure, a
-//! target that does not answer or faults is the board, a bad request is the harness's.
+//! probe-rs errors mapped to [`Culprit`] at the edge: the probe, its USB link and the SWD link to the chip's
+//! debug port are infrastructure (`probe`): a target that never answers, a debug domain that does not power up,
+//! an access port that answers WAIT or FAULT for ever, a timeout on the debug link. From the host these look the
+//! same as a loose SWD cable or an unpowered VTref, and they say nothing about the DFU bootloader the soak tests,
+//! so they are not counted against the board. Faults of the core itself (it will not halt, a core register that
+//! cannot be read) stay the board's, and a bad request is the harness's.
 
 use probe_rs::architecture::arm::ArmError;
 use probe_rs::probe::DebugProbeError;
@@ -10,7 +14,6 @@ impl Classify for DebugProbeError {
     fn culprit(&self) -> Culprit {
         match self {
             Self::UnsupportedProtocol(_) | Self::UnsupportedSpeed(_) => Culprit::Harness,
-            Self::TargetNotFound => Culprit::Board,
             _ => Culprit::Probe,
         }
     }
@@ -20,6 +23,8 @@ impl Classify for ArmError {
     fn culprit(&self) -> Culprit {
         match self {
             Self::Probe(p) => p.culprit(),
+            // The SWD link: ACKs of WAIT or FAULT, no ACK, bad parity; the debug port's power-up; timeouts.
+            Self::Dap(_) | Self::DebugPort(_) | Self::Timeout => Culprit::Probe,
             Self::MemoryNotAligned(_) | Self::InvalidDataLength(_) => Culprit::Harness,
             Self::AddressOutOf32BitAddressSpace | Self::MissingPermissions(_) => Culprit::Harness,
             _ => Culprit::Board,
@@ -32,6 +37,7 @@ impl Classify for probe_rs::Error {
         match self {
             Self::Probe(p) => p.culprit(),
             Self::Arm(a) => a.culprit(),
+            Self::Timeout => Culprit::Probe,
             Self::ChipNotFound(_) | Self::MissingPermissions(_) => Culprit::Harness,
             Self::MemoryNotAligned(_) | Self::InvalidDataLength(_) => Culprit::Harness,
             Self::NotImplemented(_) => Culprit::Harness,

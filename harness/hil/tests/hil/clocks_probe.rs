@@ -103,8 +103,17 @@ fn the_access_port_path_reads_without_a_core_session() {
 #[case::usb_gone(Error::Probe(DebugProbeError::Usb(std::io::ErrorKind::BrokenPipe.into())), Culprit::Probe)]
 #[case::usb_gone_under_arm(Error::Arm(ArmError::Probe(DebugProbeError::Usb(std::io::ErrorKind::NotConnected.into()))), Culprit::Probe)]
 #[case::probe_timeout(Error::Probe(DebugProbeError::Timeout), Culprit::Probe)]
-#[case::target_silent(Error::Probe(DebugProbeError::TargetNotFound), Culprit::Board)]
-#[case::ap_timeout(Error::from(ArmError::Timeout), Culprit::Board)]
+#[case::target_silent(Error::Probe(DebugProbeError::TargetNotFound), Culprit::Probe)]
+#[case::ap_timeout(Error::from(ArmError::Timeout), Culprit::Probe)]
+#[case::wait_for_ever(
+    Error::from(ArmError::Dap(probe_rs::architecture::arm::DapError::WaitResponse)),
+    Culprit::Probe
+)]
+#[case::fault_for_ever(
+    Error::from(ArmError::Dap(probe_rs::architecture::arm::DapError::FaultResponse)),
+    Culprit::Probe
+)]
+#[case::core_will_not_halt(Error::from(ArmError::CoreNotHalted), Culprit::Board)]
 #[case::not_implemented(Error::NotImplemented("x"), Culprit::Harness)]
 fn backend_errors_are_classified(#[case] e: Error, #[case] kind: Culprit) {
     assert_eq!(e.culprit(), kind, "{e}");

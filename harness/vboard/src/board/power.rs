@@ -205,6 +205,11 @@ impl Board {
             ap_idr: d.ap_idr,
             ap_base: d.ap_base,
             targetid: d.targetid,
+            planted_ap_ack: match d.ap_ack {
+                crate::config::PlantedAck::Ok => None,
+                crate::config::PlantedAck::Wait => Some(crate::swd::Ack::Wait),
+                crate::config::PlantedAck::Fault => Some(crate::swd::Ack::Fault),
+            },
         }
     }
 

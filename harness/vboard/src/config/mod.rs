@@ -13,7 +13,7 @@ pub use causes::{
     FaultsConfig, LoadedOptionBytes, OptionBytesConfig, Reload, SerialConfig, SerialFormula,
 };
 pub use sections::{
-    BoardConfig, BootloaderConfig, DescriptorConfig, EnvironmentConfig, FlashTimingConfig,
-    HseConfig, HseKind, HsiConfig, LinkConfig, MemoryConfig,
+    BoardConfig, BootloaderConfig, DebugConfig, DescriptorConfig, EnvironmentConfig,
+    FlashTimingConfig, HseConfig, HseKind, HsiConfig, LinkConfig, MemoryConfig, PlantedAck,
 };
 pub(crate) use validate::MAX_POLL_MS;

@@ -62,6 +62,19 @@ pub struct DebugConfig {
     pub halt_sp: u32,
     /// The debug power domain answers CDBGPWRUPREQ; false plants a target whose debug domain never powers up.
     pub powers_up: bool,
+    /// Planted: every access-port transfer is answered with this ACK (`ok`, the default; `wait` or `fault` for
+    /// ever), as a broken SWD link or a wedged AP would.
+    pub ap_ack: PlantedAck,
+}
+
+/// The ACK a planted SWD fault answers every access-port transfer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PlantedAck {
+    #[default]
+    Ok,
+    Wait,
+    Fault,
 }
 
 impl Default for DebugConfig {
@@ -75,6 +88,7 @@ impl Default for DebugConfig {
             halt_pc: 0x1FF0_9A2C,
             halt_sp: 0x2000_4F88,
             powers_up: true,
+            ap_ack: PlantedAck::Ok,
         }
     }
 }
