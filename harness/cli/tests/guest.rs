@@ -200,12 +200,15 @@ fn boot(g: &Guest<'_>) -> Boot {
     // QEMU has exited, so the server closes the connection; wait (bounded) for its summary line.
     let mut lines = Vec::new();
     let t0 = Instant::now();
+    let (mut board_closed, mut probe_closed) = (false, !g.probe);
     while let Some(left) = Duration::from_secs(5).checked_sub(t0.elapsed()) {
         match rx.recv_timeout(left) {
             Ok(l) => {
-                let done = l.starts_with("hil: usbredir connection") && l.contains(" closed");
+                board_closed |= l.starts_with("hil: usbredir connection") && l.contains(" closed");
+                probe_closed |=
+                    l.starts_with("hil: usbredir probe connection") && l.contains(" closed");
                 lines.push(l);
-                if done {
+                if board_closed && probe_closed {
                     break;
                 }
             }
@@ -1008,5 +1011,48 @@ fn guest_probe_faults_are_classified_probe_failures_with_a_clear_message() {
             text.contains("RCC_CR") || !served,
             "{debug}: it names what it was reading\n{text}"
         );
+    }
+}
+
+/// The probe connection's closing line: (DAP commands, SWD transfers).
+fn swd_cost(server: &[String]) -> Option<(u64, u64)> {
+    let line = server
+        .iter()
+        .find(|l| l.contains("probe connection 0 closed"))?;
+    let rest = line.split("closed: ").nth(1)?;
+    let mut nums = rest
+        .split_whitespace()
+        .filter_map(|w| w.trim_end_matches(',').parse().ok());
+    Some((nums.next()?, nums.next()?))
+}
+
+#[test]
+fn guest_swd_cost_of_one_clock_read_hil_against_openocd() {
+    let Some(_guest) = guest_lock() else { return };
+    let mut rows = Vec::new();
+    for (tool, script, step_name) in [
+        ("OpenOCD 0.12", "tests/swd-openocd.sh", "openocd"),
+        ("hil clocks (probe-rs)", "tests/swd-hil.sh", "hil-clocks"),
+    ] {
+        let mut g = Guest::new(script);
+        g.extra.push(PathBuf::from(env!("CARGO_BIN_EXE_hil")));
+        g.probe = true;
+        g.mem_mb = 512;
+        let Boot {
+            console,
+            ctx,
+            server,
+            ..
+        } = boot(&g);
+        assert_eq!(step(&console, step_name).1, Some(0), "{tool}\n{ctx}");
+        let (commands, transfers) = swd_cost(&server)
+            .unwrap_or_else(|| panic!("the server counted the probe's work\n{ctx}"));
+        assert!(commands > 0 && transfers > 0, "{ctx}");
+        let t = results(&console).get("t_read").cloned().unwrap_or_default();
+        rows.push((tool, commands, transfers, t));
+    }
+    eprintln!("one clock read through the virtual probe  DAP commands  SWD transfers  wall time in the guest (s)");
+    for (tool, commands, transfers, t) in &rows {
+        eprintln!("{tool:<40} {commands:>12} {transfers:>14}  {t}");
     }
 }

@@ -70,6 +70,11 @@ impl ProbeSession {
         }
     }
 
+    /// SWD transfers the probe made on the board so far.
+    pub fn transfers(&self) -> u64 {
+        self.device.dap.transfers
+    }
+
     /// Serve `conn` until the client closes it (`Ok`) or breaks the protocol (`Err`).
     pub fn run<C: Connection>(&mut self, conn: &mut C) -> Result<(), SessionError> {
         conn.set_read_timeout(Some(self.poll))?;

@@ -271,8 +271,9 @@ pub fn serve_probes(
                 let mut session = crate::probe::ProbeSession::new(board, &serial, poll, hello_timeout);
                 match session.run(&mut conn) {
                     Ok(()) => eprintln!(
-                        "hil: usbredir probe connection {n} closed: {} DAP commands",
-                        session.commands
+                        "hil: usbredir probe connection {n} closed: {} DAP commands, {} SWD transfers",
+                        session.commands,
+                        session.transfers()
                     ),
                     Err(e) => eprintln!(
                         "hil: usbredir probe connection {n} closed on error: {}",

@@ -143,6 +143,8 @@ pub struct Dap {
     match_mask: u32,
     /// Last DAP_HostStatus: (connected LED, running LED).
     pub leds: (bool, bool),
+    /// SWD transfers made on the target so far (WAIT retries included): what an operation costs on the wire.
+    pub transfers: u64,
 }
 
 /// A request that ended before its fields did.
@@ -200,6 +202,7 @@ impl Dap {
             match_retry: 0,
             match_mask: 0xFFFF_FFFF,
             leds: (false, false),
+            transfers: 0,
         }
     }
 
@@ -381,10 +384,12 @@ impl Dap {
         data: u32,
     ) -> Transfer {
         let mut t = target.transfer(ap, read, a, data);
+        self.transfers += 1;
         let mut left = self.wait_retry;
         while t.ack == Ack::Wait && left > 0 {
             left -= 1;
             t = target.transfer(ap, read, a, data);
+            self.transfers += 1;
         }
         t
     }
