@@ -102,22 +102,24 @@ where
 {
     let r = &target.registers;
     let id = &target.identity;
+    // Registers at consecutive addresses are read as one run (one TAR write and a block transfer on a probe),
+    // the rest one by one; an error names the run's first register.
+    let [rcc_cr, rcc_pllcfgr, rcc_cfgr] =
+        run(mem, "RCC_CR", r.rcc_cr, [r.rcc_pllcfgr, r.rcc_cfgr])?;
+    let [flash_optcr, flash_optcr1] = run(mem, "FLASH_OPTCR", r.flash_optcr, [r.flash_optcr1])?;
+    let uid = run(mem, "UID[0]", id.uid, [id.uid + 4, id.uid + 8])?;
     let mut word = |what: &'static str, addr: u32| read_word(mem, what, addr);
     Ok(RawRegisters {
-        rcc_cr: word("RCC_CR", r.rcc_cr)?,
-        rcc_pllcfgr: word("RCC_PLLCFGR", r.rcc_pllcfgr)?,
-        rcc_cfgr: word("RCC_CFGR", r.rcc_cfgr)?,
+        rcc_cr,
+        rcc_pllcfgr,
+        rcc_cfgr,
         rcc_csr: word("RCC_CSR", r.rcc_csr)?,
         rcc_dckcfgr2: word("RCC_DCKCFGR2", r.rcc_dckcfgr2)?,
         flash_acr: word("FLASH_ACR", r.flash_acr)?,
-        flash_optcr: word("FLASH_OPTCR", r.flash_optcr)?,
-        flash_optcr1: word("FLASH_OPTCR1", r.flash_optcr1)?,
+        flash_optcr,
+        flash_optcr1,
         dbgmcu_idcode: word("DBGMCU_IDCODE", r.dbgmcu_idcode)?,
-        uid: [
-            word("UID[0]", id.uid)?,
-            word("UID[1]", id.uid + 4)?,
-            word("UID[2]", id.uid + 8)?,
-        ],
+        uid,
         flash_size_kb: sub_word(word("flash size", id.flash_size & !3)?, id.flash_size, 16) as u16,
         bootloader_id: sub_word(
             word("bootloader ID", id.bootloader_id & !3)?,
@@ -125,6 +127,33 @@ where
             8,
         ) as u8,
     })
+}
+
+/// The words at `first` and `rest`: one block read when they follow each other (as on the F7), else one by one
+/// (a target file may place them apart).
+fn run<M, const N: usize, const R: usize>(
+    mem: &mut M,
+    what: &'static str,
+    first: u32,
+    rest: [u32; R],
+) -> Result<[u32; N], ClockError>
+where
+    M: MemoryInterface + ?Sized,
+{
+    let mut out = [0u32; N];
+    let consecutive = rest
+        .iter()
+        .enumerate()
+        .all(|(i, &a)| Some(a) == first.checked_add(4 * (i as u32 + 1)));
+    if consecutive && N == R + 1 {
+        mem.read_32(u64::from(first), &mut out)
+            .map_err(|e| ClockError::read(what, first, e))?;
+        return Ok(out);
+    }
+    for (slot, addr) in out.iter_mut().zip(std::iter::once(first).chain(rest)) {
+        *slot = read_word(mem, what, addr)?;
+    }
+    Ok(out)
 }
 
 /// One 32-bit read with the register named in the error.

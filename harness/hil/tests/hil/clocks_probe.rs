@@ -169,7 +169,7 @@ impl MemoryInterface for Unplugged {
 #[rstest]
 #[case::first_read(0, "RCC_CR")]
 #[case::mid_snapshot(3, "RCC_CSR")]
-#[case::uid(10, "UID[1]")]
+#[case::uid(2, "UID[0]")]
 fn a_probe_unplugged_mid_read_is_infrastructure(#[case] reads: usize, #[case] register: &str) {
     let clock = Arc::new(VirtualClock::new());
     let mut board = Board::new(BoardConfig::healthy_default(), 1);
