@@ -128,10 +128,11 @@ fn boot(g: &Guest<'_>) -> Boot {
     let test = guest.join(g.test);
     let mut args = vec![initrd.clone()];
     args.extend(g.extra.iter().cloned());
+    let openocd = Path::new(if g.probe { "1" } else { "0" });
     sh(
         &guest.join("build-initramfs.sh"),
         &args,
-        &[("GUEST_TEST", &test)],
+        &[("GUEST_TEST", &test), ("GUEST_OPENOCD", openocd)],
     );
 
     let sock = dir.join("board.sock");
