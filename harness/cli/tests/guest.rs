@@ -787,6 +787,7 @@ fn guest_openocd_and_probe_rs_read_the_board_through_its_virtual_probe() {
         ("FLASH_OPTCR1", 0x4002_3C18),
         ("DBGMCU_IDCODE", 0xE004_2000),
     ] {
+        assert!(ocd.contains_key(&addr), "OpenOCD read {name}\n{ctx}");
         assert_eq!(
             hil.get(name),
             ocd.get(&addr),

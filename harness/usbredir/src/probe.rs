@@ -28,8 +28,8 @@ pub struct ProbeSession {
     caps: Caps,
     hello_done: bool,
     inbuf: Vec<u8>,
-    /// A bulk IN waiting for a response: its packet id and the most bytes it takes.
-    waiting_in: Option<(u64, u32)>,
+    /// Bulk INs waiting for a response, oldest first: packet id and the most bytes each takes.
+    waiting_in: std::collections::VecDeque<(u64, u32)>,
     poll: Duration,
     hello_timeout: Duration,
     /// DAP command packets executed.
@@ -63,7 +63,7 @@ impl ProbeSession {
             caps: Caps::default(),
             hello_done: false,
             inbuf: Vec::new(),
-            waiting_in: None,
+            waiting_in: std::collections::VecDeque::new(),
             poll,
             hello_timeout,
             commands: 0,
@@ -170,11 +170,12 @@ impl ProbeSession {
                         ..b
                     }),
                 )?;
-                if let Some((in_id, max)) = self.waiting_in {
-                    if let Some(data) = self.device.bulk_in(max as usize) {
-                        self.waiting_in = None;
-                        self.send(conn, in_id, &bulk_in(data))?;
-                    }
+                while let Some(&(in_id, max)) = self.waiting_in.front() {
+                    let Some(data) = self.device.bulk_in(max as usize) else {
+                        break;
+                    };
+                    self.waiting_in.pop_front();
+                    self.send(conn, in_id, &bulk_in(data))?;
                 }
                 None
             }
@@ -182,7 +183,7 @@ impl ProbeSession {
                 match self.device.bulk_in(b.length as usize) {
                     Some(data) => Some(bulk_in(data)),
                     None => {
-                        self.waiting_in = Some((id, b.length));
+                        self.waiting_in.push_back((id, b.length));
                         None
                     }
                 }
@@ -194,9 +195,9 @@ impl ProbeSession {
                 ..b
             })),
             Packet::CancelDataPacket => {
-                // The only transfer that can be outstanding is a waiting bulk IN.
-                if self.waiting_in.is_some_and(|(w, _)| w == id) {
-                    self.waiting_in = None;
+                // The only transfers that can be outstanding are waiting bulk INs.
+                if let Some(at) = self.waiting_in.iter().position(|&(w, _)| w == id) {
+                    self.waiting_in.remove(at);
                     Some(Packet::Bulk(BulkPacket {
                         endpoint: EP_IN,
                         status: Status::Cancelled,

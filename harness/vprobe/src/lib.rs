@@ -72,9 +72,7 @@ impl Target for BoardTarget<'_> {
         self.port.transfer(&mut bus, ap, read, a, data)
     }
     fn set_reset(&mut self, low: bool) {
-        if *self.reset_held && !low {
-            self.board.reset_pin(self.now);
-        }
+        self.board.set_nrst(self.now, low);
         *self.reset_held = low;
     }
     fn reset_low(&self) -> bool {
@@ -223,6 +221,8 @@ impl Dap {
     /// Execute one command packet; returns the response packet (never longer than the packet size).
     pub fn process(&mut self, target: &mut dyn Target, request: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
+        // A command is at most one packet; anything beyond it is not part of it.
+        let request = &request[..request.len().min(usize::from(self.info.packet_size))];
         self.command(target, request, &mut out);
         out.truncate(usize::from(self.info.packet_size));
         out
@@ -423,8 +423,9 @@ impl Dap {
             let ap = request & 1 != 0;
             let read = request & 2 != 0;
             let a = request & 0xC;
-            let value_match = request & 0x10 != 0;
-            let mask_write = request & 0x20 != 0;
+            // Value match applies to reads, match mask to writes (CMSIS-DAP DAP_Transfer request bits 4 and 5).
+            let value_match = read && request & 0x10 != 0;
+            let mask_write = !read && request & 0x20 != 0;
             let data = if !read || value_match { f.u32()? } else { 0 };
             if failed {
                 continue; // the rest of the request is read but not executed
@@ -609,6 +610,12 @@ impl Dap {
         for _ in 0..count {
             if f.0.is_empty() {
                 return Err(Short);
+            }
+            // Commands inside DAP_ExecuteCommands may not be DAP_ExecuteCommands themselves.
+            if f.0[0] == cmd::EXECUTE_COMMANDS {
+                out.push(cmd::INVALID);
+                f.0 = &[];
+                continue;
             }
             let used = self.command(target, f.0, out);
             f.0 = &f.0[used.min(f.0.len())..];

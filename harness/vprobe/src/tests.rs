@@ -496,3 +496,46 @@ fn a_power_cycle_takes_the_debug_port_back_to_jtag_and_nrst_held_low_is_a_boot_o
     switch(&mut dap, &mut t);
     assert_eq!(dap.process(&mut t, &dpidr)[..3], [0x05, 1, 1]);
 }
+
+#[test]
+fn nested_execute_commands_and_oversized_packets_are_answered_without_recursing() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    let nested: Vec<u8> = [0x7F, 0x01].repeat(70_000);
+    let r = dap.process(&mut rig, &nested);
+    assert_eq!(r, [0x7F, 1, 0xFF], "the inner ExecuteCommands is refused");
+    assert!(r.len() <= 64);
+}
+
+#[test]
+fn nrst_held_low_keeps_the_bootloader_from_answering_usb_until_released() {
+    let mut board = Board::new(BoardConfig::healthy_default(), 3);
+    board.power_on(Duration::ZERO);
+    let get_status = [0xA1, 0x03, 0, 0, 0, 0, 6, 0];
+    let t = Duration::from_secs(1);
+    assert!(board.control(t, get_status, &[]).result.is_ok());
+    board.set_nrst(t, true);
+    assert!(
+        board.control(t, get_status, &[]).result.is_err(),
+        "in reset: no answer"
+    );
+    let boots = board.stats().boots;
+    board.set_nrst(t, false);
+    assert_eq!(board.stats().boots, boots + 1, "released: a new boot");
+    assert!(board
+        .control(t + Duration::from_secs(1), get_status, &[])
+        .result
+        .is_ok());
+}
+
+#[test]
+fn value_match_is_for_reads_and_the_match_mask_for_writes() {
+    let (mut dap, mut rig) = (dap(), Rig::new());
+    attach(&mut dap, &mut rig);
+    // A DP write to SELECT with bit 4 set is still a write (bit 4 means nothing on a write).
+    let r = dap.process(&mut rig, &[0x05, 0, 1, 0x18, 0xF0, 0, 0, 0]);
+    assert_eq!(r, [0x05, 1, 1]);
+    // A read with bit 5 set is a plain read; it takes no data and leaves the mask alone.
+    let r = dap.process(&mut rig, &[0x05, 0, 1, 0x22]);
+    assert_eq!(r[..3], [0x05, 1, 1], "{r:x?}");
+    assert_eq!(r.len(), 7, "one word read");
+}

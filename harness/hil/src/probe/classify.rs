@@ -2,8 +2,10 @@
 //! debug port are infrastructure (`probe`): a target that never answers, a debug domain that does not power up,
 //! an access port that answers WAIT or FAULT for ever, a timeout on the debug link. From the host these look the
 //! same as a loose SWD cable or an unpowered VTref, and they say nothing about the DFU bootloader the soak tests,
-//! so they are not counted against the board. Faults of the core itself (it will not halt, a core register that
-//! cannot be read) stay the board's, and a bad request is the harness's.
+//! so they are not counted against the board. probe-rs reports a core that does not halt in time with the same
+//! timeout as the debug link, so that is the probe's too; a core it reports as not halted, and other core
+//! faults, stay the board's. A FAULT on a memory read is also what a bus fault at an unmapped address gives; the
+//! harness reads only registers the chip has, so there it means the link. A bad request is the harness's.
 
 use probe_rs::architecture::arm::ArmError;
 use probe_rs::probe::DebugProbeError;

@@ -26,9 +26,9 @@ impl Board {
                 done_at: now,
             };
         }
-        if self.core.halted() {
-            // The core is halted by a debugger: the ROM does not run, so nothing answers (the USB peripheral
-            // NAKs until the host gives up).
+        if self.core.halted() || self.nrst_low {
+            // The core is halted by a debugger, or the chip is held in reset: the ROM does not run, so nothing
+            // answers (the USB peripheral NAKs until the host gives up).
             self.stats.no_responses += 1;
             return Completion {
                 result: Err(UsbError::NoResponse),

@@ -58,6 +58,7 @@ pub struct Board {
     pub(crate) csr_flags: u32,
     pub(crate) dwt: Dwt,
     pub(crate) core: CoreDebug,
+    pub(crate) nrst_low: bool,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) violations: Vec<Violation>,
@@ -100,6 +101,7 @@ impl Board {
                 config.debug.halt_pc,
                 config.debug.halt_sp,
             ),
+            nrst_low: false,
             faults: Faults::new(config.faults.clone(), stream(seed, FAULT_STREAM)),
             stats: Stats::default(),
             violations: Vec::new(),
@@ -159,6 +161,22 @@ impl Board {
             self.csr_flags |= PINRSTF;
             self.start(now, ResetCause::Pin);
         }
+    }
+
+    /// Drive NRST from outside (a debug probe): held low, the chip is in reset and the bootloader answers nothing
+    /// (the debug port and the core's debug registers stay reachable, as probe-rs's connect-under-reset needs);
+    /// released, it boots (a pin reset). No effect while off.
+    pub fn set_nrst(&mut self, now: Duration, low: bool) {
+        self.touch(now);
+        let was = std::mem::replace(&mut self.nrst_low, low);
+        if was && !low {
+            self.reset_pin(now);
+        }
+    }
+
+    /// Whether NRST is held low.
+    pub fn nrst_low(&self) -> bool {
+        self.nrst_low
     }
 
     /// The BOOT0 pin level; it is sampled at the next boot.
