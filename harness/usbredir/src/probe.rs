@@ -12,11 +12,10 @@ use vprobe::usb::{ProbeDevice, EP_IN, EP_OUT, MAX_PACKET};
 use vprobe::{BoardTarget, ProbeInfo};
 
 use crate::boards::SharedBoard;
-use crate::protocol::{
-    decode, encode, BulkPacket, Caps, ControlPacket, DecodeError, DeviceConnect, EpInfo, Interface,
-    Packet, Status, EP_TYPE_BULK, SPEED_FULL,
+use crate::protocol::{BulkPacket, Caps, ControlPacket, EpInfo, Packet, Status, EP_TYPE_BULK};
+use crate::session::{
+    device_connect, interfaces, is_idle, send_packet, take_packet, Connection, SessionError,
 };
-use crate::session::{is_idle, Connection, SessionError};
 
 /// A probe connection's state.
 pub struct ProbeSession {
@@ -89,18 +88,9 @@ impl ProbeSession {
             if !self.hello_done && started.elapsed() > self.hello_timeout {
                 return Err(SessionError::HelloTimeout(self.hello_timeout));
             }
-            loop {
-                match decode(&self.inbuf, self.caps) {
-                    Ok((header, packet, used)) => {
-                        self.inbuf.drain(..used);
-                        if !self.hello_done && !matches!(packet, Packet::Hello { .. }) {
-                            return Err(SessionError::NoHello { kind: header.kind });
-                        }
-                        self.handle(conn, header.id, packet)?;
-                    }
-                    Err(DecodeError::Truncated { .. }) => break,
-                    Err(e) => return Err(SessionError::Malformed(e)),
-                }
+            while let Some((id, packet)) = take_packet(&mut self.inbuf, self.caps, self.hello_done)?
+            {
+                self.handle(conn, id, packet)?;
             }
             match conn.read(&mut chunk) {
                 Ok(0) => return Ok(()),
@@ -252,25 +242,10 @@ impl ProbeSession {
             ep.kind[slot] = EP_TYPE_BULK;
             ep.max_packet_size[slot] = MAX_PACKET;
         }
-        let d = self.device.device_descriptor();
-        let word = |i: usize| u16::from_le_bytes([d[i], d[i + 1]]);
         [
-            Packet::InterfaceInfo(vec![Interface {
-                number: 0,
-                class: 0xFF,
-                subclass: 0,
-                protocol: 0,
-            }]),
+            Packet::InterfaceInfo(interfaces(&self.device.configuration_descriptor())),
             Packet::EpInfo(Box::new(ep)),
-            Packet::DeviceConnect(DeviceConnect {
-                speed: SPEED_FULL,
-                class: 0,
-                subclass: 0,
-                protocol: 0,
-                vendor_id: word(8),
-                product_id: word(10),
-                device_version_bcd: word(12),
-            }),
+            Packet::DeviceConnect(device_connect(&self.device.device_descriptor())),
         ]
     }
 
@@ -280,13 +255,7 @@ impl ProbeSession {
         id: u64,
         packet: &Packet,
     ) -> Result<(), SessionError> {
-        let caps = if self.hello_done {
-            self.caps
-        } else {
-            Caps::default()
-        };
-        conn.write_all(&encode(id, packet, caps))?;
-        Ok(conn.flush()?)
+        send_packet(conn, id, packet, self.caps, self.hello_done)
     }
 }
 

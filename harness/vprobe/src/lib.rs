@@ -188,6 +188,7 @@ fn ack_bits(ack: Ack) -> u8 {
     }
 }
 const VALUE_MISMATCH: u8 = 1 << 4;
+const ACK_OK: u8 = 1;
 
 impl Dap {
     pub fn new(info: ProbeInfo) -> Self {
@@ -414,10 +415,9 @@ impl Dap {
         let head = out.len();
         out.extend([0, 0]);
         let mut done = 0u8;
-        let mut status = ack_bits(Ack::Ok);
+        let mut status = ACK_OK;
         // An AP read whose data is still in the target (posted): it comes with the next AP read or RDBUFF.
         let mut posted = false;
-        let mut failed = false;
         for _ in 0..count {
             let request = f.u8()?;
             let ap = request & 1 != 0;
@@ -427,8 +427,8 @@ impl Dap {
             let value_match = read && request & 0x10 != 0;
             let mask_write = !read && request & 0x20 != 0;
             let data = if !read || value_match { f.u32()? } else { 0 };
-            if failed {
-                continue; // the rest of the request is read but not executed
+            if status != ACK_OK {
+                continue; // after a failure the rest of the request is read but not executed
             }
             if mask_write {
                 self.match_mask = data;
@@ -439,7 +439,6 @@ impl Dap {
                 let t = self.retried(target, true, true, a, 0);
                 if t.ack != Ack::Ok {
                     status = ack_bits(t.ack);
-                    failed = true;
                     continue;
                 }
                 if posted {
@@ -455,7 +454,6 @@ impl Dap {
                 posted = false;
                 if t.ack != Ack::Ok {
                     status = ack_bits(t.ack);
-                    failed = true;
                     continue;
                 }
                 out.extend(t.data.to_le_bytes());
@@ -472,12 +470,10 @@ impl Dap {
                 };
                 if t.ack != Ack::Ok {
                     status = ack_bits(t.ack);
-                    failed = true;
                     continue;
                 }
                 if t.data & self.match_mask != data {
-                    status = ack_bits(Ack::Ok) | VALUE_MISMATCH;
-                    failed = true;
+                    status = ACK_OK | VALUE_MISMATCH;
                     continue;
                 }
                 done += 1;
@@ -486,7 +482,6 @@ impl Dap {
             let t = self.retried(target, ap, read, a, data);
             if t.ack != Ack::Ok {
                 status = ack_bits(t.ack);
-                failed = true;
                 continue;
             }
             if read {
@@ -494,7 +489,7 @@ impl Dap {
             }
             done += 1;
         }
-        if posted && !failed {
+        if posted && status == ACK_OK {
             let t = self.retried(target, false, true, DP_RDBUFF, 0);
             if t.ack == Ack::Ok {
                 out.extend(t.data.to_le_bytes());
@@ -529,7 +524,7 @@ impl Dap {
             count
         };
         let mut done: u16 = 0;
-        let mut status = ack_bits(Ack::Ok);
+        let mut status = ACK_OK;
         if read && ap && count > 0 {
             // Pipelined: the first AP read only starts; each next one returns the previous; RDBUFF the last.
             let t = self.retried(target, true, true, a, 0);
@@ -578,7 +573,6 @@ impl Dap {
         out: &mut Vec<u8>,
     ) -> Result<(), Short> {
         let count = f.u8()?;
-        let status_at = out.len();
         out.push(DAP_OK);
         for _ in 0..count {
             let info = f.u8()?;
@@ -594,7 +588,6 @@ impl Dap {
                 target.sequence(bits, data);
             }
         }
-        out[status_at] = DAP_OK;
         Ok(())
     }
 

@@ -15,5 +15,5 @@ pub use config::{
     Connection, SessionConfig, SessionError, HELLO_TIMEOUT, MAX_CONNECTIONS, NO_RESPONSE_WAIT, POLL,
 };
 pub use counts::ConnectionCounts;
-pub(crate) use run::is_idle;
 pub use run::Session;
+pub(crate) use run::{device_connect, interfaces, is_idle, send_packet, take_packet};

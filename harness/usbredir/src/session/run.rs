@@ -149,17 +149,7 @@ impl Session {
     }
 
     fn next_packet(&mut self) -> Result<Option<(u64, Packet)>, SessionError> {
-        match decode(&self.inbuf, self.caps) {
-            Ok((header, packet, used)) => {
-                self.inbuf.drain(..used);
-                if !self.hello_done && !matches!(packet, Packet::Hello { .. }) {
-                    return Err(SessionError::NoHello { kind: header.kind });
-                }
-                Ok(Some((header.id, packet)))
-            }
-            Err(DecodeError::Truncated { .. }) => Ok(None),
-            Err(e) => Err(SessionError::Malformed(e)),
-        }
+        take_packet(&mut self.inbuf, self.caps, self.hello_done)
     }
 
     fn closed(&self) -> Result<(), SessionError> {
@@ -254,20 +244,11 @@ impl Session {
     /// interface_info, ep_info, device_connect: what the hub learns when the device is plugged in.
     fn plug_packets(&self) -> [Packet; 3] {
         let d = &self.device.device;
-        let byte = |i: usize| d.get(i).copied().unwrap_or(0);
-        let word = |i: usize| u16::from_le_bytes([byte(i), byte(i + 1)]);
+        let max_packet0 = u16::from(d.get(7).copied().unwrap_or(0));
         [
             Packet::InterfaceInfo(interfaces(&self.device.configuration)),
-            Packet::EpInfo(Box::new(EpInfo::control_only(u16::from(byte(7))))),
-            Packet::DeviceConnect(DeviceConnect {
-                speed: SPEED_FULL,
-                class: byte(4),
-                subclass: byte(5),
-                protocol: byte(6),
-                vendor_id: word(8),
-                product_id: word(10),
-                device_version_bcd: word(12),
-            }),
+            Packet::EpInfo(Box::new(EpInfo::control_only(max_packet0))),
+            Packet::DeviceConnect(device_connect(d)),
         ]
     }
 
@@ -277,18 +258,60 @@ impl Session {
         id: u64,
         packet: &Packet,
     ) -> Result<(), SessionError> {
-        let caps = if self.hello_done {
-            self.caps
-        } else {
-            Caps::default()
-        };
-        conn.write_all(&encode(id, packet, caps))?;
-        Ok(conn.flush()?)
+        send_packet(conn, id, packet, self.caps, self.hello_done)
+    }
+}
+
+/// The next whole packet in `inbuf`, taken out of it; None until one has arrived. Before the hello only a hello
+/// is allowed.
+pub(crate) fn take_packet(
+    inbuf: &mut Vec<u8>,
+    caps: Caps,
+    hello_done: bool,
+) -> Result<Option<(u64, Packet)>, SessionError> {
+    match decode(inbuf, caps) {
+        Ok((header, packet, used)) => {
+            inbuf.drain(..used);
+            if !hello_done && !matches!(packet, Packet::Hello { .. }) {
+                return Err(SessionError::NoHello { kind: header.kind });
+            }
+            Ok(Some((header.id, packet)))
+        }
+        Err(DecodeError::Truncated { .. }) => Ok(None),
+        Err(e) => Err(SessionError::Malformed(e)),
+    }
+}
+
+/// Writes one packet, laid out with the negotiated `caps` once the hello exchange is done (before it, with none).
+pub(crate) fn send_packet<C: Connection>(
+    conn: &mut C,
+    id: u64,
+    packet: &Packet,
+    caps: Caps,
+    hello_done: bool,
+) -> Result<(), SessionError> {
+    let caps = if hello_done { caps } else { Caps::default() };
+    conn.write_all(&encode(id, packet, caps))?;
+    Ok(conn.flush()?)
+}
+
+/// device_connect for a device descriptor: its class triple, VID:PID and bcdDevice, at full speed.
+pub(crate) fn device_connect(d: &[u8]) -> DeviceConnect {
+    let byte = |i: usize| d.get(i).copied().unwrap_or(0);
+    let word = |i: usize| u16::from_le_bytes([byte(i), byte(i + 1)]);
+    DeviceConnect {
+        speed: SPEED_FULL,
+        class: byte(4),
+        subclass: byte(5),
+        protocol: byte(6),
+        vendor_id: word(8),
+        product_id: word(10),
+        device_version_bcd: word(12),
     }
 }
 
 /// The interfaces of a configuration descriptor (first alternate setting of each number).
-fn interfaces(config: &[u8]) -> Vec<Interface> {
+pub(crate) fn interfaces(config: &[u8]) -> Vec<Interface> {
     let mut list: Vec<Interface> = Vec::new();
     let mut at = 0;
     while let Some(&len) = config.get(at) {
