@@ -22,13 +22,18 @@ pub struct ClocksArgs {
     #[arg(long, value_name = "VID:PID[:SERIAL]")]
     pub probe: Option<String>,
     /// probe-rs target name of the chip (default: the target file's, STM32F746ZGTx)
-    #[arg(long, value_name = "NAME", requires = "probe")]
+    #[arg(long, value_name = "NAME", conflicts_with = "virtual_board")]
     pub chip: Option<String>,
     /// SWD clock in kHz
-    #[arg(long, value_name = "KHZ", default_value_t = 1800, requires = "probe")]
+    #[arg(
+        long,
+        value_name = "KHZ",
+        default_value_t = 1800,
+        conflicts_with = "virtual_board"
+    )]
     pub speed_khz: u32,
     /// Hold NRST while attaching (restarts the bootloader; uses a halting probe-rs session)
-    #[arg(long, requires = "probe")]
+    #[arg(long, conflicts_with = "virtual_board")]
     pub connect_under_reset: bool,
     /// Use a virtual STM32F746 board instead of a probe (`--virtual=BOARD_FILE` loads a board file; default:
     /// the built-in healthy 25 MHz board)
@@ -43,6 +48,10 @@ pub struct ClocksArgs {
     /// Seed for the virtual board's random draws; the same seed gives the same boot
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Read the virtual board in its N-th power-on, drawn as `hil vboard serve --rig` draws its N-th power-on:
+    /// with --seed set to the board seed the server logs ("new board, seed …"), this is the boot a guest saw
+    #[arg(long, value_name = "N", conflicts_with = "probe", value_parser = clap::value_parser!(u64).range(1..))]
+    pub power_on: Option<u64>,
     /// The board's true HSE frequency in Hz (required with --probe; default: the board file's)
     #[arg(long, value_name = "HZ", value_parser = parse_hse_hz)]
     pub hse_hz: Option<f64>,
@@ -116,6 +125,7 @@ fn description(a: &ClocksArgs, target: &TargetDescription) -> anyhow::Result<Boa
             board_file,
             seed: a.seed,
             port: 1,
+            power_on: a.power_on,
         });
     }
     let spec = a

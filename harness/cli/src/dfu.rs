@@ -75,6 +75,7 @@ fn description(t: &BoardArgs) -> anyhow::Result<BoardDescription> {
             board_file,
             seed: t.seed,
             port: 1,
+            power_on: None,
         });
     }
     let usb = Selector {

@@ -23,6 +23,7 @@ pub fn run(args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             board_file,
             seed: args.seed,
             port: 1,
+            power_on: None,
         };
         let (_board, mut transport) = open_dfu(&description, None)?;
         transport.read_all_strings();

@@ -971,6 +971,59 @@ fn guest_soak_reads_every_boots_clocks_over_swd_through_the_virtual_probe() {
         !misdetected.is_empty() && misdetected.len() < 12,
         "{misdetected:?}"
     );
+    // Power-ons 13 to 15, each read by `hil clocks --probe` alone, decode exactly as `hil clocks --virtual` decodes
+    // the same power-on of the same board seed in process: misdetected and healthy boots alike.
+    let seed = server
+        .iter()
+        .find_map(|l| {
+            let rest = l.split("new board, seed ").nth(1)?;
+            rest.split(|c: char| !c.is_ascii_digit()).next()
+        })
+        .unwrap_or_else(|| panic!("the server logged the board's seed\n{ctx}"));
+    let mut kinds = Vec::new();
+    for n in 13..=15u64 {
+        let (probe, rc) = step(&console, &format!("clocks-{n}"));
+        assert_eq!(rc, Some(0), "power-on {n}: hil clocks --probe\n{ctx}");
+        let (pllm, _, _) = boots
+            .get(&n)
+            .copied()
+            .unwrap_or_else(|| panic!("the server logged power-on {n}\n{ctx}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_hil"))
+            .args(["clocks", "--no-dfu", "--hse-hz", "25000000", "--seed", seed])
+            .arg(format!("--virtual={}", g.board.display()))
+            .arg(format!("--power-on={n}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let in_process = String::from_utf8(out.stdout).unwrap();
+        // Everything but the lines that name where the words came from.
+        let decoded = |lines: Vec<&str>| -> Vec<String> {
+            lines
+                .into_iter()
+                .filter(|l| !l.starts_with("Board") && !l.starts_with("Read through"))
+                .map(|l| l.trim_end().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        };
+        let (probe, virt) = (decoded(probe), decoded(in_process.lines().collect()));
+        assert_eq!(
+            probe, virt,
+            "power-on {n}: probe-rs through the guest against the in-process board\n{ctx}"
+        );
+        let text = probe.join("\n");
+        assert!(text.contains(&format!("M {pllm},")), "{text}");
+        if pllm == 24 {
+            assert!(
+                text.contains("+41,666.7 ppm") && text.contains("HSE MISDETECTED"),
+                "{text}"
+            );
+        }
+        kinds.push(pllm);
+    }
+    assert!(
+        kinds.contains(&24) && kinds.contains(&25),
+        "power-ons 13-15 hold a misdetected and a healthy boot: {kinds:?}"
+    );
 }
 
 #[test]

@@ -38,6 +38,10 @@ pub enum BoardDescription {
         board_file: Option<PathBuf>,
         seed: u64,
         port: u8,
+        /// `Some(n)`: the board in its n-th power-on of a soak with this board seed, drawn as `hil vboard serve
+        /// --rig` draws its n-th power-on and an in-process soak its cycle n (first phase, first attempt);
+        /// `None`: the board's first boot straight from the seed.
+        power_on: Option<u64>,
     },
     /// A real board: its bootloader on USB, and its debug probe if it has one.
     Real {
@@ -131,10 +135,14 @@ pub fn open(description: &BoardDescription) -> Result<Backends, vboard::ConfigEr
             board_file,
             seed,
             port,
+            power_on,
         } => {
             let config = board_config(board_file.as_deref())?;
             let clock = Arc::new(VirtualClock::new());
             let mut board = Board::new(config, *seed);
+            if let Some(n) = power_on {
+                board.reseed(vboard::cycle_seed(*seed, 0, *n, 1));
+            }
             board.power_on(clock.now());
             Backends::of_virtual(VirtualBoard::new(board), clock, *port)
         }

@@ -87,6 +87,35 @@ fn correct_detection_is_within_tolerance(#[case] name: &str, #[case] seed: &str)
     );
 }
 
+/// `--power-on N` is the server's N-th power-on: the same draw its usbredir session makes (the guest test compares
+/// the two through probe-rs); successive power-ons differ, and the same one is the same every time.
+#[test]
+fn power_on_n_replays_one_boot_of_a_seeded_board() {
+    let pllm = |n: &str| {
+        let o = hil(&[
+            "clocks",
+            &format!("--virtual={}", board("drifting-25mhz")),
+            "--seed",
+            "15755400384260043838",
+            "--power-on",
+            n,
+            "--no-dfu",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        out.lines()
+            .find(|l| l.starts_with("PLL "))
+            .unwrap()
+            .to_string()
+    };
+    let seen: Vec<String> = ["13", "14", "13"].iter().map(|n| pllm(n)).collect();
+    assert!(
+        seen[0].contains("M 25,") && seen[1].contains("M 24,"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[0], seen[2]);
+}
+
 #[test]
 fn json_has_the_flat_derived_record() {
     let o = hil(&[
@@ -134,6 +163,9 @@ fn measurements_on_the_healthy_board() {
 #[case::unknown_chip(&["clocks", "--probe", "0483:374b", "--hse-hz", "8000000", "--chip", "NOPE"], "chip \"NOPE\" is not a probe-rs target")]
 #[case::window_too_long(&["clocks", "--virtual", "--measure-sysclk", "--window-ms", "60000"], "measurement window 60000 ms")]
 #[case::both(&["clocks", "--virtual", "--probe", "0483:374b"], "cannot be used with")]
+#[case::power_on_of_a_real_board(&["clocks", "--probe", "0483:374b", "--hse-hz", "25000000", "--power-on", "2"], "cannot be used with")]
+#[case::power_on_zero(&["clocks", "--virtual", "--power-on", "0"], "--power-on")]
+#[case::probe_flag_on_a_virtual_board(&["clocks", "--virtual", "--connect-under-reset"], "cannot be used with")]
 fn usage_errors_exit_2(#[case] args: &[&str], #[case] message: &str) {
     let o = hil(args);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

@@ -410,6 +410,7 @@ fn an_option_byte_read_costs_no_more_control_transfers_than_dfu_util() {
         board_file: None,
         seed: 1,
         port: 1,
+        power_on: None,
     };
     let (backends, mut t) = hil::backend::open_dfu(&description, None).expect("opens");
     let board = backends.virtual_board().expect("virtual").clone();
