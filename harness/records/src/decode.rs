@@ -198,6 +198,7 @@ impl Record for CycleRow {
         self.hsical = f.parsed("an HSICAL value (0..255)")?;
         self.hsi_measured_error_ppm = f.float()?;
         self.model_hsi_error_ppm = f.float()?;
+        self.halted_before_enumeration = boolean(f)?;
         Ok(())
     }
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::vocab::{ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, Outcome, SerialMatch};
 
 /// Version of the cycles.csv / steps.csv column layout and meaning. 2: typed `serial_match`
-/// (`match`/`mismatch`/`unreadable` instead of true/false).
-pub const SCHEMA_VERSION: u32 = 2;
+/// (`match`/`mismatch`/`unreadable` instead of true/false). 3: `halted_before_enumeration`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One attempt at one cycle of one board: a row of cycles.csv.
 ///
@@ -66,6 +66,10 @@ pub struct CycleRow {
     /// Virtual boards only: the HSI error the model drew for this boot (ground truth, for checking the
     /// harness's own inferences). Empty for real boards.
     pub model_hsi_error_ppm: Option<f64>,
+    /// Whether the harness halted the core (a halting probe-rs attach: the HSI measurement, which also resets
+    /// it; probe-rs issue 3135) before a USB enumeration it used this cycle. Empty when the bootloader did not
+    /// enumerate.
+    pub halted_before_enumeration: Option<bool>,
 }
 
 impl CycleRow {
@@ -76,7 +80,7 @@ impl CycleRow {
 }
 
 /// cycles.csv's header, in order.
-pub const CYCLE_COLUMNS: [&str; 36] = [
+pub const CYCLE_COLUMNS: [&str; 37] = [
     "schema",
     "started_utc",
     "time_s",
@@ -113,6 +117,7 @@ pub const CYCLE_COLUMNS: [&str; 36] = [
     "hsical",
     "hsi_measured_error_ppm",
     "model_hsi_error_ppm",
+    "halted_before_enumeration",
 ];
 
 /// One attempt at one step: a row of steps.csv.

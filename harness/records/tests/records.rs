@@ -182,7 +182,7 @@ fn another_schema_is_refused_with_its_version() {
     let (_, err) = damage(0, "1");
     assert!(
         err.to_string()
-            .contains(":3: schema 1, but this hil reads schema 2"),
+            .contains(":3: schema 1, but this hil reads schema 3"),
         "{err}"
     );
 }
@@ -194,7 +194,7 @@ fn a_foreign_header_is_refused() {
     let err = read_all::<CycleRow>(&cycles(dir.path())).unwrap_err();
     assert!(
         err.to_string()
-            .contains(":1: the header is not schema 2's: column 1 is \"board\""),
+            .contains(":1: the header is not schema 3's: column 1 is \"board\""),
         "{err}"
     );
 }

@@ -271,10 +271,12 @@ pub enum Factor {
     DetectedHse,
     SysclkMhz,
     OptionBytes,
+    /// Whether the harness halted the core before the cycle's USB enumeration.
+    DebugHalt,
 }
 
 impl Factor {
-    pub const ALL: [Factor; 11] = [
+    pub const ALL: [Factor; 12] = [
         Factor::Phase,
         Factor::HourUtc,
         Factor::Run,
@@ -286,6 +288,7 @@ impl Factor {
         Factor::DetectedHse,
         Factor::SysclkMhz,
         Factor::OptionBytes,
+        Factor::DebugHalt,
     ];
 
     pub fn name(self) -> &'static str {
@@ -301,6 +304,7 @@ impl Factor {
             Factor::DetectedHse => "detected HSE",
             Factor::SysclkMhz => "SYSCLK",
             Factor::OptionBytes => "option bytes",
+            Factor::DebugHalt => "core halted by the probe before enumeration",
         }
     }
 
@@ -331,6 +335,7 @@ impl Factor {
             Factor::OptionBytes => {
                 (!row.option_bytes_hex.is_empty()).then(|| text_hash(&row.option_bytes_hex))
             }
+            Factor::DebugHalt => row.halted_before_enumeration.map(u64::from),
         }
     }
 
@@ -350,6 +355,9 @@ impl Factor {
             Factor::OptionBytes => {
                 (!row.option_bytes_hex.is_empty()).then(|| row.option_bytes_hex.clone())
             }
+            Factor::DebugHalt => row
+                .halted_before_enumeration
+                .map(|h| if h { "halted" } else { "not halted" }.into()),
         }
     }
 }
@@ -405,7 +413,7 @@ pub enum Role {
 }
 
 /// Every cycles.csv column and what the diagnosis does with it.
-pub const COLUMNS: [(&str, Role); 36] = [
+pub const COLUMNS: [(&str, Role); 37] = [
     ("schema", Role::Bookkeeping),
     ("started_utc", Role::Generic(Factor::HourUtc)),
     ("time_s", Role::Bookkeeping),
@@ -442,6 +450,10 @@ pub const COLUMNS: [(&str, Role); 36] = [
     ("hsical", Role::Generic(Factor::HsiCal)),
     ("hsi_measured_error_ppm", Role::Named),
     ("model_hsi_error_ppm", Role::Named),
+    (
+        "halted_before_enumeration",
+        Role::Generic(Factor::DebugHalt),
+    ),
 ];
 
 /// More values than this and a factor is not compared (it is an identifier, not a condition).

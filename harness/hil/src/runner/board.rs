@@ -146,6 +146,8 @@ impl BoardRun {
         if self.transport.is_none() {
             let mut t = self.open_transport(timeout)?;
             self.facts.enumerated = true;
+            let earlier = self.facts.halted_before_enumeration.unwrap_or(false);
+            self.facts.halted_before_enumeration = Some(earlier || self.facts.halting_attach);
             // The records need the serial; the DFU steps read the alt-setting names they need themselves.
             self.facts.serial = t.serial();
             self.transport = Some(t);
@@ -223,8 +225,12 @@ impl BoardRun {
 
     /// The chip's memory and debug control: the virtual board's register file, or a probe-rs attach
     /// (`halting` for the intrusive HSI measurement).
-    fn chip(&self, halting: bool) -> Result<OpenedChip, StepError> {
-        self.backends.chip(halting).map_err(|e| match e {
+    fn chip(&mut self, halting: bool) -> Result<OpenedChip, StepError> {
+        let chip = self.backends.chip(halting);
+        // probe-rs halts the core while it attaches a session (probe-rs issue 3135); an attach that failed on
+        // the way may already have halted it. Only a board without a probe certainly was not.
+        self.facts.halting_attach |= halting && !matches!(chip, Err(ChipError::NoProbe));
+        chip.map_err(|e| match e {
             ChipError::NoProbe => StepError::harness(format!(
                 "board {} has no probe in the rig file",
                 self.spec.name

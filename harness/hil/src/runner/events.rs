@@ -20,6 +20,10 @@ pub struct CycleFacts {
     pub derived: Option<Derived>,
     pub sysclk: Option<SysclkMeasurement>,
     pub hsi: Option<HsiMeasurement>,
+    /// The harness attached a halting probe-rs session this cycle (so far).
+    pub halting_attach: bool,
+    /// Whether a halting attach preceded a USB enumeration this cycle; `None` until one enumerated.
+    pub halted_before_enumeration: Option<bool>,
 }
 
 /// One thing that happened, as it happened.

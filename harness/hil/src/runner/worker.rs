@@ -343,6 +343,7 @@ impl CycleFacts {
             hsical: d.map(|d| d.hsical),
             hsi_measured_error_ppm: self.hsi.as_ref().map(|h| h.error_ppm),
             model_hsi_error_ppm: model_hsi,
+            halted_before_enumeration: self.halted_before_enumeration,
             ..CycleRow::default()
         }
     }

@@ -548,3 +548,57 @@ fn resume_refuses_a_folder_missing_a_record_file_naming_it(#[case] file: &str) {
     assert!(err.contains(&format!("{file} is missing")), "{err}");
     assert_eq!(err.matches("os error").count(), 0, "{err}");
 }
+
+/// Intrusiveness as data: a cycle says whether the harness halted the core (the HSI measurement's halting
+/// attach) before the USB enumeration it used, and the board's own record of halts agrees.
+#[rstest]
+#[case::hsi_first("measure_hsi", "wait_enumeration", Some(true), 1)]
+#[case::hsi_after_enumeration("wait_enumeration", "measure_hsi", Some(false), 1)]
+#[case::no_halting_step("wait_enumeration", "read_clocks", Some(false), 0)]
+fn a_cycle_records_whether_a_halting_attach_preceded_its_enumeration(
+    #[case] first: &str,
+    #[case] second: &str,
+    #[case] halted: Option<bool>,
+    #[case] board_halts: u64,
+) {
+    let body = format!(
+        "name = \"halts\"\nboards = [\"bench-01\"]\nseed = 5\n[pass]\nmax_failure_rate = 1.0\n\
+         [[phases]]\nname = \"p\"\ncycles = 3\n\
+         [[steps]]\nkind = \"power_cycle\"\noff_ms = 100\n\
+         [[steps]]\nkind = \"{first}\"\n[[steps]]\nkind = \"{second}\"\n"
+    );
+    let (scenario, reports) = setup(&format!("halts-{first}-{second}"), &body);
+    let boards = std::sync::Mutex::new(Vec::new());
+    let (dir, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run_with(
+            &StopSignal::new(),
+            &|_, b| boards.lock().unwrap().push(b.clone()),
+            |_| {},
+        )
+        .unwrap();
+    let rows = cycles(&dir);
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!(r.halted_before_enumeration, halted, "cycle {}", r.cycle);
+    }
+    // The last cycle's power-on, as the board saw it: halted by the measurement or never.
+    let boards = boards.into_inner().unwrap();
+    assert_eq!(boards.len(), 1);
+    assert_eq!(boards[0].lock().halts().count, board_halts);
+}
+
+#[test]
+fn a_cycle_that_never_enumerates_leaves_the_halt_column_empty() {
+    let body = "name = \"no-usb\"\nboards = [\"bench-01\"]\nseed = 5\n[pass]\nmax_failure_rate = 1.0\n\
+                [[phases]]\nname = \"p\"\ncycles = 2\n\
+                [[steps]]\nkind = \"power_cycle\"\noff_ms = 100\n[[steps]]\nkind = \"read_clocks\"\n";
+    let (scenario, reports) = setup("halts-no-usb", body);
+    let (dir, _) = Soak::start(&scenario, &reports)
+        .unwrap()
+        .run_with(&StopSignal::new(), &|_, _| {}, |_| {})
+        .unwrap();
+    assert!(cycles(&dir)
+        .iter()
+        .all(|r| r.halted_before_enumeration.is_none()));
+}

@@ -50,6 +50,7 @@ impl Board {
         }
         self.csr_flags |= PINRSTF;
         self.core.on_reset(now, self.dwt.demcr);
+        self.core.caught_at_reset_and_run(now);
         self.count_boot();
         self.faults.on_boot();
         (self.busy_until, self.poll_not_before) = (Duration::ZERO, Duration::ZERO);

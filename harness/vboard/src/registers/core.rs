@@ -136,6 +136,15 @@ impl CoreDebug {
         self.dfsr |= reason;
     }
 
+    /// A debugger's reset-and-halt followed by a run (the in-process shortcut of probe-rs's `reset_and_halt`, then
+    /// `run`): the core is caught at the reset vector, which counts as a halt, and runs on.
+    pub fn caught_at_reset_and_run(&mut self, now: Duration) {
+        self.halt(now, DFSR_VCATCH);
+        self.halted = false;
+        self.control &= !(C_HALT | C_STEP);
+        self.retired_since_read = true;
+    }
+
     /// A system or pin reset: S_RESET_ST is set; with DEMCR.VC_CORERESET and C_DEBUGEN the core halts at the
     /// reset vector, otherwise it runs.
     pub fn on_reset(&mut self, now: Duration, demcr: u32) {
