@@ -89,6 +89,8 @@ struct Guest<'a> {
     probe: bool,
     /// Guest RAM in MiB.
     mem_mb: u32,
+    /// `name=value` words for the kernel command line, which /init passes to the test script as variables.
+    kernel_args: Vec<String>,
 }
 
 impl<'a> Guest<'a> {
@@ -102,6 +104,7 @@ impl<'a> Guest<'a> {
             rig: false,
             probe: false,
             mem_mb: 256,
+            kernel_args: Vec::new(),
         }
     }
 }
@@ -181,6 +184,7 @@ fn boot(g: &Guest<'_>) -> Boot {
     qemu.arg(guest.join("run.sh"))
         .arg(&initrd)
         .arg(&sock)
+        .args(&g.kernel_args)
         .env("GUEST_TIMEOUT", g.timeout_s.to_string())
         .env("GUEST_MEM", g.mem_mb.to_string())
         .stdin(Stdio::null());
@@ -523,11 +527,26 @@ fn misdetected_power_ons(server: &[String]) -> Vec<u64> {
 
 #[test]
 fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
+    guest_soak_against_in_process("guest-soak", None);
+}
+
+/// The same soak with the board powered through exec rig commands: a script stands in for uhubctl, sending each
+/// line to the rig controller on ttyS1 and printing the reply, which the rig file's `expect` judges. The same
+/// cycles fail: what powers the board changes nothing the board does.
+#[test]
+fn guest_soak_powered_through_exec_rig_commands_fails_the_same_cycles() {
+    guest_soak_against_in_process("guest-soak-exec", Some("guest-exec.toml"));
+}
+
+fn guest_soak_against_in_process(name: &str, scenario: Option<&str>) {
     let Some(_guest) = guest_lock() else { return };
-    let dir = common::scratch("guest-soak");
+    let dir = common::scratch(name);
     let in_process = in_process_soak(&dir.join("reports"));
 
     let mut g = Guest::new("tests/soak.sh");
+    if let Some(s) = scenario {
+        g.kernel_args.push(format!("guest_scenario={s}"));
+    }
     g.extra.push(PathBuf::from(env!("CARGO_BIN_EXE_hil")));
     g.timeout_s = 600;
     g.board = root().join("fixtures/boards/drifting-25mhz.toml");

@@ -88,6 +88,8 @@ vocabulary! {
         RigGarbled = "rig_garbled",
         /// The rig controller's port failed.
         RigIo = "rig_io",
+        /// A rig command line (`exec`) could not start or exited non-zero.
+        RigExec = "rig_exec",
         /// The rig has no such command or board.
         RigConfig = "rig_config",
         /// The debug probe or its USB link failed.
@@ -107,8 +109,8 @@ impl ErrorKind {
             // A memory layout the host cannot use is the board's ROM or descriptors differing, not the rig.
             Timeout | Stall | Disconnected | Io | Other | Protocol | DeviceStatus | Stuck
             | Verify | ClockRead | Layout => ErrorClass::Board,
-            Access | Busy | Usage | Refused | RigTimeout | RigGarbled | RigIo | RigConfig
-            | Probe | Harness => ErrorClass::Infrastructure,
+            Access | Busy | Usage | Refused | RigTimeout | RigGarbled | RigIo | RigExec
+            | RigConfig | Probe | Harness => ErrorClass::Infrastructure,
         }
     }
 }

@@ -8,6 +8,8 @@ pub enum RigErrorKind {
     Timeout,
     Garbled,
     Io,
+    /// A rig command line (`exec`) could not be run or exited non-zero.
+    Exec,
     NotConfigured,
     Config,
 }
@@ -28,6 +30,23 @@ pub enum RigError {
         port: String,
         command: String,
         got: String,
+        expected: String,
+    },
+    /// An `exec` rig command could not start (no such program) or ended unsuccessfully.
+    #[error("rig command `{command}`: {why}")]
+    Exec { command: String, why: String },
+    /// An `exec` rig command ran past its timeout; its process group was killed.
+    #[error("rig command `{command}`: did not finish within {waited_ms} ms; its process group was killed{}", output_tail(.stdout))]
+    ExecTimeout {
+        command: String,
+        waited_ms: u64,
+        stdout: String,
+    },
+    /// An `exec` rig command succeeded but its output is not what the rig file expects.
+    #[error("rig command `{command}`: its output does not match {expected:?}{}", output_tail(.stdout))]
+    ExecGarbled {
+        command: String,
+        stdout: String,
         expected: String,
     },
     /// The port could not be opened, written or read.
@@ -57,13 +76,29 @@ pub enum RigError {
 impl RigError {
     pub fn kind(&self) -> RigErrorKind {
         match self {
-            RigError::Timeout { .. } => RigErrorKind::Timeout,
-            RigError::Garbled { .. } => RigErrorKind::Garbled,
+            RigError::Timeout { .. } | RigError::ExecTimeout { .. } => RigErrorKind::Timeout,
+            RigError::Garbled { .. } | RigError::ExecGarbled { .. } => RigErrorKind::Garbled,
+            RigError::Exec { .. } => RigErrorKind::Exec,
             RigError::Io { .. } | RigError::RelayStuck { .. } => RigErrorKind::Io,
             RigError::NotConfigured { .. } => RigErrorKind::NotConfigured,
             RigError::BadPattern { .. } => RigErrorKind::Config,
         }
     }
+}
+
+/// The last lines of a command's output for a message ("; it printed: …"), or nothing when it printed nothing.
+pub(crate) fn output_tail(output: &str) -> String {
+    const KEEP: usize = 3;
+    let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return "; it printed nothing".into();
+    }
+    let tail = &lines[lines.len().saturating_sub(KEEP)..];
+    let mut text = tail.join(" | ");
+    if text.chars().count() > 300 {
+        text = text.chars().take(300).collect::<String>() + "…";
+    }
+    format!("; it printed: {text}")
 }
 
 fn on_off(on: bool) -> &'static str {

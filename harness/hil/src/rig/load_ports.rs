@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use super::protocol::{reply_regex, unknown_placeholder, Var};
+use super::protocol::{output_regex, reply_regex, unknown_placeholder, Var};
 use super::raw::{
     RawChamber, RawCommand, RawController, DEFAULT_BAUD, DEFAULT_LINE_ENDING, DEFAULT_TIMEOUT_MS,
 };
-use super::spec::{ChamberSpec, Command, ControllerSpec, LineEnding, PortSpec};
+use super::spec::{ChamberSpec, Command, CommandLine, ControllerSpec, LineEnding, PortSpec};
 use tomlfile::{FileError, KeyPath, Source};
 
 /// Longest reply wait a rig file may ask for.
@@ -22,11 +22,15 @@ pub(crate) fn controller(
     raw: &RawController,
     channels: &[u16],
 ) -> Result<ControllerSpec, FileError> {
-    let port = port(
-        src,
-        key,
-        (&raw.port, raw.baud, raw.line_ending, raw.timeout_ms),
-    )?;
+    let port = match &raw.port {
+        Some(path) => Some(port(
+            src,
+            key,
+            (path, raw.baud, raw.line_ending, raw.timeout_ms),
+        )?),
+        None => None,
+    };
+    let default_timeout = timeout(src, &key.key("timeout_ms"), raw.timeout_ms)?;
     let keys = key.key("commands");
     let c = &raw.commands;
     let cmd = |name: &str, raw: &RawCommand, query: bool| {
@@ -34,7 +38,7 @@ pub(crate) fn controller(
             src,
             &keys.key(name),
             raw,
-            &port,
+            (port.is_some(), default_timeout),
             &channel_vars(channels),
             query,
         )
@@ -76,11 +80,18 @@ pub(crate) fn chamber(src: &Source, raw: &RawChamber) -> Result<ChamberSpec, Fil
             src,
             &key.key("set_point"),
             set_point,
-            &port,
+            (true, port.timeout),
             &set_vars,
             false,
         )?,
-        read: command(src, &key.key("read"), read, &port, &[vec![]], true)?,
+        read: command(
+            src,
+            &key.key("read"),
+            read,
+            (true, port.timeout),
+            &[vec![]],
+            true,
+        )?,
         port,
     })
 }
@@ -123,12 +134,13 @@ fn timeout(src: &Source, key: &KeyPath, ms: u64) -> Result<Duration, FileError> 
 }
 
 /// One command. `vars` lists every placeholder set the command will be used with, so each expected-reply
-/// pattern is compiled once here; a `query` must expect a reply whose capture group 1 is the number.
+/// pattern is compiled once here; a `query` must expect a reply whose capture group 1 is the number. `serial`:
+/// whether there is a port for `send` lines, and the default timeout.
 fn command(
     src: &Source,
     key: &KeyPath,
     raw: &RawCommand,
-    port: &PortSpec,
+    (has_port, default_timeout): (bool, Duration),
     vars: &[Vec<Var<'_>>],
     query: bool,
 ) -> Result<Command, FileError> {
@@ -136,19 +148,49 @@ fn command(
         .first()
         .map(|v| v.iter().map(|(n, _)| *n).collect())
         .unwrap_or_default();
-    if raw.send.trim().is_empty() {
-        return Err(src.invalid(&key.key("send"), "must not be empty"));
-    }
-    if raw.send.contains(['\r', '\n']) {
-        return Err(src.invalid(
-            &key.key("send"),
-            "must be one line (the line ending is added)",
-        ));
-    }
-    placeholders(src, &key.key("send"), &raw.send, &allowed)?;
+    let run = match (&raw.send, &raw.exec) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(src.invalid(
+                key,
+                "needs `send` (a line for the serial port) or `exec` (a command line to run), one of them",
+            ))
+        }
+        (Some(send), None) => {
+            if send.trim().is_empty() {
+                return Err(src.invalid(&key.key("send"), "must not be empty"));
+            }
+            if send.contains(['\r', '\n']) {
+                return Err(src.invalid(
+                    &key.key("send"),
+                    "must be one line (the line ending is added)",
+                ));
+            }
+            if !has_port {
+                return Err(src.invalid(
+                    &key.key("send"),
+                    "a `send` line needs the controller's serial `port` (or run a program with `exec`)",
+                ));
+            }
+            placeholders(src, &key.key("send"), send, &allowed)?;
+            CommandLine::Send(send.clone())
+        }
+        (None, Some(argv)) => {
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(src.invalid(
+                    &key.key("exec"),
+                    "must name a program first, e.g. [\"uhubctl\", \"-a\", \"off\"]",
+                ));
+            }
+            for arg in argv {
+                placeholders(src, &key.key("exec"), arg, &allowed)?;
+            }
+            CommandLine::Exec(argv.clone())
+        }
+    };
+    let exec = matches!(run, CommandLine::Exec(_));
     if let Some(expect) = &raw.expect {
         placeholders(src, &key.key("expect"), expect, &allowed)?;
-        compiles(src, &key.key("expect"), expect, vars, query)?;
+        compiles(src, &key.key("expect"), expect, vars, query, exec)?;
     } else if query {
         return Err(src.invalid(
             key,
@@ -157,10 +199,10 @@ fn command(
     }
     let timeout = match raw.timeout_ms {
         Some(ms) => timeout(src, &key.key("timeout_ms"), ms)?,
-        None => port.timeout,
+        None => default_timeout,
     };
     Ok(Command {
-        send: raw.send.clone(),
+        run,
         expect: raw.expect.clone(),
         timeout,
     })
@@ -187,9 +229,15 @@ fn compiles(
     expect: &str,
     vars: &[Vec<Var<'_>>],
     query: bool,
+    exec: bool,
 ) -> Result<(), FileError> {
     for v in vars {
-        let re = reply_regex(expect, v).map_err(|e| {
+        let re = if exec {
+            output_regex(expect, v)
+        } else {
+            reply_regex(expect, v)
+        };
+        let re = re.map_err(|e| {
             let first = e
                 .to_string()
                 .lines()

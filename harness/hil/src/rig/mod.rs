@@ -3,6 +3,7 @@
 //! names serialport) and virtual boards. Rig failures are infrastructure failures, never board failures.
 
 mod error;
+pub mod exec;
 mod load;
 mod load_ports;
 mod load_virtual;
@@ -18,8 +19,8 @@ mod virtual_rig;
 pub use error::{RigError, RigErrorKind};
 pub use serial_rig::{SerialControl, SerialRig};
 pub use spec::{
-    BoardSpec, ChamberSpec, Command, ControllerSpec, FaultRates, HseKind, LineEnding, PortSpec,
-    ProbeSelector, Rig, VirtualWiring, Wiring,
+    BoardSpec, ChamberSpec, Command, CommandLine, ControllerSpec, FaultRates, HseKind, LineEnding,
+    PortSpec, ProbeSelector, Rig, VirtualWiring, Wiring,
 };
 pub use virtual_faults::{CommandFault, ProbeDropout, VirtualFaults};
 pub use virtual_rig::{VirtualControl, VirtualRig, REPLY_TIMEOUT, RESET_PULSE, SWITCH_TIME};

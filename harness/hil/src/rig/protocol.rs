@@ -41,6 +41,16 @@ pub fn reply_regex(expect: &str, vars: &[Var<'_>]) -> Result<Regex, regex::Error
     Regex::new(&format!("^(?:{})$", render(expect, &escaped)))
 }
 
+/// An exec command's expected-output pattern with placeholders filled in (escaped), searched anywhere in its
+/// stdout; `^` and `$` match at line ends.
+pub fn output_regex(expect: &str, vars: &[Var<'_>]) -> Result<Regex, regex::Error> {
+    let escaped: Vec<Var<'_>> = vars
+        .iter()
+        .map(|(name, value)| (*name, regex::escape(value)))
+        .collect();
+    Regex::new(&format!("(?m){}", render(expect, &escaped)))
+}
+
 /// Why a reply line is not the expected one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplyMismatch {

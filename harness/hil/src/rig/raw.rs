@@ -29,7 +29,7 @@ pub(crate) struct RawRig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawController {
-    pub port: String,
+    pub port: Option<String>,
     #[serde(default = "default_baud")]
     pub baud: u32,
     #[serde(default = "default_line_ending")]
@@ -53,7 +53,8 @@ pub(crate) struct RawCommands {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCommand {
-    pub send: String,
+    pub send: Option<String>,
+    pub exec: Option<Vec<String>>,
     pub expect: Option<String>,
     pub timeout_ms: Option<u64>,
 }

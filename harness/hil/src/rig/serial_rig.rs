@@ -1,5 +1,6 @@
-//! The serial rig backend: opens each rig controller and the chamber once, and hands out one [`SerialControl`]
-//! per board that speaks the rig file's line protocol on that board's channel. Must not touch USB or probes.
+//! The real rig backend: opens each rig controller's serial port and the chamber once, and hands out one
+//! [`SerialControl`] per board that speaks the rig file's line protocol on that board's channel, or runs its
+//! `exec` command lines ([`super::exec`]). Must not touch USB or probes.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -8,16 +9,17 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::error::RigError;
-use super::protocol::{check_reply, render, reply_regex, Var};
+use super::exec;
+use super::protocol::{check_reply, output_regex, render, reply_regex, Var};
 use super::serial::SerialLine;
-use super::spec::{BoardSpec, Command, Rig, Wiring};
+use super::spec::{BoardSpec, Command, CommandLine, Rig, Wiring};
 use super::RigControl;
 
 type Shared = Arc<Mutex<SerialLine>>;
 
 /// The open ports of a real rig.
 pub struct SerialRig {
-    controllers: BTreeMap<String, (Shared, super::ControllerSpec)>,
+    controllers: BTreeMap<String, (Option<Shared>, super::ControllerSpec)>,
     chamber: Option<(Shared, super::ChamberSpec)>,
 }
 
@@ -26,8 +28,11 @@ impl SerialRig {
     pub fn open(rig: &Rig) -> Result<SerialRig, RigError> {
         let mut controllers = BTreeMap::new();
         for (name, spec) in &rig.controllers {
-            let line = SerialLine::open(&spec.port)?;
-            controllers.insert(name.clone(), (Arc::new(Mutex::new(line)), spec.clone()));
+            let line = match &spec.port {
+                Some(port) => Some(Arc::new(Mutex::new(SerialLine::open(port)?))),
+                None => None,
+            };
+            controllers.insert(name.clone(), (line, spec.clone()));
         }
         let chamber = match &rig.chamber {
             Some(spec) => Some((
@@ -89,16 +94,29 @@ const ABSOLUTE_ZERO_C: f64 = -273.15;
 /// A command with its placeholders filled in and its reply pattern compiled.
 #[derive(Debug, Clone)]
 struct Prepared {
-    line: String,
+    run: Filled,
     expect: Option<(String, Regex)>,
     timeout: Duration,
 }
 
+/// A [`CommandLine`] with its placeholders filled in.
+#[derive(Debug, Clone)]
+enum Filled {
+    Send(String),
+    Exec(Vec<String>),
+}
+
 impl Prepared {
     fn new(command: &Command, vars: &[Var<'_>]) -> Result<Prepared, RigError> {
+        let exec = matches!(command.run, CommandLine::Exec(_));
         let expect = match &command.expect {
             Some(pattern) => {
-                let re = reply_regex(pattern, vars).map_err(|source| RigError::BadPattern {
+                let re = if exec {
+                    output_regex(pattern, vars)
+                } else {
+                    reply_regex(pattern, vars)
+                };
+                let re = re.map_err(|source| RigError::BadPattern {
                     pattern: pattern.clone(),
                     source,
                 })?;
@@ -106,21 +124,26 @@ impl Prepared {
             }
             None => None,
         };
+        let run = match &command.run {
+            CommandLine::Send(line) => Filled::Send(render(line, vars)),
+            CommandLine::Exec(argv) => Filled::Exec(argv.iter().map(|a| render(a, vars)).collect()),
+        };
         Ok(Prepared {
-            line: render(&command.send, vars),
+            run,
             expect,
             timeout: command.timeout,
         })
     }
 
-    /// Sends the line and judges the reply; `Ok(Some(x))` when the reply carries a number.
-    fn run(&self, link: &Shared) -> Result<Option<f64>, RigError> {
+    /// Sends the line and judges the reply, or runs the command line and judges its exit and output;
+    /// `Ok(Some(x))` when the reply carries a number.
+    fn run(&self, link: Option<&Shared>) -> Result<Option<f64>, RigError> {
         self.run_checked(link, |_| true, "")
     }
 
     /// As [`Prepared::run`], for a temperature reading: a value below absolute zero is a garbled reply, not a
     /// reading to record.
-    fn run_temperature(&self, link: &Shared) -> Result<Option<f64>, RigError> {
+    fn run_temperature(&self, link: Option<&Shared>) -> Result<Option<f64>, RigError> {
         self.run_checked(
             link,
             |celsius| celsius >= ABSOLUTE_ZERO_C,
@@ -130,31 +153,76 @@ impl Prepared {
 
     fn run_checked(
         &self,
-        link: &Shared,
+        link: Option<&Shared>,
         physical: impl Fn(f64) -> bool,
         requirement: &str,
     ) -> Result<Option<f64>, RigError> {
-        let mut line = link.lock().unwrap_or_else(|e| e.into_inner());
-        line.send(&self.line)?;
-        let Some((expected, pattern)) = &self.expect else {
-            return Ok(None);
+        let judge = |got: &str| match &self.expect {
+            None => Ok(None),
+            Some((_, pattern)) => match check_reply(pattern, got) {
+                Ok(value) if value.is_none_or(&physical) => Ok(value),
+                _ => Err(()),
+            },
         };
-        let got = line.read_line(&self.line, self.timeout)?;
-        match check_reply(pattern, &got) {
-            Ok(value) if value.is_none_or(&physical) => Ok(value),
-            _ => Err(RigError::Garbled {
-                port: line.name().to_string(),
-                command: self.line.clone(),
-                got,
-                expected: format!("{expected}{requirement}"),
-            }),
+        let expected = || {
+            let e = self.expect.as_ref().map_or("", |(e, _)| e.as_str());
+            format!("{e}{requirement}")
+        };
+        let argv = match &self.run {
+            Filled::Exec(argv) => argv,
+            Filled::Send(send) => {
+                let link = link.ok_or(RigError::NotConfigured {
+                    action: "send a line without a serial port",
+                })?;
+                let mut line = link.lock().unwrap_or_else(|e| e.into_inner());
+                line.send(send)?;
+                if self.expect.is_none() {
+                    return Ok(None);
+                }
+                let got = line.read_line(send, self.timeout)?;
+                return judge(&got).map_err(|()| RigError::Garbled {
+                    port: line.name().to_string(),
+                    command: send.clone(),
+                    got,
+                    expected: expected(),
+                });
+            }
+        };
+        let command = exec::display(argv);
+        let done = exec::run(argv, self.timeout, None).map_err(|e| match e {
+            exec::ExecError::Timeout { waited, partial } => RigError::ExecTimeout {
+                command: command.clone(),
+                waited_ms: waited.as_millis() as u64,
+                stdout: partial.stdout,
+            },
+            other => RigError::Exec {
+                command: command.clone(),
+                why: other.to_string(),
+            },
+        })?;
+        if !done.success() {
+            let said = if done.stderr.trim().is_empty() {
+                &done.stdout
+            } else {
+                &done.stderr
+            };
+            return Err(RigError::Exec {
+                why: format!("{}{}", done.status(), super::error::output_tail(said)),
+                command,
+            });
         }
+        judge(&done.stdout).map_err(|()| RigError::ExecGarbled {
+            command,
+            stdout: done.stdout,
+            expected: expected(),
+        })
     }
 }
 
 /// One board's rig control over the serial line protocol.
 pub struct SerialControl {
-    link: Shared,
+    /// The controller's serial port; `None` when all its commands are `exec`s.
+    link: Option<Shared>,
     power_on: Prepared,
     power_off: Prepared,
     boot0_high: Option<Prepared>,
@@ -168,14 +236,14 @@ pub struct SerialControl {
 impl SerialControl {
     fn optional(&self, command: &Option<Prepared>, action: &'static str) -> Result<(), RigError> {
         let command = command.as_ref().ok_or(RigError::NotConfigured { action })?;
-        command.run(&self.link).map(|_| ())
+        command.run(self.link.as_ref()).map(|_| ())
     }
 }
 
 impl RigControl for SerialControl {
     fn power(&mut self, on: bool) -> Result<(), RigError> {
         let command = if on { &self.power_on } else { &self.power_off };
-        command.run(&self.link).map(|_| ())
+        command.run(self.link.as_ref()).map(|_| ())
     }
 
     fn boot0(&mut self, high: bool) -> Result<(), RigError> {
@@ -192,8 +260,8 @@ impl RigControl for SerialControl {
 
     fn temperature(&mut self) -> Result<Option<f64>, RigError> {
         match (&self.temperature, &self.chamber) {
-            (Some(query), _) => query.run_temperature(&self.link),
-            (None, Some((link, _, read))) => read.run_temperature(link),
+            (Some(query), _) => query.run_temperature(self.link.as_ref()),
+            (None, Some((link, _, read))) => read.run_temperature(Some(link)),
             (None, None) => Ok(None),
         }
     }
@@ -203,6 +271,6 @@ impl RigControl for SerialControl {
             action: "set a chamber temperature",
         })?;
         let vars = [("celsius", format!("{celsius:.1}"))];
-        Prepared::new(set_point, &vars)?.run(link).map(|_| ())
+        Prepared::new(set_point, &vars)?.run(Some(link)).map(|_| ())
     }
 }

@@ -177,21 +177,33 @@ impl LineEnding {
     }
 }
 
-/// One line-protocol command: the line to send and the reply that means success.
+/// One rig command: a line sent on the controller's serial port, or a command line run on this machine; and what
+/// means success.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
-    /// The line, with `{channel}` or `{celsius}` placeholders.
-    pub send: String,
-    /// A regex the whole reply line must match (placeholders allowed); `None`: no reply is awaited.
-    /// For queries, capture group 1 is the number.
+    pub run: CommandLine,
+    /// For a line: a regex the whole reply line must match. For an exec: a regex searched in its stdout (`^` and
+    /// `$` match at line ends). Placeholders allowed; `None`: no reply is awaited (a line) or only the exit code
+    /// counts (an exec). For queries, capture group 1 is the number.
     pub expect: Option<String>,
     pub timeout: Duration,
 }
 
-/// A serial rig controller (USB relay board or small MCU) and its line protocol.
+/// What a [`Command`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandLine {
+    /// `send`: the line, with `{channel}` or `{celsius}` placeholders.
+    Send(String),
+    /// `exec`: a program and its arguments, each with placeholders, run without a shell.
+    Exec(Vec<String>),
+}
+
+/// A rig controller: a USB relay board or small MCU speaking a line protocol, or any command-line tool (uhubctl,
+/// a PDU's CLI, labgrid-client), or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControllerSpec {
-    pub port: PortSpec,
+    /// The serial port `send` commands go to; `None` when every command is an `exec`.
+    pub port: Option<PortSpec>,
     pub power_on: Command,
     pub power_off: Command,
     pub boot0_high: Option<Command>,

@@ -94,6 +94,7 @@ impl From<RigError> for StepError {
             RigErrorKind::Timeout => ErrorKind::RigTimeout,
             RigErrorKind::Garbled => ErrorKind::RigGarbled,
             RigErrorKind::Io => ErrorKind::RigIo,
+            RigErrorKind::Exec => ErrorKind::RigExec,
             RigErrorKind::NotConfigured | RigErrorKind::Config => ErrorKind::RigConfig,
         };
         Self {

@@ -8,6 +8,7 @@ mod clocks_probe;
 mod clocks_virtual;
 mod common;
 mod dfu_virtual;
+mod exec_rig;
 mod file_errors;
 mod fuzz_files;
 mod fuzz_run_folder;

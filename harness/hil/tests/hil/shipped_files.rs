@@ -79,7 +79,7 @@ fn bench_example_is_a_real_rig_with_a_chamber() {
     assert!(!rig.is_virtual());
     assert!(rig.chamber.is_some());
     let relays = &rig.controllers["relays"];
-    assert_eq!(relays.port.baud, 115_200);
+    assert_eq!(relays.port.as_ref().map(|p| p.baud), Some(115_200));
     assert!(relays.reset_pulse.is_some());
     assert_eq!(rig.boards[0].chip, "STM32F746ZGTx");
     assert_eq!(
