@@ -1045,6 +1045,103 @@ fn guest_soak_reads_every_boots_clocks_over_swd_through_the_virtual_probe() {
     );
 }
 
+/// dfu-util as a scenario's exec step (the seed's engineers ran their own tools): each cycle power-cycles the
+/// drifting board, reads its clocks over SWD, then releases its USB device to dfu-util, which uploads 32 KiB of
+/// flash. The exec step fails on exactly the misdetected boots, in dfu-util's own words, and the soak's diagnosis
+/// names the HSE misdetection.
+#[test]
+fn guest_soak_with_a_dfu_util_exec_step_fails_on_the_misdetected_boots() {
+    let Some(_guest) = guest_lock() else { return };
+    let dir = common::scratch("guest-soak-dfu-util");
+    let mut g = Guest::new("tests/soak-probe.sh");
+    g.extra.push(PathBuf::from(env!("CARGO_BIN_EXE_hil")));
+    g.timeout_s = 600;
+    g.board = root().join("fixtures/boards/drifting-25mhz.toml");
+    g.seed = 3;
+    g.rig = true;
+    g.probe = true;
+    g.mem_mb = 512;
+    g.kernel_args
+        .push("guest_scenario=guest-dfu-util.toml".into());
+    let Boot {
+        console,
+        ctx,
+        ok,
+        server,
+    } = boot(&g);
+    assert!(ok, "QEMU failed\n{ctx}");
+    assert_eq!(
+        results(&console).get("soak_rc").map(String::as_str),
+        Some("0"),
+        "{ctx}"
+    );
+    let rows = guest_csv(&console, "cycles.csv", &dir);
+    assert_eq!(rows.len(), 12, "{ctx}");
+    let boots = server_boots(&server);
+    let misdetected: Vec<u64> = rows
+        .iter()
+        .filter(|r| boots.get(&r.cycle).map(|b| b.0) == Some(24))
+        .map(|r| r.cycle)
+        .collect();
+    for r in &rows {
+        eprintln!(
+            "cycle {:>2}: PLLM {:?} {} {}",
+            r.cycle,
+            r.pllm,
+            if r.failed() { "FAIL" } else { "pass" },
+            r.error_detail
+        );
+        // The clock columns are this boot's, read over SWD before the tool ran.
+        assert_eq!(
+            r.pllm,
+            boots.get(&r.cycle).map(|b| b.0),
+            "cycle {}",
+            r.cycle
+        );
+    }
+    assert!(
+        !misdetected.is_empty() && misdetected.len() < 12,
+        "seed 3 misdetects some boots: {misdetected:?}"
+    );
+    assert_eq!(
+        failed(&rows),
+        misdetected,
+        "dfu-util fails on exactly the misdetected boots\n{ctx}"
+    );
+    for r in rows.iter().filter(|r| r.failed()) {
+        assert_eq!(r.failed_step, "exec", "{r:?}");
+        assert_eq!(r.error_class, Some(ErrorClass::Board), "{r:?}");
+        assert!(
+            r.error_detail.contains("dfu-util -p 1-1 -a 0"),
+            "{}",
+            r.error_detail
+        );
+    }
+    // Each run of the tool is a steps.csv row with its exit code, time and log.
+    let (steps, _) = step(&console, "steps.csv");
+    let exec_rows: Vec<&&str> = steps.iter().filter(|l| l.contains(",exec,")).collect();
+    assert_eq!(exec_rows.len(), 12, "{ctx}");
+    assert!(
+        exec_rows
+            .iter()
+            .filter(|l| l.contains(",pass,"))
+            .all(|l| l.contains("exit code 0, ") && l.contains("log: exec/drifting-room-c")),
+        "{exec_rows:#?}"
+    );
+    // The soak's own diagnosis names the cause with its numbers.
+    let (soak, _) = step(&console, "soak");
+    let diagnosis = soak
+        .iter()
+        .find(|l| l.starts_with("Diagnosis:"))
+        .unwrap_or_else(|| panic!("no diagnosis line\n{ctx}"));
+    assert!(
+        diagnosis.contains("one cause: HSE misdetected")
+            && diagnosis.contains("PLLM=24 on 25 MHz")
+            && diagnosis.contains("exec step"),
+        "{diagnosis}"
+    );
+}
+
 #[test]
 fn guest_probe_faults_are_classified_probe_failures_with_a_clear_message() {
     let Some(_guest) = guest_lock() else { return };

@@ -179,15 +179,22 @@ impl Soak {
         mut also: impl FnMut(&RunEvent),
     ) -> Result<(PathBuf, RunSummary), SoakError> {
         let mut recorder = Recorder::open(&self.dir)?;
-        let result = runner::run(&self.scenario, &self.resume, stop, prepare, |event| {
-            also(event);
-            match event {
-                RunEvent::Step { row, .. } => recorder.step(row)?,
-                RunEvent::Cycle { row, .. } => recorder.cycle(row)?,
-                _ => {}
-            }
-            Ok(())
-        });
+        let result = runner::run(
+            &self.scenario,
+            &self.dir,
+            &self.resume,
+            stop,
+            prepare,
+            |event| {
+                also(event);
+                match event {
+                    RunEvent::Step { row, .. } => recorder.step(row)?,
+                    RunEvent::Cycle { row, .. } => recorder.cycle(row)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        );
         self.manifest.ended_utc = Some(utc_now());
         match &result {
             Ok(summary) => {

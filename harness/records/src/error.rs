@@ -37,6 +37,17 @@ pub enum RecordError {
         line: u64,
         message: String,
     },
+    /// Something other than this recorder wrote to (or cut) the file since its last row: an exec step's tool,
+    /// another hil on the same folder, an editor. Nothing more is appended to it.
+    #[error(
+        "{path}: changed by something other than hil since its last row ({expected} bytes then, {found} now; an exec \
+         step's command, another hil on the same folder?); nothing more is written to it"
+    )]
+    Changed {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+    },
     /// manifest.json is not JSON of the expected shape.
     #[error("{path}")]
     Json {

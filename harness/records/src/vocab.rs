@@ -80,6 +80,8 @@ vocabulary! {
         Layout = "layout",
         /// The harness asked for something impossible.
         Usage = "usage",
+        /// An exec step's tool reported failure: its exit code, a `fail` line, or no `pass` line.
+        Exec = "exec",
         /// Refused before any transfer, for the board's safety.
         Refused = "refused",
         /// The rig controller did not answer in time.
@@ -108,7 +110,7 @@ impl ErrorKind {
         match self {
             // A memory layout the host cannot use is the board's ROM or descriptors differing, not the rig.
             Timeout | Stall | Disconnected | Io | Other | Protocol | DeviceStatus | Stuck
-            | Verify | ClockRead | Layout => ErrorClass::Board,
+            | Verify | ClockRead | Layout | Exec => ErrorClass::Board,
             Access | Busy | Usage | Refused | RigTimeout | RigGarbled | RigIo | RigExec
             | RigConfig | Probe | Harness => ErrorClass::Infrastructure,
         }

@@ -14,10 +14,13 @@ use crate::reader::Rows;
 use crate::schema::{CycleRow, StepRow, CYCLE_COLUMNS, STEP_COLUMNS};
 use crate::tail::complete_len;
 
-/// One CSV file being appended to, flushed after every row.
+/// One CSV file being appended to, flushed after every row. `len` is its length after our last row: a file of
+/// another length was written by someone else, and is not appended to (a row of ours after a foreign one would
+/// hide where the damage is).
 struct Table {
     path: PathBuf,
     writer: csv::Writer<File>,
+    len: u64,
 }
 
 impl Table {
@@ -39,10 +42,22 @@ impl Table {
         let writer = csv::WriterBuilder::new()
             .has_headers(keep == 0)
             .from_writer(file);
-        Ok(Self { path, writer })
+        Ok(Self {
+            path,
+            writer,
+            len: keep,
+        })
     }
 
     fn append(&mut self, row: &impl Serialize) -> Result<(), RecordError> {
+        let found = self.on_disk()?;
+        if found != self.len {
+            return Err(RecordError::Changed {
+                path: self.path.clone(),
+                expected: self.len,
+                found,
+            });
+        }
         self.writer
             .serialize(row)
             .map_err(|source| RecordError::Csv {
@@ -50,7 +65,17 @@ impl Table {
                 line: 0,
                 source,
             })?;
-        self.writer.flush().map_err(RecordError::io(&self.path))
+        self.writer.flush().map_err(RecordError::io(&self.path))?;
+        self.len = self.on_disk()?;
+        Ok(())
+    }
+
+    fn on_disk(&self) -> Result<u64, RecordError> {
+        self.writer
+            .get_ref()
+            .metadata()
+            .map(|m| m.len())
+            .map_err(RecordError::io(&self.path))
     }
 }
 

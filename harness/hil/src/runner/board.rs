@@ -2,11 +2,13 @@
 //! enumerated) and what the current cycle learnt about it; and how each kind of step is carried out on it.
 //! Knows nothing of phases, retries or records.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dfuse::{Clock, Event, Observer, VirtualClock};
 
+use super::exec_step::{self, ExecBoard, StepContext};
 use super::failure::StepError;
 use super::CycleFacts;
 use crate::backend::{self, Backends, BoardDescription, ChipError, OpenedChip};
@@ -46,6 +48,15 @@ pub(crate) struct BoardRun {
     pub requests: RequestCounter,
     pub target: Arc<TargetDescription>,
     pub images: Arc<Vec<(ImageSource, Image)>>,
+    /// The run folder (exec steps' `{run_dir}`, and their `exec/` folder in it).
+    pub run_dir: Arc<PathBuf>,
+    /// Which step of which cycle runs now (an exec step's placeholders).
+    pub step: StepContext,
+    /// A passing step's detail for its steps.csv row (an exec step's exit code and time).
+    pub note: Option<String>,
+    /// The step runs only to bring a virtual board back to where a resumed run left it: external tools stay
+    /// unrun.
+    pub replaying: bool,
 }
 
 impl BoardRun {
@@ -98,6 +109,10 @@ impl BoardRun {
             requests: RequestCounter::default(),
             target: shared.target.clone(),
             images: shared.images.clone(),
+            run_dir: shared.run_dir.clone(),
+            step: StepContext::default(),
+            note: None,
+            replaying: false,
         }
     }
 
@@ -131,7 +146,33 @@ impl BoardRun {
                 self.clock.sleep(*time);
                 Ok(())
             }
+            Action::Exec(step) => self.exec(step, timeout),
         }
+    }
+
+    /// Runs an external tool against the board, its USB device released first so the tool can claim it.
+    fn exec(
+        &mut self,
+        step: &crate::scenario::ExecStep,
+        timeout: Duration,
+    ) -> Result<(), StepError> {
+        self.transport = None;
+        if self.replaying {
+            return Ok(());
+        }
+        let board = ExecBoard {
+            name: &self.spec.name,
+            usb_serial: self.spec.usb.serial.as_deref(),
+            usb_path: self.spec.usb.path.as_deref(),
+        };
+        self.note = Some(exec_step::run(
+            step,
+            &board,
+            &self.step,
+            &self.run_dir,
+            timeout,
+        )?);
+        Ok(())
     }
 
     fn power_cycle(&mut self, off: Duration) -> Result<(), StepError> {
@@ -296,8 +337,9 @@ fn probe_options(spec: &BoardSpec) -> Option<ProbeOptions> {
     })
 }
 
-/// What every board worker shares: the register map and the prepared flash images.
+/// What every board worker shares: the register map, the prepared flash images and the run folder.
 pub(crate) struct Shared {
     pub target: Arc<TargetDescription>,
     pub images: Arc<Vec<(ImageSource, Image)>>,
+    pub run_dir: Arc<PathBuf>,
 }

@@ -5,6 +5,7 @@
 
 mod board;
 mod events;
+mod exec_step;
 mod failure;
 mod resume;
 mod run;
@@ -14,6 +15,7 @@ mod worker;
 use std::collections::HashMap;
 
 pub use events::{CycleFacts, PhaseProgress, RunError, RunEvent, StopSignal};
+pub use exec_step::EXEC_DIR;
 pub use failure::{chain, op_kind, StepError};
 pub use resume::{resume_point, ResumePoint};
 pub use run::{run, PrepareBoard};

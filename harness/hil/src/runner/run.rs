@@ -28,6 +28,7 @@ pub type PrepareBoard<'a> = &'a dyn Fn(&str, &VirtualBoard);
 /// board; an error from it stops the run (the boards finish their current cycle first).
 pub fn run<S>(
     scenario: &Scenario,
+    run_dir: &std::path::Path,
     resume: &ResumePoint,
     stop: &StopSignal,
     prepare: PrepareBoard<'_>,
@@ -39,6 +40,7 @@ where
     let shared = Shared {
         target: Arc::new(TargetDescription::stm32f7()),
         images: Arc::new(prepare_images(scenario)?),
+        run_dir: Arc::new(run_dir.to_path_buf()),
     };
     let mut boards = build_boards(scenario, &shared)?;
     for b in &boards {

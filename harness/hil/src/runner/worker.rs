@@ -241,6 +241,14 @@ fn run_step(
         }
         let (started_utc, t0) = (utc_now(), run.clock.now());
         run.requests.0 = 0;
+        run.step = super::exec_step::StepContext {
+            phase: job.phase.name.clone(),
+            cycle,
+            attempt,
+            index,
+            try_number,
+        };
+        (run.note, run.replaying) = (None, !send);
         let result = run.run(&step.action, step.timeout);
         let mut row = StepRow {
             schema: SCHEMA_VERSION,
@@ -262,10 +270,13 @@ fn run_step(
             dfu_requests: run.requests.0,
             ..StepRow::default()
         };
-        if let Err(e) = &result {
-            row.error_kind = Some(e.kind);
-            row.error_class = Some(e.class());
-            row.detail = e.detail.clone();
+        match &result {
+            Err(e) => {
+                row.error_kind = Some(e.kind);
+                row.error_class = Some(e.class());
+                row.detail = e.detail.clone();
+            }
+            Ok(()) => row.detail = run.note.take().unwrap_or_default(),
         }
         if send {
             let row = Box::new(row);

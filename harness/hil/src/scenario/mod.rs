@@ -10,5 +10,6 @@ mod steps;
 
 pub use image::generate_image;
 pub use spec::{
-    Action, CycleRetry, ImageSource, Phase, PhaseLength, RetryOn, Scenario, Step, StopRules,
+    Action, CycleRetry, ExecStep, ImageSource, Phase, PhaseLength, RetryOn, Scenario, Step,
+    StopRules, EXEC_PLACEHOLDERS,
 };

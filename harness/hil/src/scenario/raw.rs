@@ -195,6 +195,13 @@ pub(crate) enum RawStep {
         timeout_ms: Option<u64>,
         retries: Option<u32>,
     },
+    Exec {
+        command: Vec<String>,
+        pass: Option<String>,
+        fail: Option<String>,
+        timeout_ms: Option<u64>,
+        retries: Option<u32>,
+    },
 }
 
 fn yes() -> bool {
@@ -262,6 +269,11 @@ impl RawStep {
                 retries,
             }
             | RawStep::Delay {
+                timeout_ms,
+                retries,
+                ..
+            }
+            | RawStep::Exec {
                 timeout_ms,
                 retries,
                 ..

@@ -98,7 +98,34 @@ pub enum Action {
     Leave,
     /// Wait.
     Delay { time: Duration },
+    /// Run an external tool (STM32_Programmer_CLI, dfu-util) against the board: its USB device released first.
+    Exec(ExecStep),
 }
+
+/// An `exec` step: the command line (placeholders filled per board and cycle) and how its output is judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecStep {
+    /// Program and arguments with placeholders ([`EXEC_PLACEHOLDERS`]); no shell.
+    pub command: Vec<String>,
+    /// A regex that must match a line of its output (stdout and stderr) for the step to pass.
+    pub pass: Option<String>,
+    /// A regex whose first matching line of output fails the step, whatever the exit code.
+    pub fail: Option<String>,
+}
+
+/// The placeholders an exec step's arguments may use.
+pub const EXEC_PLACEHOLDERS: [&str; 10] = [
+    "board",
+    "usb_serial",
+    "usb_path",
+    "phase",
+    "cycle",
+    "attempt",
+    "try",
+    "run_dir",
+    "exec_dir",
+    "step_id",
+];
 
 impl Action {
     /// The TOML `kind`.
@@ -116,6 +143,7 @@ impl Action {
             Action::Flash { .. } => "flash",
             Action::Leave => "leave",
             Action::Delay { .. } => "delay",
+            Action::Exec(_) => "exec",
         }
     }
 }

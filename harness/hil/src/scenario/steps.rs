@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::raw::{Level, RawDefaults, RawImage, RawStep};
-use super::spec::{Action, ImageSource, Step};
+use super::spec::{Action, ExecStep, ImageSource, Step, EXEC_PLACEHOLDERS};
 use crate::clocks::{MemoryMap, TargetDescription};
 use crate::dfu::WRITE_ALIGNMENT;
 use crate::image::{Format, Image};
@@ -125,6 +125,75 @@ fn action(src: &Source, key: &KeyPath, raw: &RawStep) -> Result<Action, FileErro
         RawStep::Delay { .. } => {
             return Err(src.invalid(&key.key("ms"), format!("must be 0..={MAX_STEP_MS}")))
         }
+        RawStep::Exec {
+            command,
+            pass,
+            fail,
+            ..
+        } => Action::Exec(exec_step(src, key, command, pass, fail)?),
+    })
+}
+
+/// The run folder's own files, which only hil writes: an exec step naming one in its command is refused.
+const RECORD_FILES: [&str; 5] = [
+    "cycles.csv",
+    "steps.csv",
+    "manifest.json",
+    "inputs.json",
+    "summary.json",
+];
+
+fn exec_step(
+    src: &Source,
+    key: &KeyPath,
+    command: &[String],
+    pass: &Option<String>,
+    fail: &Option<String>,
+) -> Result<ExecStep, FileError> {
+    let command_key = key.key("command");
+    if command.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(src.invalid(
+            &command_key,
+            "must name a program first, e.g. [\"dfu-util\", \"-l\"]",
+        ));
+    }
+    for arg in command {
+        if let Some(p) = crate::rig::protocol::unknown_placeholder(arg, &EXEC_PLACEHOLDERS) {
+            return Err(src.invalid(
+                &command_key,
+                format!(
+                    "unknown placeholder {p}; allowed: {}",
+                    EXEC_PLACEHOLDERS.join(", ")
+                ),
+            ));
+        }
+        if let Some(file) = RECORD_FILES.iter().find(|f| arg.contains(*f)) {
+            return Err(src.invalid(
+                &command_key,
+                format!(
+                    "names {file}, a record file of the run folder that only hil writes; write into {{exec_dir}}"
+                ),
+            ));
+        }
+    }
+    for (name, pattern) in [("pass", pass), ("fail", fail)] {
+        if let Some(p) = pattern {
+            if let Err(e) = regex::Regex::new(&format!("(?m){p}")) {
+                let why = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                return Err(src.invalid(&key.key(name), format!("not a valid regex: {why}")));
+            }
+        }
+    }
+    Ok(ExecStep {
+        command: command.to_vec(),
+        pass: pass.clone(),
+        fail: fail.clone(),
     })
 }
 
@@ -136,6 +205,7 @@ fn default_timeout_ms(action: &Action) -> u64 {
         Action::MeasureSysclk { window } | Action::MeasureHsi { window } => 2000 + millis(window),
         Action::Flash { .. } => 60_000,
         Action::Delay { time } => 1000 + millis(time),
+        Action::Exec(_) => 60_000,
         _ => 5000,
     }
 }
@@ -277,7 +347,8 @@ fn file_fits(
 fn order(src: &Source, key: &KeyPath, action: &Action, connected: bool) -> Result<bool, FileError> {
     match action {
         Action::DfuConnect => Ok(true),
-        Action::PowerCycle { .. } | Action::Reset => Ok(false),
+        // An exec step releases the board's USB device for its tool.
+        Action::PowerCycle { .. } | Action::Reset | Action::Exec(_) => Ok(false),
         Action::ReadOptionBytes | Action::Flash { .. } | Action::Leave if !connected => Err(src
             .invalid(
                 &key.key("kind"),
@@ -300,6 +371,9 @@ fn capable(
     boards: &[&BoardSpec],
 ) -> Result<(), FileError> {
     for board in boards {
+        if let Action::Exec(exec) = action {
+            exec_capable(src, key, exec, board)?;
+        }
         let Wiring::Controller { controller, .. } = &board.wiring else {
             continue;
         };
@@ -335,4 +409,35 @@ fn capable(
         }
     }
     Ok(())
+}
+
+/// An exec step's `{usb_serial}` or `{usb_path}` needs every board under test to have one in the rig file.
+fn exec_capable(
+    src: &Source,
+    key: &KeyPath,
+    exec: &ExecStep,
+    board: &BoardSpec,
+) -> Result<(), FileError> {
+    let uses = |name: &str| {
+        exec.command
+            .iter()
+            .any(|a| a.contains(&format!("{{{name}}}")))
+    };
+    let missing = if uses("usb_serial") && board.usb.serial.is_none() {
+        Some(("{usb_serial}", "usb = { serial = \"...\" }"))
+    } else if uses("usb_path") && board.usb.path.is_none() {
+        Some(("{usb_path}", "usb = { path = \"1-1.2\" }"))
+    } else {
+        None
+    };
+    match missing {
+        Some((placeholder, wanted)) => Err(src.invalid(
+            &key.key("command"),
+            format!(
+                "uses {placeholder}, and board {} has none in the rig file ({wanted})",
+                board.name
+            ),
+        )),
+        None => Ok(()),
+    }
 }

@@ -170,6 +170,12 @@ fn with_steps(steps: &str) -> String {
 #[case::retry_on_word(&with_steps("[[steps]]\nkind = \"reset\"\n[retry]\non = \"sometimes\"\n"), Some(9), "retry.on", "unknown variant `sometimes`")]
 #[case::retry_many(&with_steps("[[steps]]\nkind = \"reset\"\n[retry]\ncycle_attempts = 50\n"), Some(9), "retry.cycle_attempts", "must be 0..=10")]
 #[case::unknown_stop_key(&with_steps("[[steps]]\nkind = \"reset\"\n[stop]\nmax_hours = 2\n"), Some(9), "stop.max_hours", "unknown field `max_hours`")]
+#[case::exec_empty(&with_steps("[[steps]]\nkind = \"exec\"\ncommand = []\n"), Some(8), "steps[0].command", "must name a program first")]
+#[case::exec_unknown_placeholder(&with_steps("[[steps]]\nkind = \"exec\"\ncommand = [\"dfu-util\", \"-S\", \"{serial}\"]\n"), Some(8), "steps[0].command", "unknown placeholder {serial}")]
+#[case::exec_writes_records(&with_steps("[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"date >> {run_dir}/cycles.csv\"]\n"), Some(8), "steps[0].command", "names cycles.csv, a record file")]
+#[case::exec_bad_fail_regex(&with_steps("[[steps]]\nkind = \"exec\"\ncommand = [\"true\"]\nfail = \"(\"\n"), Some(9), "steps[0].fail", "not a valid regex")]
+#[case::exec_serial_without_one(&with_steps("[[steps]]\nkind = \"exec\"\ncommand = [\"dfu-util\", \"-S\", \"{usb_serial}\"]\n"), Some(8), "steps[0].command", "uses {usb_serial}, and board")]
+#[case::exec_without_command(&with_steps("[[steps]]\nkind = \"exec\"\n"), Some(6), "steps[0].command", "missing field `command`")]
 #[case::no_probe(&format!("name = \"s\"\nrig = \"../fixtures/rigs/bench-example.toml\"\nboards = [\"f746-d\"]\n{PHASE}[[steps]]\nkind = \"read_clocks\"\n"), Some(8), "steps[0].kind", "board f746-d has none in the rig file")]
 fn malformed_scenario(
     #[case] text: &str,

@@ -131,7 +131,9 @@ fn check_record_error(err: &RecordError, dir: &Path) -> Result<(), TestCaseError
     let shown = err.to_string();
     let chain = dfuse::error_chain(err);
     let (path, line) = match err {
-        RecordError::Io { path, .. } | RecordError::Json { path, .. } => (path, None),
+        RecordError::Io { path, .. }
+        | RecordError::Json { path, .. }
+        | RecordError::Changed { path, .. } => (path, None),
         RecordError::Csv { path, line, .. } | RecordError::Schema { path, line, .. } => {
             (path, Some(*line))
         }

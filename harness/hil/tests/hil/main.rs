@@ -9,6 +9,7 @@ mod clocks_virtual;
 mod common;
 mod dfu_virtual;
 mod exec_rig;
+mod exec_step;
 mod file_errors;
 mod fuzz_files;
 mod fuzz_run_folder;

@@ -1,0 +1,174 @@
+//! The `exec` scenario step on the virtual bench: a command line run per board and cycle with its placeholders
+//! filled in, judged by exit code and pass/fail patterns, logged in the run folder's exec/ folder, and recorded
+//! like any step. Shell one-liners stand in for STM32_Programmer_CLI and dfu-util here; the QEMU guest test runs
+//! dfu-util itself against the drifting board.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hil::runner::StopSignal;
+use hil::soak::Soak;
+use records::{read_all, CycleRow, ErrorClass, ErrorKind, StepRow, CYCLES_CSV, STEPS_CSV};
+
+fn rig() -> String {
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/virtual-bench.toml");
+    std::fs::canonicalize(p).unwrap().display().to_string()
+}
+
+/// A 3-cycle soak of bench-01 whose cycle is a power cycle and then `step` (TOML of one `[[steps]]` table).
+fn soak(name: &str, step: &str) -> Result<PathBuf, hil::soak::SoakError> {
+    let dir = crate::common::scratch(&format!("exec-{name}"));
+    let scenario = dir.join("scenario.toml");
+    let text = format!(
+        "rig = {:?}\nname = \"exec\"\nboards = [\"bench-01\"]\n[pass]\nmax_failure_rate = 1.0\n\
+         [[phases]]\nname = \"p\"\ncycles = 3\n[[steps]]\nkind = \"power_cycle\"\n{step}",
+        rig()
+    );
+    std::fs::write(&scenario, text).unwrap();
+    let soak = Soak::start(&scenario, &dir.join("reports"))?;
+    soak.run_with(&StopSignal::new(), &|_, _| {}, |_| {})
+        .map(|(dir, _)| dir)
+}
+
+fn exec_rows(run: &Path) -> Vec<StepRow> {
+    read_all::<StepRow>(&run.join(STEPS_CSV))
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.step == "exec")
+        .collect()
+}
+
+#[test]
+fn placeholders_are_filled_per_cycle_and_a_pass_records_exit_code_and_log() {
+    let run = soak(
+        "pass",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo board={board} cycle={cycle} path={usb_path} id={step_id} > out-{cycle}.txt; echo Upload done\"]\npass = \"^Upload done\"\n",
+    )
+    .unwrap();
+    let rows = exec_rows(&run);
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert!(r.error_kind.is_none(), "{r:?}");
+        assert!(r.detail.starts_with("exit code 0, "), "{}", r.detail);
+        assert!(r.detail.contains("(log: exec/bench-01-p-c"), "{}", r.detail);
+    }
+    // The tool ran in the run folder's exec/ folder, with this board's and this cycle's values.
+    let out = std::fs::read_to_string(run.join("exec/out-2.txt")).unwrap();
+    assert_eq!(
+        out.trim(),
+        "board=bench-01 cycle=2 path=0-1 id=bench-01-p-c2-a1-s1-t1"
+    );
+    let log = std::fs::read_to_string(run.join("exec/bench-01-p-c2-a1-s1-t1.log")).unwrap();
+    assert!(
+        log.contains("status: exit code 0") && log.contains("Upload done"),
+        "{log}"
+    );
+}
+
+/// CubeProgrammer's symptom as a fail line: the step fails on exactly the cycle that prints it, as the board's
+/// failure, with the line in the record; the run goes on.
+#[test]
+fn a_fail_line_fails_the_cycle_as_the_boards_with_the_line_recorded() {
+    let run = soak(
+        "fail-line",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo Reading...; [ {cycle} -ne 2 ] || echo 'Error: Uploading Option Bytes bank: 0 failed'\"]\nfail = \"Uploading Option Bytes bank: [0-9]+ failed\"\n",
+    )
+    .unwrap();
+    let cycles: Vec<CycleRow> = read_all(&run.join(CYCLES_CSV)).unwrap();
+    let failed: Vec<u64> = cycles
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.cycle)
+        .collect();
+    assert_eq!(failed, [2]);
+    let c2 = &cycles[1];
+    assert_eq!(
+        (c2.failed_step.as_str(), c2.error_kind, c2.error_class),
+        ("exec", Some(ErrorKind::Exec), Some(ErrorClass::Board))
+    );
+    assert!(
+        c2.error_detail
+            .contains("failure line \"Error: Uploading Option Bytes bank: 0 failed\""),
+        "{}",
+        c2.error_detail
+    );
+}
+
+#[test]
+fn a_non_zero_exit_and_a_missing_pass_line_fail() {
+    let run = soak(
+        "exit",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo dfu-util: Error during upload >&2; exit {cycle}\"]\n",
+    )
+    .unwrap();
+    let rows = exec_rows(&run);
+    // Cycle 1 exits 1, 2 exits 2, 3 exits 3: each a failure with its code and last line.
+    for (r, code) in rows.iter().zip(1..) {
+        assert_eq!(r.error_kind, Some(ErrorKind::Exec));
+        assert!(
+            r.detail.contains(&format!(
+                "exit code {code}, last line \"dfu-util: Error during upload\""
+            )),
+            "{}",
+            r.detail
+        );
+    }
+    let run = soak(
+        "no-pass",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"true\"]\npass = \"Upload done\"\n",
+    )
+    .unwrap();
+    assert!(exec_rows(&run).iter().all(|r| r
+        .detail
+        .contains("no line of its output matches the pass pattern")));
+}
+
+#[test]
+fn a_missing_program_is_the_harnesss_not_the_boards() {
+    let run = soak(
+        "missing",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"STM32_Programmer_CLI\", \"-c\", \"port=usb1\", \"-ob\", \"displ\"]\n",
+    )
+    .unwrap();
+    let r = &exec_rows(&run)[0];
+    assert_eq!(r.error_class, Some(ErrorClass::Infrastructure));
+    assert!(
+        r.detail
+            .contains("no such program \"STM32_Programmer_CLI\""),
+        "{}",
+        r.detail
+    );
+}
+
+#[test]
+fn a_tool_past_its_timeout_is_killed_and_the_run_goes_on() {
+    let t = Instant::now();
+    let run = soak(
+        "timeout",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo Opening DFU device; sleep 30\"]\ntimeout_ms = 300\n",
+    )
+    .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    let rows = exec_rows(&run);
+    assert_eq!(rows.len(), 3, "every cycle ran");
+    assert!(rows.iter().all(|r| r.error_kind == Some(ErrorKind::Timeout)
+        && r.detail.contains("did not finish within 300 ms")
+        && r.detail.contains("Opening DFU device")));
+}
+
+/// An exec step that writes into cycles.csv behind hil's back: the run stops at the next row with a message
+/// naming the file, and the rows before the foreign line are intact.
+#[test]
+fn a_tool_that_writes_into_the_records_stops_the_run_with_the_file_named() {
+    let err = soak(
+        "tamper",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"[ {cycle} -ne 2 ] || { f=cyc; echo junk >> ../${f}les.csv; }\"]\n",
+    )
+    .unwrap_err();
+    let text = hil::runner::chain(&err);
+    assert!(
+        text.contains("cycles.csv: changed by something other than hil"),
+        "{text}"
+    );
+}
