@@ -527,7 +527,30 @@ fn misdetected_power_ons(server: &[String]) -> Vec<u64> {
 
 #[test]
 fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
-    guest_soak_against_in_process("guest-soak", None);
+    guest_soak_against_in_process("guest-soak", None, |rows| {
+        assert!(rows.iter().all(|r| r.supply_current_ma.is_none()))
+    });
+}
+
+/// The same soak powered by a SCPI bench supply on ttyS1 (the server answers `*IDN?`, `OUTP ON|OFF,(@1)`,
+/// `MEAS:CURR? (@1)` and `SYST:ERR?`): the same cycles fail, and each cycle records the current the board drew at
+/// its end, the board file's bootloader draw (the generated image is no application: the leave lands in the
+/// bootloader again, as on silicon).
+#[test]
+fn guest_soak_powered_by_a_scpi_supply_records_the_supply_current() {
+    guest_soak_against_in_process("guest-soak-scpi", Some("guest-scpi.toml"), |rows| {
+        let supply = vboard::BoardConfig::load(&root().join("fixtures/boards/drifting-25mhz.toml"))
+            .unwrap()
+            .supply;
+        for r in rows {
+            assert_eq!(
+                r.supply_current_ma,
+                Some(supply.bootloader_ma),
+                "cycle {}: {r:?}",
+                r.cycle
+            );
+        }
+    });
 }
 
 /// The same soak with the board powered through exec rig commands: a script stands in for uhubctl, sending each
@@ -535,10 +558,10 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
 /// cycles fail: what powers the board changes nothing the board does.
 #[test]
 fn guest_soak_powered_through_exec_rig_commands_fails_the_same_cycles() {
-    guest_soak_against_in_process("guest-soak-exec", Some("guest-exec.toml"));
+    guest_soak_against_in_process("guest-soak-exec", Some("guest-exec.toml"), |_| {});
 }
 
-fn guest_soak_against_in_process(name: &str, scenario: Option<&str>) {
+fn guest_soak_against_in_process(name: &str, scenario: Option<&str>, check: fn(&[CycleRow])) {
     let Some(_guest) = guest_lock() else { return };
     let dir = common::scratch(name);
     let in_process = in_process_soak(&dir.join("reports"));
@@ -656,6 +679,7 @@ fn guest_soak_against_in_process(name: &str, scenario: Option<&str>) {
             row.option_bytes_hex
         );
     }
+    check(&guest);
 }
 
 #[test]

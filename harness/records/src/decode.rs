@@ -199,6 +199,7 @@ impl Record for CycleRow {
         self.hsi_measured_error_ppm = f.float()?;
         self.model_hsi_error_ppm = f.float()?;
         self.halted_before_enumeration = boolean(f)?;
+        self.supply_current_ma = f.float()?;
         Ok(())
     }
 }

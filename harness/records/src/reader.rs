@@ -421,7 +421,7 @@ mod tests {
         let mut r = Rows::<CycleRow>::open_chunk(&path, &chunks[1]).unwrap();
         let err = r.next_row().unwrap_err().to_string();
         assert!(err.contains(&format!(":{line}: the row has ")), "{err}");
-        assert!(err.ends_with("fields, the header 37"), "{err}");
+        assert!(err.ends_with("fields, the header 38"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::vocab::{ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, Outcome, SerialMatch};
 
 /// Version of the cycles.csv / steps.csv column layout and meaning. 2: typed `serial_match`
-/// (`match`/`mismatch`/`unreadable` instead of true/false). 3: `halted_before_enumeration`.
+/// (`match`/`mismatch`/`unreadable` instead of true/false). 3: `halted_before_enumeration`, `supply_current_ma`.
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// One attempt at one cycle of one board: a row of cycles.csv.
@@ -70,6 +70,9 @@ pub struct CycleRow {
     /// it; probe-rs issue 3135) before a USB enumeration it used this cycle. Empty when the bootloader did not
     /// enumerate.
     pub halted_before_enumeration: Option<bool>,
+    /// The supply current the board drew at the end of the cycle (the rig's `current` query, a bench supply's
+    /// `MEAS:CURR?`), mA. Empty when the rig cannot measure it or the reading failed.
+    pub supply_current_ma: Option<f64>,
 }
 
 impl CycleRow {
@@ -80,7 +83,7 @@ impl CycleRow {
 }
 
 /// cycles.csv's header, in order.
-pub const CYCLE_COLUMNS: [&str; 37] = [
+pub const CYCLE_COLUMNS: [&str; 38] = [
     "schema",
     "started_utc",
     "time_s",
@@ -118,6 +121,7 @@ pub const CYCLE_COLUMNS: [&str; 37] = [
     "hsi_measured_error_ppm",
     "model_hsi_error_ppm",
     "halted_before_enumeration",
+    "supply_current_ma",
 ];
 
 /// One attempt at one step: a row of steps.csv.

@@ -92,6 +92,8 @@ vocabulary! {
         RigIo = "rig_io",
         /// A rig command line (`exec`) could not start or exited non-zero.
         RigExec = "rig_exec",
+        /// A SCPI instrument reported an error in its error queue (`SYST:ERR?`).
+        RigInstrument = "rig_instrument",
         /// The rig has no such command or board.
         RigConfig = "rig_config",
         /// The debug probe or its USB link failed.
@@ -112,7 +114,7 @@ impl ErrorKind {
             Timeout | Stall | Disconnected | Io | Other | Protocol | DeviceStatus | Stuck
             | Verify | ClockRead | Layout | Exec => ErrorClass::Board,
             Access | Busy | Usage | Refused | RigTimeout | RigGarbled | RigIo | RigExec
-            | RigConfig | Probe | Harness => ErrorClass::Infrastructure,
+            | RigInstrument | RigConfig | Probe | Harness => ErrorClass::Infrastructure,
         }
     }
 }

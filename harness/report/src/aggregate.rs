@@ -12,6 +12,10 @@ use crate::drilldown::Earliest;
 use crate::evidence::Evidence;
 use crate::sample::Sample;
 
+/// Width of a supply-current band, mA: a board in its bootloader, one running its application and one held in
+/// reset differ by tens of mA; one board's boots in one state by a few.
+pub const CURRENT_BAND_MA: f64 = 10.0;
+
 /// A board's totals.
 #[derive(Debug, Clone, Default)]
 pub struct BoardAgg {
@@ -102,6 +106,8 @@ pub struct Aggregate {
     pub hsi_by_hse: BTreeMap<(u32, i64), Counts>,
     /// Temperature rounded to 1 °C -> counts, overall and per (board, °C).
     pub temperature: BTreeMap<i64, Counts>,
+    /// Supply current at the end of the cycle, [`CURRENT_BAND_MA`]-wide bands by lower edge in mA -> counts.
+    pub supply_current: BTreeMap<i64, Counts>,
     board_temperature: BTreeMap<(usize, i64), Counts>,
     pub serial: SerialCounts,
     pub option_bytes: BTreeMap<OptionBytesCheck, Counts>,
@@ -291,6 +297,12 @@ impl Aggregate {
                 .or_default()
                 .add(failed);
         }
+        if let Some(ma) = row.supply_current_ma {
+            // Clamped so that a garbled reading still has a band that fits an i64.
+            let band =
+                (ma.clamp(-1e9, 1e9) / CURRENT_BAND_MA).floor() as i64 * CURRENT_BAND_MA as i64;
+            self.supply_current.entry(band).or_default().add(failed);
+        }
         if let Some(t) = row.temperature_c {
             let t = t.round() as i64;
             self.temperature.entry(t).or_default().add(failed);
@@ -382,6 +394,7 @@ impl Aggregate {
         add_all(&mut self.hsi_source, later.hsi_source);
         add_all(&mut self.hsi_by_hse, later.hsi_by_hse);
         add_all(&mut self.temperature, later.temperature);
+        add_all(&mut self.supply_current, later.supply_current);
         add_all(&mut self.option_bytes, later.option_bytes);
         for (k, (c, sum)) in later.misdetections {
             let e = self.misdetections.entry(k).or_default();

@@ -272,6 +272,14 @@ pub fn build_with(
             })
             .collect(),
         temperature_varies: agg.temperature_varies(),
+        supply_current: agg
+            .supply_current
+            .iter()
+            .map(|(ma, c)| {
+                let high = *ma + crate::aggregate::CURRENT_BAND_MA as i64;
+                row(format!("{ma} – {high} mA"), *c)
+            })
+            .collect(),
         serial: serial_rows(&agg),
         option_bytes: option_byte_rows(&agg),
         baseline: comparison,

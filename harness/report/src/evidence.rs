@@ -413,7 +413,7 @@ pub enum Role {
 }
 
 /// Every cycles.csv column and what the diagnosis does with it.
-pub const COLUMNS: [(&str, Role); 37] = [
+pub const COLUMNS: [(&str, Role); 38] = [
     ("schema", Role::Bookkeeping),
     ("started_utc", Role::Generic(Factor::HourUtc)),
     ("time_s", Role::Bookkeeping),
@@ -454,6 +454,9 @@ pub const COLUMNS: [(&str, Role); 37] = [
         "halted_before_enumeration",
         Role::Generic(Factor::DebugHalt),
     ),
+    // Read at the end of the cycle: a consequence of how the cycle went (a board stuck in the bootloader draws
+    // less than one running its application), not a condition of it; the report bins it on its own.
+    ("supply_current_ma", Role::Named),
 ];
 
 /// More values than this and a factor is not compared (it is an identifier, not a condition).

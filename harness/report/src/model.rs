@@ -38,7 +38,8 @@ impl ReportError {
 
 /// Version of summary.json's layout (the serialised [`Report`]); harness/report/summary.schema.json
 /// describes it. Changes when a key's meaning does.
-pub const SUMMARY_SCHEMA: u32 = 1;
+/// 2: `supply_current`.
+pub const SUMMARY_SCHEMA: u32 = 2;
 
 /// One run folder that went into the report, judged by its own manifest's thresholds.
 #[derive(Debug, Clone, Serialize)]
@@ -264,6 +265,8 @@ pub struct Report {
     pub hsi_deviation_bins: Vec<Bin>,
     pub hsi_deviation_source: String,
     pub temperature: Vec<TemperatureRow>,
+    /// Cycles by the supply current the board drew at the end of the cycle (empty when the rig measures none).
+    pub supply_current: Vec<Row>,
     /// Whether some board ran at more than one temperature (the temperature sections' condition).
     pub temperature_varies: bool,
     pub serial: Vec<Row>,

@@ -14,6 +14,9 @@
 //! | `XFERS n?`     | `XFERS n 1234`        | control transfers the board has served (diagnostics)   |
 //! | `CLOCKS n?`    | `CLOCKS n PLLM 24 HSE 24493827 USB 49999608 PPM 41658` | this boot's clocks (diagnostics) |
 //!
+//! The same socket also answers as a SCPI bench supply (see [`scpi`]): `*IDN?`, `OUTP ON|OFF,(@n)`,
+//! `MEAS:CURR? (@n)` and `SYST:ERR?`, with an error queue per connection.
+//!
 //! Anything else, or a channel without a board, gets `ERR <why>`. Lines end in CR, LF or CRLF; replies in CRLF.
 //! A command the board's session cannot start within [`START_WAIT`] (it is busy with a long transfer) gets an
 //! `ERR` and is dropped, never carried out later; one it started is always answered.
@@ -49,10 +52,14 @@ const MAX_LINE: usize = 256;
 pub enum RigCommand {
     Power(bool),
     Boot0(bool),
-    Reset { ms: u32 },
+    Reset {
+        ms: u32,
+    },
     Temperature,
     Transfers,
     Clocks,
+    /// The supply current the board draws (the simulated supply's `MEAS:CURR?`).
+    Current,
 }
 
 /// A command on its way to a session, with where the reply line goes and until when it may be carried out.
@@ -157,10 +164,14 @@ impl RigBoards {
 
     /// Carries out one command line and returns the reply line.
     pub fn execute(&self, line: &str) -> String {
-        let (channel, command) = match parse(line) {
-            Ok(c) => c,
-            Err(e) => return format!("ERR {e}"),
-        };
+        match parse(line) {
+            Ok((channel, command)) => self.run(channel, command),
+            Err(e) => format!("ERR {e}"),
+        }
+    }
+
+    /// Carries out one command for the board on `channel`; the reply line, `ERR …` when it could not be.
+    pub fn run(&self, channel: u16, command: RigCommand) -> String {
         let Some(session) = self.lock().get(&channel).cloned() else {
             return format!(
                 "ERR no board on channel {channel} (no usbredir client is connected for it)"
@@ -232,6 +243,7 @@ fn rig_connection(
     // After an over-long line, the rest of it up to its end is thrown away, not run as a command.
     let mut overflowed = false;
     let mut chunk = [0u8; 256];
+    let mut scpi = scpi::Supply::default();
     while !stop.load(Ordering::Relaxed) {
         let n = match conn.read(&mut chunk) {
             Ok(0) => return Ok(()),
@@ -246,9 +258,14 @@ fn rig_connection(
                 if std::mem::take(&mut overflowed) || text.trim().is_empty() {
                     continue;
                 }
-                let reply = boards.execute(&text);
-                conn.write_all(format!("{reply}\r\n").as_bytes())?;
-                conn.flush()?;
+                let reply = match scpi.handle(&text, boards) {
+                    Some(reply) => reply,
+                    None => Some(boards.execute(&text)),
+                };
+                if let Some(reply) = reply {
+                    conn.write_all(format!("{reply}\r\n").as_bytes())?;
+                    conn.flush()?;
+                }
             } else if overflowed {
             } else if line.len() < MAX_LINE {
                 line.push(b);
@@ -263,5 +280,6 @@ fn rig_connection(
     Ok(())
 }
 
+pub mod scpi;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,8 @@ pub enum RigErrorKind {
     Io,
     /// A rig command line (`exec`) could not be run or exited non-zero.
     Exec,
+    /// A SCPI instrument put an error in its error queue.
+    Instrument,
     NotConfigured,
     Config,
 }
@@ -49,6 +51,13 @@ pub enum RigError {
         stdout: String,
         expected: String,
     },
+    /// A SCPI instrument reported an error for the command (`SYST:ERR?`).
+    #[error("rig {port}: the instrument reports {error} after {command:?}")]
+    Instrument {
+        port: String,
+        command: String,
+        error: String,
+    },
     /// The port could not be opened, written or read.
     #[error("rig {port}: I/O error on {command:?}")]
     Io {
@@ -79,6 +88,7 @@ impl RigError {
             RigError::Timeout { .. } | RigError::ExecTimeout { .. } => RigErrorKind::Timeout,
             RigError::Garbled { .. } | RigError::ExecGarbled { .. } => RigErrorKind::Garbled,
             RigError::Exec { .. } => RigErrorKind::Exec,
+            RigError::Instrument { .. } => RigErrorKind::Instrument,
             RigError::Io { .. } | RigError::RelayStuck { .. } => RigErrorKind::Io,
             RigError::NotConfigured { .. } => RigErrorKind::NotConfigured,
             RigError::BadPattern { .. } => RigErrorKind::Config,

@@ -26,8 +26,14 @@ pub(crate) fn controller(
         Some(path) => Some(port(
             src,
             key,
-            (path, raw.baud, raw.line_ending, raw.timeout_ms),
+            (path, raw.baud, raw.line_ending, raw.timeout_ms, raw.scpi),
         )?),
+        None if raw.scpi => {
+            return Err(src.invalid(
+                &key.key("scpi"),
+                "a SCPI instrument needs a `port` (a serial device or tcp:HOST:PORT)",
+            ))
+        }
         None => None,
     };
     let default_timeout = timeout(src, &key.key("timeout_ms"), raw.timeout_ms)?;
@@ -53,6 +59,7 @@ pub(crate) fn controller(
         boot0_low: opt("boot0_low", &c.boot0_low, false)?,
         reset_pulse: opt("reset_pulse", &c.reset_pulse, false)?,
         temperature: opt("temperature", &c.temperature, true)?,
+        current: opt("current", &c.current, true)?,
         port,
     })
 }
@@ -72,6 +79,7 @@ pub(crate) fn chamber(src: &Source, raw: &RawChamber) -> Result<ChamberSpec, Fil
             raw.baud.unwrap_or(DEFAULT_BAUD),
             raw.line_ending.unwrap_or(DEFAULT_LINE_ENDING),
             raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+            raw.scpi.unwrap_or(false),
         ),
     )?;
     let set_vars = vec![vec![("celsius", "25.0".to_string())]];
@@ -110,20 +118,56 @@ fn channel_vars(channels: &[u16]) -> Vec<Vec<Var<'static>>> {
 fn port(
     src: &Source,
     key: &KeyPath,
-    (path, baud, line_ending, timeout_ms): (&str, u32, LineEnding, u64),
+    (path, baud, line_ending, timeout_ms, scpi): (&str, u32, LineEnding, u64, bool),
 ) -> Result<PortSpec, FileError> {
     if path.trim().is_empty() {
         return Err(src.invalid(&key.key("port"), "must name a serial device"));
     }
+    let path = match path.strip_prefix(super::serial::TCP_PREFIX) {
+        Some(address) => tcp_address(src, &key.key("port"), address)?,
+        None => path.to_string(),
+    };
     if !BAUD_RANGE.contains(&baud) {
         return Err(src.invalid(&key.key("baud"), "must be 300..=4000000"));
     }
     Ok(PortSpec {
-        path: path.to_string(),
+        path,
         baud,
         line_ending,
         timeout: timeout(src, &key.key("timeout_ms"), timeout_ms)?,
+        scpi,
     })
+}
+
+/// The raw SCPI socket port of LXI instruments.
+const SCPI_PORT: u16 = 5025;
+
+/// `HOST[:PORT]` of a `tcp:` port, as `tcp:HOST:PORT` (5025 when no port is given).
+fn tcp_address(src: &Source, key: &KeyPath, address: &str) -> Result<String, FileError> {
+    let bad = |why: &str| {
+        src.invalid(
+            key,
+            format!("tcp:{address}: {why}; e.g. tcp:192.168.1.50:5025"),
+        )
+    };
+    let (host, port) = match address.rsplit_once(':') {
+        // An IPv6 literal is bracketed: tcp:[fe80::1]:5025.
+        Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.ends_with(']')) => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| bad("the port is not a number 1..=65535"))?;
+            if port == 0 {
+                return Err(bad("the port is not a number 1..=65535"));
+            }
+            (host, port)
+        }
+        _ if address.trim().is_empty() => return Err(bad("no host")),
+        _ => (address, SCPI_PORT),
+    };
+    if host.chars().any(char::is_whitespace) {
+        return Err(bad("the host has spaces"));
+    }
+    Ok(format!("{}{host}:{port}", super::serial::TCP_PREFIX))
 }
 
 fn timeout(src: &Source, key: &KeyPath, ms: u64) -> Result<Duration, FileError> {

@@ -75,6 +75,7 @@ pub(crate) fn chamber_time_constant(src: &Source, raw: &RawChamber) -> Result<Du
         ("baud", raw.baud.is_some()),
         ("line_ending", raw.line_ending.is_some()),
         ("timeout_ms", raw.timeout_ms.is_some()),
+        ("scpi", raw.scpi.is_some()),
         ("set_point", raw.set_point.is_some()),
         ("read", raw.read.is_some()),
     ];

@@ -38,6 +38,10 @@ pub trait RigControl: Send {
     fn temperature(&mut self) -> Result<Option<f64>, RigError>;
     /// Set the chamber to `celsius` (shared by every board on the rig).
     fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError>;
+    /// The supply current the board draws now, in amperes; `None` when the rig cannot measure it.
+    fn supply_current(&mut self) -> Result<Option<f64>, RigError> {
+        Ok(None)
+    }
 }
 
 impl<T: RigControl + ?Sized> RigControl for Box<T> {
@@ -55,5 +59,8 @@ impl<T: RigControl + ?Sized> RigControl for Box<T> {
     }
     fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError> {
         (**self).set_temperature(celsius)
+    }
+    fn supply_current(&mut self) -> Result<Option<f64>, RigError> {
+        (**self).supply_current()
     }
 }

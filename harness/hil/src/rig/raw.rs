@@ -36,6 +36,9 @@ pub(crate) struct RawController {
     pub line_ending: LineEnding,
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// The instrument speaks SCPI: `*IDN?` at start, `SYST:ERR?` after each command.
+    #[serde(default)]
+    pub scpi: bool,
     pub commands: RawCommands,
 }
 
@@ -48,6 +51,8 @@ pub(crate) struct RawCommands {
     pub boot0_low: Option<RawCommand>,
     pub reset_pulse: Option<RawCommand>,
     pub temperature: Option<RawCommand>,
+    /// The supply current a board draws, in amperes (a bench supply's `MEAS:CURR?`).
+    pub current: Option<RawCommand>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +73,7 @@ pub(crate) struct RawChamber {
     pub baud: Option<u32>,
     pub line_ending: Option<LineEnding>,
     pub timeout_ms: Option<u64>,
+    pub scpi: Option<bool>,
     pub set_point: Option<RawCommand>,
     pub read: Option<RawCommand>,
     pub time_constant_s: Option<f64>,

@@ -21,29 +21,41 @@ type Shared = Arc<Mutex<SerialLine>>;
 pub struct SerialRig {
     controllers: BTreeMap<String, (Option<Shared>, super::ControllerSpec)>,
     chamber: Option<(Shared, super::ChamberSpec)>,
+    /// Each SCPI instrument's `*IDN?` answer: (the rig file's name for it, its port, the answer).
+    pub identities: Vec<(String, String, String)>,
 }
 
 impl SerialRig {
-    /// Opens every controller port and the chamber port named in `rig`.
+    /// Opens every controller port and the chamber port named in `rig`, and asks each SCPI instrument who it
+    /// is (`*IDN?`, logged on stderr), so a wrong address or a mute instrument stops the run before it starts.
     pub fn open(rig: &Rig) -> Result<SerialRig, RigError> {
+        let mut identities = Vec::new();
+        let mut open = |name: &str, port: &super::PortSpec| -> Result<Shared, RigError> {
+            let mut line = SerialLine::open(port)?;
+            if line.scpi() {
+                let idn = line.identify()?;
+                line.check_errors("*IDN?")?;
+                eprintln!("hil: rig instrument {name} ({}): *IDN? {idn}", port.path);
+                identities.push((name.to_string(), port.path.clone(), idn));
+            }
+            Ok(Arc::new(Mutex::new(line)))
+        };
         let mut controllers = BTreeMap::new();
         for (name, spec) in &rig.controllers {
             let line = match &spec.port {
-                Some(port) => Some(Arc::new(Mutex::new(SerialLine::open(port)?))),
+                Some(port) => Some(open(name, port)?),
                 None => None,
             };
             controllers.insert(name.clone(), (line, spec.clone()));
         }
         let chamber = match &rig.chamber {
-            Some(spec) => Some((
-                Arc::new(Mutex::new(SerialLine::open(&spec.port)?)),
-                spec.clone(),
-            )),
+            Some(spec) => Some((open("chamber", &spec.port)?, spec.clone())),
             None => None,
         };
         Ok(SerialRig {
             controllers,
             chamber,
+            identities,
         })
     }
 
@@ -83,6 +95,7 @@ impl SerialRig {
             boot0_low: opt(&spec.boot0_low)?,
             reset_pulse: opt(&spec.reset_pulse)?,
             temperature: opt(&spec.temperature)?,
+            current: opt(&spec.current)?,
             chamber,
         })
     }
@@ -176,10 +189,23 @@ impl Prepared {
                 })?;
                 let mut line = link.lock().unwrap_or_else(|e| e.into_inner());
                 line.send(send)?;
-                if self.expect.is_none() {
-                    return Ok(None);
+                let got = self
+                    .expect
+                    .as_ref()
+                    .map(|_| line.read_line(send, self.timeout));
+                // A SCPI instrument that rejected the command says why in its error queue (and sends no
+                // reply to a rejected query): that is the error to report, not the missing reply.
+                if line.scpi() {
+                    match (line.check_errors(send), &got) {
+                        (Err(e @ RigError::Instrument { .. }), _) => return Err(e),
+                        // The command's own failure (no reply) is the one to report, not the queue's read.
+                        (Err(_), Some(Err(_))) | (Ok(()), _) => {}
+                        (Err(e), _) => return Err(e),
+                    }
                 }
-                let got = line.read_line(send, self.timeout)?;
+                let Some(got) = got.transpose()? else {
+                    return Ok(None);
+                };
                 return judge(&got).map_err(|()| RigError::Garbled {
                     port: line.name().to_string(),
                     command: send.clone(),
@@ -229,6 +255,7 @@ pub struct SerialControl {
     boot0_low: Option<Prepared>,
     reset_pulse: Option<Prepared>,
     temperature: Option<Prepared>,
+    current: Option<Prepared>,
     /// Chamber port, set-point command (templated on `{celsius}`), read command.
     chamber: Option<(Shared, Command, Prepared)>,
 }
@@ -263,6 +290,13 @@ impl RigControl for SerialControl {
             (Some(query), _) => query.run_temperature(self.link.as_ref()),
             (None, Some((link, _, read))) => read.run_temperature(Some(link)),
             (None, None) => Ok(None),
+        }
+    }
+
+    fn supply_current(&mut self) -> Result<Option<f64>, RigError> {
+        match &self.current {
+            Some(query) => query.run(self.link.as_ref()),
+            None => Ok(None),
         }
     }
 

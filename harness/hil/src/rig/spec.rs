@@ -156,6 +156,9 @@ pub struct PortSpec {
     pub line_ending: LineEnding,
     /// How long to wait for a reply unless the command sets its own.
     pub timeout: Duration,
+    /// A SCPI instrument: its `*IDN?` is logged when the rig opens, and `SYST:ERR?` is read after every command,
+    /// an entry in its error queue failing the command.
+    pub scpi: bool,
 }
 
 /// What ends a command line we send (replies may end in CR, LF or both).
@@ -211,6 +214,8 @@ pub struct ControllerSpec {
     pub reset_pulse: Option<Command>,
     /// A temperature query (per channel or bench-wide); capture group 1 is °C.
     pub temperature: Option<Command>,
+    /// A supply-current query per channel; capture group 1 is amperes.
+    pub current: Option<Command>,
 }
 
 /// A SCPI temperature chamber on its own port.

@@ -228,6 +228,11 @@ impl RigControl for VirtualControl {
         Ok(Some(self.board().lock().temperature()))
     }
 
+    /// The virtual bench supply's reading: what the board draws in its state (its board file's `[supply]`).
+    fn supply_current(&mut self) -> Result<Option<f64>, RigError> {
+        Ok(Some(self.board().lock().supply_current_ma() / 1e3))
+    }
+
     fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError> {
         let now = self.now();
         for seat in self.rig.seats.iter() {

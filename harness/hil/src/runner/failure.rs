@@ -95,6 +95,7 @@ impl From<RigError> for StepError {
             RigErrorKind::Garbled => ErrorKind::RigGarbled,
             RigErrorKind::Io => ErrorKind::RigIo,
             RigErrorKind::Exec => ErrorKind::RigExec,
+            RigErrorKind::Instrument => ErrorKind::RigInstrument,
             RigErrorKind::NotConfigured | RigErrorKind::Config => ErrorKind::RigConfig,
         };
         Self {

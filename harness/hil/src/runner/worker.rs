@@ -202,7 +202,11 @@ fn run_cycle(run: &mut BoardRun, job: &PhaseJob<'_>, cycle: u64, attempt: u32) -
             failure = Some((step.action.kind().to_string(), e));
         }
     }
+    // What the board draws once the cycle is done: a board that did not boot draws differently. A failed reading
+    // is left empty, as a failed temperature reading is.
+    let supply_current_ma = run.control.supply_current().ok().flatten().map(|a| a * 1e3);
     let mut row = run.facts.row(run, job, started_utc, t0);
+    row.supply_current_ma = supply_current_ma;
     row.cycle = cycle;
     row.attempt = attempt;
     row.temperature_c = temperature_c;

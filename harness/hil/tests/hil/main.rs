@@ -15,6 +15,7 @@ mod fuzz_files;
 mod fuzz_run_folder;
 mod mutate;
 mod rig_faults;
+mod scpi_rig;
 mod serial_rig;
 mod shipped_files;
 mod soak;

@@ -69,6 +69,7 @@ impl Session {
                 format!("TEMP {channel} {:.1}", self.b().temperature())
             }
             RigCommand::Transfers => format!("XFERS {channel} {}", self.stats.control_transfers),
+            RigCommand::Current => format!("{:.4}", self.b().supply_current_ma() / 1e3),
             RigCommand::Clocks => match self.b().boot() {
                 Some(b) => format!(
                     "CLOCKS {channel} PLLM {} HSE {} USB {:.0} PPM {:.0}",

@@ -210,6 +210,17 @@ impl Board {
         self.core.halted()
     }
 
+    /// The current the board draws now, mA (the board file's `[supply]`): 0 while off.
+    pub fn supply_current_ma(&self) -> f64 {
+        let s = &self.config.supply;
+        match self.mode {
+            RunMode::Off => 0.0,
+            _ if self.nrst_low || self.core.halted() => s.reset_ma,
+            RunMode::Bootloader => s.bootloader_ma,
+            RunMode::Application { .. } => s.application_ma,
+        }
+    }
+
     /// How often and when a debugger halted the core (intrusiveness, as data).
     pub fn halts(&self) -> crate::registers::core::Halts {
         self.core.halts

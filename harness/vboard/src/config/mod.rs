@@ -15,5 +15,6 @@ pub use causes::{
 pub use sections::{
     BoardConfig, BootloaderConfig, DebugConfig, DescriptorConfig, EnvironmentConfig,
     FlashTimingConfig, HseConfig, HseKind, HsiConfig, LinkConfig, MemoryConfig, PlantedAck,
+    SupplyConfig,
 };
 pub(crate) use validate::MAX_POLL_MS;

@@ -41,6 +41,32 @@ pub struct BoardConfig {
     pub faults: FaultsConfig,
     #[serde(default)]
     pub debug: DebugConfig,
+    #[serde(default)]
+    pub supply: SupplyConfig,
+}
+
+/// `[supply]`: the current the board draws from a bench supply in each state, mA, as a simulated supply's
+/// `MEAS:CURR?` reports it. All guesses [U]: the F746 datasheet gives the chip's run current per clock and
+/// peripheral set, not a whole board's with its regulator and LEDs; set these from a measured board.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupplyConfig {
+    /// The ROM bootloader running (PLL at 60 MHz, USB on) [U].
+    pub bootloader_ma: f64,
+    /// User code running (a jump out of the bootloader) [U].
+    pub application_ma: f64,
+    /// NRST held low, or a core halted by a debugger [U].
+    pub reset_ma: f64,
+}
+
+impl Default for SupplyConfig {
+    fn default() -> Self {
+        SupplyConfig {
+            bootloader_ma: 48.0,
+            application_ma: 95.0,
+            reset_ma: 22.0,
+        }
+    }
 }
 
 /// `[debug]`: what a debug probe reads over SWD that the sources do not settle (docs/probe-facts.md).
