@@ -26,6 +26,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Read, decode and measure the chip's clocks over SWD (probe-rs) or on a virtual board
     Clocks(crate::clocks::ClocksArgs),
+    /// One rig action on one board (power, BOOT0, NRST, temperature, supply current), to check a rig file by hand
+    Rig(crate::rig::RigArgs),
     /// The virtual board on its own: serve it to QEMU guests over usbredir
     #[command(subcommand)]
     Vboard(crate::vboard::VboardCommand),

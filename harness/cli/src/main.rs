@@ -9,6 +9,7 @@ mod list;
 mod output;
 mod progress;
 mod report;
+mod rig;
 mod soak;
 mod vboard;
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         args::Command::Soak(a) => soak::run(&a, &mut out),
         args::Command::Report(a) => report::run(&a, &mut out),
         args::Command::Clocks(a) => clocks::run(&a, &mut out),
+        args::Command::Rig(a) => rig::run(&a, &mut out),
         args::Command::Vboard(a) => vboard::run(&a),
     };
     match result {

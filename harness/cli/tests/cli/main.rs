@@ -10,6 +10,7 @@ mod diagnosis;
 mod false_naming;
 mod kills;
 mod report;
+mod rig_cli;
 mod safety;
 mod soak_cli;
 mod vboard_cli;

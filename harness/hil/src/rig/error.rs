@@ -58,6 +58,10 @@ pub enum RigError {
         command: String,
         error: String,
     },
+    /// A USB hub that should switch a board's port power cannot: not there, no access, no per-port switching, or
+    /// a request it refused.
+    #[error("rig: USB hub {hub} port {port}: {why}")]
+    Hub { hub: String, port: u8, why: String },
     /// The port could not be opened, written or read.
     #[error("rig {port}: I/O error on {command:?}")]
     Io {
@@ -89,7 +93,9 @@ impl RigError {
             RigError::Garbled { .. } | RigError::ExecGarbled { .. } => RigErrorKind::Garbled,
             RigError::Exec { .. } => RigErrorKind::Exec,
             RigError::Instrument { .. } => RigErrorKind::Instrument,
-            RigError::Io { .. } | RigError::RelayStuck { .. } => RigErrorKind::Io,
+            RigError::Io { .. } | RigError::RelayStuck { .. } | RigError::Hub { .. } => {
+                RigErrorKind::Io
+            }
             RigError::NotConfigured { .. } => RigErrorKind::NotConfigured,
             RigError::BadPattern { .. } => RigErrorKind::Config,
         }

@@ -7,7 +7,9 @@ use super::protocol::{output_regex, reply_regex, unknown_placeholder, Var};
 use super::raw::{
     RawChamber, RawCommand, RawController, DEFAULT_BAUD, DEFAULT_LINE_ENDING, DEFAULT_TIMEOUT_MS,
 };
-use super::spec::{ChamberSpec, Command, CommandLine, ControllerSpec, LineEnding, PortSpec};
+use super::spec::{
+    ChamberSpec, Command, CommandLine, ControllerSpec, LineEnding, PortSpec, PowerSwitch,
+};
 use tomlfile::{FileError, KeyPath, Source};
 
 /// Longest reply wait a rig file may ask for.
@@ -38,7 +40,18 @@ pub(crate) fn controller(
     };
     let default_timeout = timeout(src, &key.key("timeout_ms"), raw.timeout_ms)?;
     let keys = key.key("commands");
-    let c = &raw.commands;
+    let c = match (&raw.hub, &raw.commands) {
+        (Some(hub), None) => return hub_controller(src, key, hub, raw, channels, default_timeout),
+        (Some(_), Some(_)) => return Err(src.invalid(
+            &key.key("hub"),
+            "a hub controller switches only its ports' power: give `hub` or `commands`, not both",
+        )),
+        (None, Some(c)) => c,
+        (None, None) => return Err(src.invalid(
+            key,
+            "missing field `commands` (or `hub = \"1-1\"` for a USB hub's port power switching)",
+        )),
+    };
     let cmd = |name: &str, raw: &RawCommand, query: bool| {
         command(
             src,
@@ -53,14 +66,68 @@ pub(crate) fn controller(
         raw.as_ref().map(|r| cmd(name, r, query)).transpose()
     };
     Ok(ControllerSpec {
-        power_on: cmd("power_on", &c.power_on, false)?,
-        power_off: cmd("power_off", &c.power_off, false)?,
+        power: PowerSwitch::Commands {
+            on: cmd("power_on", &c.power_on, false)?,
+            off: cmd("power_off", &c.power_off, false)?,
+        },
         boot0_high: opt("boot0_high", &c.boot0_high, false)?,
         boot0_low: opt("boot0_low", &c.boot0_low, false)?,
         reset_pulse: opt("reset_pulse", &c.reset_pulse, false)?,
         temperature: opt("temperature", &c.temperature, true)?,
         current: opt("current", &c.current, true)?,
         port,
+    })
+}
+
+/// A hub controller: `hub` is a location in uhubctl's `-l` form (`1`, a root hub, or `1-1.4`), and every board's
+/// channel a port number 1..=255 of that hub; no serial port, no commands.
+fn hub_controller(
+    src: &Source,
+    key: &KeyPath,
+    hub: &str,
+    raw: &RawController,
+    channels: &[u16],
+    timeout: Duration,
+) -> Result<ControllerSpec, FileError> {
+    let valid = hub.split_once('-').map_or_else(
+        || hub.parse::<u8>().is_ok(),
+        |(bus, ports)| {
+            bus.parse::<u8>().is_ok()
+                && ports
+                    .split('.')
+                    .all(|p| p.parse::<u8>().is_ok_and(|p| p > 0))
+        },
+    );
+    if !valid {
+        return Err(src.invalid(
+            &key.key("hub"),
+            format!("{hub:?} is not a hub location: BUS or BUS-PORT[.PORT...] as uhubctl -l takes it, e.g. \"1-1.4\""),
+        ));
+    }
+    if raw.port.is_some() || raw.scpi {
+        let name = if raw.port.is_some() { "port" } else { "scpi" };
+        return Err(src.invalid(
+            &key.key(name),
+            "a hub controller talks to the hub over USB: it has no serial port",
+        ));
+    }
+    if let Some(c) = channels.iter().find(|c| **c == 0 || **c > 255) {
+        return Err(src.invalid(
+            key,
+            format!("a board on this hub has channel {c}: hub ports are 1..=255"),
+        ));
+    }
+    Ok(ControllerSpec {
+        port: None,
+        power: PowerSwitch::HubPort {
+            hub: hub.to_string(),
+            timeout,
+        },
+        boot0_high: None,
+        boot0_low: None,
+        reset_pulse: None,
+        temperature: None,
+        current: None,
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod error;
 pub mod exec;
+pub mod hub;
 mod load;
 mod load_ports;
 mod load_virtual;
@@ -20,7 +21,7 @@ pub use error::{RigError, RigErrorKind};
 pub use serial_rig::{SerialControl, SerialRig};
 pub use spec::{
     BoardSpec, ChamberSpec, Command, CommandLine, ControllerSpec, FaultRates, HseKind, LineEnding,
-    PortSpec, ProbeSelector, Rig, VirtualWiring, Wiring,
+    PortSpec, PowerSwitch, ProbeSelector, Rig, VirtualWiring, Wiring,
 };
 pub use virtual_faults::{CommandFault, ProbeDropout, VirtualFaults};
 pub use virtual_rig::{VirtualControl, VirtualRig, REPLY_TIMEOUT, RESET_PULSE, SWITCH_TIME};
@@ -40,6 +41,11 @@ pub trait RigControl: Send {
     fn set_temperature(&mut self, celsius: f64) -> Result<(), RigError>;
     /// The supply current the board draws now, in amperes; `None` when the rig cannot measure it.
     fn supply_current(&mut self) -> Result<Option<f64>, RigError> {
+        Ok(None)
+    }
+    /// What the switch itself reports about the board's power, for a person checking the wiring (a hub port's
+    /// status); `None` when it reports nothing.
+    fn power_status(&mut self) -> Result<Option<String>, RigError> {
         Ok(None)
     }
 }
@@ -62,5 +68,8 @@ impl<T: RigControl + ?Sized> RigControl for Box<T> {
     }
     fn supply_current(&mut self) -> Result<Option<f64>, RigError> {
         (**self).supply_current()
+    }
+    fn power_status(&mut self) -> Result<Option<String>, RigError> {
+        (**self).power_status()
     }
 }

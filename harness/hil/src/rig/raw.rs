@@ -39,7 +39,10 @@ pub(crate) struct RawController {
     /// The instrument speaks SCPI: `*IDN?` at start, `SYST:ERR?` after each command.
     #[serde(default)]
     pub scpi: bool,
-    pub commands: RawCommands,
+    /// A USB hub that switches its ports' power, by location (`1-1.4`, uhubctl's `-l`): boards' channels are
+    /// its ports. Instead of `commands`.
+    pub hub: Option<String>,
+    pub commands: Option<RawCommands>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,9 +10,10 @@ use regex::Regex;
 
 use super::error::RigError;
 use super::exec;
+use super::hub::{HubControl, HubPort};
 use super::protocol::{check_reply, output_regex, render, reply_regex, Var};
 use super::serial::SerialLine;
-use super::spec::{BoardSpec, Command, CommandLine, Rig, Wiring};
+use super::spec::{BoardSpec, Command, CommandLine, PowerSwitch, Rig, Wiring};
 use super::RigControl;
 
 type Shared = Arc<Mutex<SerialLine>>;
@@ -59,8 +60,9 @@ impl SerialRig {
         })
     }
 
-    /// The rig control of `board` (a board wired to one of this rig's controllers).
-    pub fn control(&self, board: &BoardSpec) -> Result<SerialControl, RigError> {
+    /// The rig control of `board` (a board wired to one of this rig's controllers): its controller's commands,
+    /// or its hub port.
+    pub fn control(&self, board: &BoardSpec) -> Result<Box<dyn RigControl>, RigError> {
         let Wiring::Controller {
             controller,
             channel,
@@ -76,6 +78,19 @@ impl SerialRig {
             .ok_or(RigError::NotConfigured {
                 action: "reach this board's controller",
             })?;
+        let (on, off) = match &spec.power {
+            PowerSwitch::Commands { on, off } => (on, off),
+            PowerSwitch::HubPort { hub, timeout } => {
+                let port = u8::try_from(*channel).map_err(|_| RigError::Hub {
+                    hub: hub.clone(),
+                    port: 0,
+                    why: format!("channel {channel} is not a hub port (1..=255)"),
+                })?;
+                return Ok(Box::new(HubControl {
+                    port: HubPort::open(hub, port, *timeout)?,
+                }));
+            }
+        };
         let vars = [("channel", channel.to_string())];
         let prep = |c: &Command| Prepared::new(c, &vars);
         let opt = |c: &Option<Command>| c.as_ref().map(prep).transpose();
@@ -87,17 +102,17 @@ impl SerialRig {
             )),
             None => None,
         };
-        Ok(SerialControl {
+        Ok(Box::new(SerialControl {
             link: link.clone(),
-            power_on: prep(&spec.power_on)?,
-            power_off: prep(&spec.power_off)?,
+            power_on: prep(on)?,
+            power_off: prep(off)?,
             boot0_high: opt(&spec.boot0_high)?,
             boot0_low: opt(&spec.boot0_low)?,
             reset_pulse: opt(&spec.reset_pulse)?,
             temperature: opt(&spec.temperature)?,
             current: opt(&spec.current)?,
             chamber,
-        })
+        }))
     }
 }
 

@@ -207,8 +207,7 @@ pub enum CommandLine {
 pub struct ControllerSpec {
     /// The serial port `send` commands go to; `None` when every command is an `exec`.
     pub port: Option<PortSpec>,
-    pub power_on: Command,
-    pub power_off: Command,
+    pub power: PowerSwitch,
     pub boot0_high: Option<Command>,
     pub boot0_low: Option<Command>,
     pub reset_pulse: Option<Command>,
@@ -216,6 +215,16 @@ pub struct ControllerSpec {
     pub temperature: Option<Command>,
     /// A supply-current query per channel; capture group 1 is amperes.
     pub current: Option<Command>,
+}
+
+/// How a controller switches a board's power.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PowerSwitch {
+    /// Its `power_on` and `power_off` commands.
+    Commands { on: Command, off: Command },
+    /// A USB hub's own per-port power switching: the hub at `hub` (uhubctl's `-l` form), the board's channel its
+    /// port.
+    HubPort { hub: String, timeout: Duration },
 }
 
 /// A SCPI temperature chamber on its own port.

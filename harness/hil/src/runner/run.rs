@@ -218,7 +218,7 @@ fn build_boards(scenario: &Scenario, shared: &Shared) -> Result<Vec<BoardRun>, R
             }
             (Wiring::Controller { .. }, Some(rig)) => {
                 let control = rig.control(spec).map_err(|e| setup(failure::chain(&e)))?;
-                BoardRun::new_real(spec, Box::new(control), shared)
+                BoardRun::new_real(spec, control, shared)
             }
             (Wiring::Controller { .. }, None) => return Err(setup("no rig controller".into())),
         };
