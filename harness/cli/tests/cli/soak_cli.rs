@@ -524,3 +524,36 @@ fn a_soak_that_regressed_against_its_baseline_fails_only_with_fail_on_regression
         "{stdout}"
     );
 }
+
+/// An exec step's `{exec_dir}` resolves from the tool's own working directory (exec/) even when the soak was given
+/// a relative reports folder, as `hil soak s.toml --reports reports` from the bench's folder gives it.
+#[test]
+fn exec_step_placeholders_are_absolute_for_a_relative_reports_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rigs/virtual-bench.toml");
+    let scenario = format!(
+        "name = \"rel\"\nrig = {:?}\nboards = [\"bench-01\"]\n[pass]\nmax_failure_rate = 1.0\n[[phases]]\nname = \"p\"\n\
+         cycles = 2\n[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo {{cycle}} >> {{exec_dir}}/seen.txt\"]\n",
+        std::fs::canonicalize(rig).unwrap()
+    );
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    let o = hil()
+        .current_dir(dir.path())
+        .args(["soak", "s.toml", "--reports", "reports", "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let run = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(run.join("exec/seen.txt")).unwrap(),
+        "1\n2\n"
+    );
+    let rows: Vec<CycleRow> = read_all(&run.join(CYCLES_CSV)).unwrap();
+    assert!(rows.iter().all(|r| !r.failed()), "{rows:#?}");
+}

@@ -43,6 +43,8 @@ pub(crate) fn run(
     run_dir: &Path,
     timeout: Duration,
 ) -> Result<String, StepError> {
+    // Absolute: the tool runs in exec/, where a run folder given as a relative path would not resolve.
+    let run_dir = &std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
     let exec_dir = run_dir.join(EXEC_DIR);
     std::fs::create_dir_all(&exec_dir)
         .map_err(|e| StepError::harness(format!("cannot create {}: {e}", exec_dir.display())))?;

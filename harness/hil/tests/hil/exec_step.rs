@@ -43,7 +43,7 @@ fn exec_rows(run: &Path) -> Vec<StepRow> {
 fn placeholders_are_filled_per_cycle_and_a_pass_records_exit_code_and_log() {
     let run = soak(
         "pass",
-        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo board={board} cycle={cycle} path={usb_path} id={step_id} > out-{cycle}.txt; echo Upload done\"]\npass = \"^Upload done\"\n",
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo board={board} cycle={cycle} path={usb_path} id={step_id} > out-{cycle}.txt; echo Upload done; echo {cycle} >> {exec_dir}/cycles-seen.txt; test -d {run_dir}/exec\"]\npass = \"^Upload done\"\n",
     )
     .unwrap();
     let rows = exec_rows(&run);
@@ -59,6 +59,9 @@ fn placeholders_are_filled_per_cycle_and_a_pass_records_exit_code_and_log() {
         out.trim(),
         "board=bench-01 cycle=2 path=0-1 id=bench-01-p-c2-a1-s1-t1"
     );
+    // {exec_dir} and {run_dir} are absolute, whatever the soak was given: they resolve from the tool's directory.
+    let seen = std::fs::read_to_string(run.join("exec/cycles-seen.txt")).unwrap();
+    assert_eq!(seen, "1\n2\n3\n");
     let log = std::fs::read_to_string(run.join("exec/bench-01-p-c2-a1-s1-t1.log")).unwrap();
     assert!(
         log.contains("status: exit code 0") && log.contains("Upload done"),
