@@ -9,7 +9,7 @@
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a running command is checked for having ended.
@@ -28,6 +28,9 @@ pub struct Finished {
     pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+    /// Both streams' lines in the order they arrived (as near as two pipes allow: a line is placed when its
+    /// end is read), for finding the first line that says something.
+    pub merged: String,
     pub elapsed: Duration,
 }
 
@@ -92,31 +95,32 @@ pub fn run(
             source,
         },
     })?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let output = Output::new();
+    drain(child.stdout.take(), &output, STDOUT);
+    drain(child.stderr.take(), &output, STDERR);
     let deadline = start + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() >= deadline => break None,
-            Ok(None) => std::thread::sleep(POLL),
-            Err(_) => break None,
+    let exited = loop {
+        match exited(&child) {
+            Some(true) => break true,
+            Some(false) if Instant::now() < deadline => std::thread::sleep(POLL),
+            _ => break false,
         }
     };
-    // The child is gone or past its deadline. Its group goes now: a helper it left behind would otherwise
-    // outlive the soak (and hold the pipes open).
+    // The child is gone or past its deadline. Its group goes now, while the child is still unreaped, so its
+    // process ID (the group's) cannot have been given to another process: a helper it left behind would
+    // otherwise outlive the soak (and hold the pipes open).
     kill_group(&child);
-    let timed_out = status.is_none();
-    let reaped = child.wait().ok();
-    let status = status.or(reaped);
+    let status = child.wait().ok();
+    let (stdout, stderr, merged) = output.collect(PIPE_GRACE);
     let done = Finished {
         code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| s.signal()),
-        stdout: collect(stdout),
-        stderr: collect(stderr),
+        stdout,
+        stderr,
+        merged,
         elapsed: start.elapsed(),
     };
-    if timed_out {
+    if !exited {
         return Err(ExecError::Timeout {
             waited: timeout,
             partial: done,
@@ -125,10 +129,18 @@ pub fn run(
     Ok(done)
 }
 
-/// What a pipe's reader thread read; a process that escaped the group (`setsid`) may hold the pipe open for ever,
-/// so the wait for the end is bounded and what was read by then is kept.
-fn collect(reader: Receiver<String>) -> String {
-    reader.recv_timeout(PIPE_GRACE).unwrap_or_default()
+/// Whether the child has exited, without reaping it (`Some(false)`: still running; `None`: cannot tell).
+fn exited(child: &Child) -> Option<bool> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    use nix::unistd::Pid;
+    let pid = Pid::from_raw(i32::try_from(child.id()).ok()?);
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    match waitid(Id::Pid(pid), flags) {
+        Ok(WaitStatus::StillAlive) => Some(false),
+        Ok(_) => Some(true),
+        Err(nix::errno::Errno::EINTR) => Some(false),
+        Err(_) => None,
+    }
 }
 
 /// SIGKILL to the child's whole process group (the child is its leader: `process_group(0)`).
@@ -141,28 +153,117 @@ fn kill_group(child: &Child) {
     }
 }
 
-/// Reads a pipe to its end on a thread, keeping at most [`MAX_OUTPUT`] bytes.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
+const STDOUT: usize = 0;
+const STDERR: usize = 1;
+
+/// What the two pipes' reader threads have read so far, shared with the caller: a process that escaped the
+/// group (`setsid`) may hold a pipe open for ever, and what was read by the end of the grace period is kept all
+/// the same.
+#[derive(Clone)]
+struct Output(Arc<(Mutex<Captured>, Condvar)>);
+
+#[derive(Default)]
+struct Captured {
+    streams: [Vec<u8>; 2],
+    /// Each stream's line not yet ended.
+    partial: [Vec<u8>; 2],
+    merged: Vec<u8>,
+    /// Pipes still being read.
+    open: usize,
+}
+
+impl Captured {
+    fn take(&mut self, stream: usize, bytes: &[u8]) {
+        let kept = &mut self.streams[stream];
+        kept.extend_from_slice(&bytes[..bytes.len().min(MAX_OUTPUT.saturating_sub(kept.len()))]);
+        self.partial[stream].extend_from_slice(bytes);
+        while let Some(end) = self.partial[stream].iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial[stream].drain(..=end).collect();
+            self.merge(&line);
+        }
+        // An endless line (a progress bar without newlines) is placed in pieces rather than held in memory.
+        if self.partial[stream].len() > MAX_OUTPUT {
+            let piece = std::mem::take(&mut self.partial[stream]);
+            self.merge(&piece);
+        }
+    }
+
+    fn merge(&mut self, bytes: &[u8]) {
+        let room = (2 * MAX_OUTPUT).saturating_sub(self.merged.len());
+        self.merged
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Places a stream's unended last line.
+    fn end(&mut self, stream: usize) {
+        let mut rest = std::mem::take(&mut self.partial[stream]);
+        if !rest.is_empty() {
+            rest.push(b'\n');
+            self.merge(&rest);
+        }
+    }
+}
+
+impl Output {
+    fn new() -> Self {
+        Self(Arc::new((Mutex::new(Captured::default()), Condvar::new())))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Captured> {
+        self.0 .0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// stdout, stderr and both merged, once both pipes ended or after `grace` at most.
+    fn collect(&self, grace: Duration) -> (String, String, String) {
+        let (_, ended) = &*self.0;
+        let deadline = Instant::now() + grace;
+        let mut c = self.lock();
+        while c.open > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            c = ended
+                .wait_timeout(c, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut merged = c.merged.clone();
+        for p in &c.partial {
+            if !p.is_empty() {
+                merged.extend_from_slice(p);
+                merged.push(b'\n');
+            }
+        }
+        (
+            text(&c.streams[STDOUT]),
+            text(&c.streams[STDERR]),
+            text(&merged),
+        )
+    }
+}
+
+/// Reads a pipe to its end on a thread into `output`.
+fn drain(pipe: Option<impl Read + Send + 'static>, output: &Output, stream: usize) {
+    let Some(mut pipe) = pipe else { return };
+    output.lock().open += 1;
+    let output = output.clone();
     std::thread::spawn(move || {
-        let Some(mut pipe) = pipe else {
-            let _ = tx.send(String::new());
-            return;
-        };
-        let mut kept = Vec::new();
         let mut buf = [0u8; 8192];
         loop {
             match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = MAX_OUTPUT.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                }
+                Ok(0) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+                Ok(n) => output.lock().take(stream, &buf[..n]),
             }
         }
-        let _ = tx.send(String::from_utf8_lossy(&kept).into_owned());
+        let mut c = output.lock();
+        c.end(stream);
+        c.open -= 1;
+        output.0 .1.notify_all();
     });
-    rx
 }
 
 /// `argv` as one line for messages: arguments with spaces or quotes are quoted.
@@ -259,6 +360,41 @@ mod tests {
         .unwrap();
         assert!(f.success());
         assert_eq!(f.stdout.len(), MAX_OUTPUT);
+    }
+
+    /// A helper that left the group (`setsid`) and keeps stdout open does not cost what was printed: it is kept
+    /// once the grace period is over, and the call does not wait for the helper.
+    #[test]
+    fn output_is_kept_when_an_escaped_helper_holds_the_pipe_open() {
+        let t = Instant::now();
+        let f = run(
+            &argv(&["sh", "-c", "echo hello; setsid sleep 4 & exit 0"]),
+            Duration::from_secs(10),
+            None,
+        )
+        .unwrap();
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        assert_eq!((f.code, f.stdout.as_str()), (Some(0), "hello\n"));
+        assert_eq!(f.merged, "hello\n");
+    }
+
+    #[test]
+    fn the_merged_output_keeps_the_order_lines_came_in() {
+        let f = run(
+            &argv(&[
+                "sh",
+                "-c",
+                "echo first >&2; sleep 0.2; echo second; sleep 0.2; printf third >&2",
+            ]),
+            Duration::from_secs(10),
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.merged, "first\nsecond\nthird\n");
+        assert_eq!(
+            (f.stdout.as_str(), f.stderr.as_str()),
+            ("second\n", "first\nthird")
+        );
     }
 
     #[test]

@@ -42,13 +42,13 @@ pub fn reply_regex(expect: &str, vars: &[Var<'_>]) -> Result<Regex, regex::Error
 }
 
 /// An exec command's expected-output pattern with placeholders filled in (escaped), searched anywhere in its
-/// stdout; `^` and `$` match at line ends.
+/// stdout; `^` and `$` match at line ends, `\n` or `\r\n` (a Windows-built tool's, a curl'd HTTP reply's).
 pub fn output_regex(expect: &str, vars: &[Var<'_>]) -> Result<Regex, regex::Error> {
     let escaped: Vec<Var<'_>> = vars
         .iter()
         .map(|(name, value)| (*name, regex::escape(value)))
         .collect();
-    Regex::new(&format!("(?m){}", render(expect, &escaped)))
+    Regex::new(&format!("(?mR){}", render(expect, &escaped)))
 }
 
 /// Why a reply line is not the expected one.
@@ -108,6 +108,16 @@ mod tests {
     ) {
         let re = reply_regex(expect, &[("channel", "3".to_string())]).unwrap();
         assert_eq!(check_reply(&re, line), want);
+    }
+
+    /// `^…$` in an exec command's expected output holds at line ends whether the tool ends lines with LF or CRLF.
+    #[rstest]
+    #[case("sent\nOK\n")]
+    #[case("sent\r\nOK\r\n")]
+    fn output_line_anchors_hold_for_lf_and_crlf(#[case] stdout: &str) {
+        let re = output_regex("^OK$", &[]).unwrap();
+        assert!(re.is_match(stdout), "{stdout:?}");
+        assert!(!output_regex("^sent OK$", &[]).unwrap().is_match(stdout));
     }
 
     /// The expected replies of the shipped bench rig, and patterns a user may write.

@@ -18,12 +18,30 @@ use super::RigControl;
 
 type Shared = Arc<Mutex<SerialLine>>;
 
+/// One controller (or the chamber) as its boards share it: its serial line, if it has one, and its turn. One
+/// command at a time per controller, whatever runs it: boards power-cycle at the same moment, and four `ykushcmd`
+/// or `usbrelay` processes at once on one HID device fail with "device busy".
+#[derive(Clone)]
+struct Link {
+    line: Option<Shared>,
+    turn: Arc<Mutex<()>>,
+}
+
+impl Link {
+    fn new(line: Option<Shared>) -> Self {
+        Self {
+            line,
+            turn: Arc::new(Mutex::new(())),
+        }
+    }
+}
+
 /// The open ports of a real rig.
 pub struct SerialRig {
-    controllers: BTreeMap<String, (Option<Shared>, super::ControllerSpec)>,
-    chamber: Option<(Shared, super::ChamberSpec)>,
-    /// Each SCPI instrument's `*IDN?` answer: (the rig file's name for it, its port, the answer).
-    pub identities: Vec<(String, String, String)>,
+    controllers: BTreeMap<String, (Link, super::ControllerSpec)>,
+    chamber: Option<(Link, super::ChamberSpec)>,
+    /// Each SCPI instrument's `*IDN?` answer, for the run folder's manifest.
+    pub identities: Vec<records::Instrument>,
 }
 
 impl SerialRig {
@@ -37,7 +55,11 @@ impl SerialRig {
                 let idn = line.identify()?;
                 line.check_errors("*IDN?")?;
                 eprintln!("hil: rig instrument {name} ({}): *IDN? {idn}", port.path);
-                identities.push((name.to_string(), port.path.clone(), idn));
+                identities.push(records::Instrument {
+                    name: name.to_string(),
+                    port: port.path.clone(),
+                    idn,
+                });
             }
             Ok(Arc::new(Mutex::new(line)))
         };
@@ -47,10 +69,10 @@ impl SerialRig {
                 Some(port) => Some(open(name, port)?),
                 None => None,
             };
-            controllers.insert(name.clone(), (line, spec.clone()));
+            controllers.insert(name.clone(), (Link::new(line), spec.clone()));
         }
         let chamber = match &rig.chamber {
-            Some(spec) => Some((open("chamber", &spec.port)?, spec.clone())),
+            Some(spec) => Some((Link::new(Some(open("chamber", &spec.port)?)), spec.clone())),
             None => None,
         };
         Ok(SerialRig {
@@ -86,9 +108,9 @@ impl SerialRig {
                     port: 0,
                     why: format!("channel {channel} is not a hub port (1..=255)"),
                 })?;
-                return Ok(Box::new(HubControl {
-                    port: HubPort::open(hub, port, *timeout)?,
-                }));
+                return Ok(Box::new(HubControl::new(HubPort::open(
+                    hub, port, *timeout,
+                )?)));
             }
         };
         let vars = [("channel", channel.to_string())];
@@ -165,13 +187,13 @@ impl Prepared {
 
     /// Sends the line and judges the reply, or runs the command line and judges its exit and output;
     /// `Ok(Some(x))` when the reply carries a number.
-    fn run(&self, link: Option<&Shared>) -> Result<Option<f64>, RigError> {
+    fn run(&self, link: &Link) -> Result<Option<f64>, RigError> {
         self.run_checked(link, |_| true, "")
     }
 
     /// As [`Prepared::run`], for a temperature reading: a value below absolute zero is a garbled reply, not a
     /// reading to record.
-    fn run_temperature(&self, link: Option<&Shared>) -> Result<Option<f64>, RigError> {
+    fn run_temperature(&self, link: &Link) -> Result<Option<f64>, RigError> {
         self.run_checked(
             link,
             |celsius| celsius >= ABSOLUTE_ZERO_C,
@@ -181,7 +203,7 @@ impl Prepared {
 
     fn run_checked(
         &self,
-        link: Option<&Shared>,
+        link: &Link,
         physical: impl Fn(f64) -> bool,
         requirement: &str,
     ) -> Result<Option<f64>, RigError> {
@@ -196,10 +218,11 @@ impl Prepared {
             let e = self.expect.as_ref().map_or("", |(e, _)| e.as_str());
             format!("{e}{requirement}")
         };
+        let _turn = link.turn.lock().unwrap_or_else(|e| e.into_inner());
         let argv = match &self.run {
             Filled::Exec(argv) => argv,
             Filled::Send(send) => {
-                let link = link.ok_or(RigError::NotConfigured {
+                let link = link.line.as_ref().ok_or(RigError::NotConfigured {
                     action: "send a line without a serial port",
                 })?;
                 let mut line = link.lock().unwrap_or_else(|e| e.into_inner());
@@ -262,8 +285,8 @@ impl Prepared {
 
 /// One board's rig control over the serial line protocol.
 pub struct SerialControl {
-    /// The controller's serial port; `None` when all its commands are `exec`s.
-    link: Option<Shared>,
+    /// The controller: its serial port (`None` when all its commands are `exec`s) and its turn.
+    link: Link,
     power_on: Prepared,
     power_off: Prepared,
     boot0_high: Option<Prepared>,
@@ -272,20 +295,20 @@ pub struct SerialControl {
     temperature: Option<Prepared>,
     current: Option<Prepared>,
     /// Chamber port, set-point command (templated on `{celsius}`), read command.
-    chamber: Option<(Shared, Command, Prepared)>,
+    chamber: Option<(Link, Command, Prepared)>,
 }
 
 impl SerialControl {
     fn optional(&self, command: &Option<Prepared>, action: &'static str) -> Result<(), RigError> {
         let command = command.as_ref().ok_or(RigError::NotConfigured { action })?;
-        command.run(self.link.as_ref()).map(|_| ())
+        command.run(&self.link).map(|_| ())
     }
 }
 
 impl RigControl for SerialControl {
     fn power(&mut self, on: bool) -> Result<(), RigError> {
         let command = if on { &self.power_on } else { &self.power_off };
-        command.run(self.link.as_ref()).map(|_| ())
+        command.run(&self.link).map(|_| ())
     }
 
     fn boot0(&mut self, high: bool) -> Result<(), RigError> {
@@ -302,15 +325,15 @@ impl RigControl for SerialControl {
 
     fn temperature(&mut self) -> Result<Option<f64>, RigError> {
         match (&self.temperature, &self.chamber) {
-            (Some(query), _) => query.run_temperature(self.link.as_ref()),
-            (None, Some((link, _, read))) => read.run_temperature(Some(link)),
+            (Some(query), _) => query.run_temperature(&self.link),
+            (None, Some((link, _, read))) => read.run_temperature(link),
             (None, None) => Ok(None),
         }
     }
 
     fn supply_current(&mut self) -> Result<Option<f64>, RigError> {
         match &self.current {
-            Some(query) => query.run(self.link.as_ref()),
+            Some(query) => query.run(&self.link),
             None => Ok(None),
         }
     }
@@ -320,6 +343,6 @@ impl RigControl for SerialControl {
             action: "set a chamber temperature",
         })?;
         let vars = [("celsius", format!("{celsius:.1}"))];
-        Prepared::new(set_point, &vars)?.run(Some(link)).map(|_| ())
+        Prepared::new(set_point, &vars)?.run(link).map(|_| ())
     }
 }

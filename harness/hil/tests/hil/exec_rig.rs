@@ -9,12 +9,16 @@ use std::time::{Duration, Instant};
 use hil::rig::{Rig, RigControl, RigErrorKind, SerialRig};
 
 /// A stand-in for `uhubctl -a on|off -l LOCATION -p PORT`: appends its arguments to `$DIR/calls`, keeps each
-/// port's state in `$DIR/port-N` and prints uhubctl's report of the port. `FAIL=1` in `$DIR/mode` exits 1 with
+/// port's state in `$DIR/port-N` and prints uhubctl's report of the port. Like a real hub's HID device, it
+/// serves one caller at a time ("device busy"). `FAIL=1` in `$DIR/mode` exits 1 with
 /// uhubctl's error; `HANG` sleeps (with a child) for ever; `JUNK` prints something else.
 const FAKE_UHUBCTL: &str = r#"#!/bin/sh
 dir=$(dirname "$0")
 echo "$*" >> "$dir/calls"
 mode=$(cat "$dir/mode" 2>/dev/null)
+# One caller at a time, as the HID device of a real hub or relay board allows ("device busy" otherwise).
+mkdir "$dir/busy" 2>/dev/null || { echo "device busy" >&2; exit 1; }
+trap 'rmdir "$dir/busy"' EXIT
 case "$mode" in
   FAIL) echo "No compatible devices detected!" >&2; exit 1 ;;
   HANG) sleep 60 & wait; exit 0 ;;
@@ -30,6 +34,7 @@ while [ $# -gt 0 ]; do
 done
 state=$( [ "$action" = on ] && echo 0503 || echo 0000 )
 word=$( [ "$action" = on ] && echo "power highspeed enable connect [0483:df11]" || echo off )
+sleep 0.1
 echo "$action" > "$dir/port-$port"
 echo "Current status for hub 1-1 [2109:2817 VIA Labs, Inc. USB2.0 Hub, USB 2.10, 4 ports, ppps]"
 echo "  Port $port: $state $word"
@@ -108,6 +113,50 @@ fn exec_commands_switch_the_port_with_the_channel_filled_in() {
     );
     // Capture group 1 of the output is the value, as for a serial temperature query.
     assert_eq!(rig.temperature().unwrap(), Some(23.5));
+}
+
+/// Boards on one controller power-cycle at the same moment: their commands take turns, so a tool that serves
+/// one caller at a time (a YKUSH, a relay board) is never called twice at once.
+#[test]
+fn boards_on_one_controller_take_turns() {
+    let b = Bench::new(
+        r#"[[boards]]
+name = "b"
+hse_hz = 25_000_000
+hse_kind = "oscillator"
+usb = { path = "1-1.3" }
+channel = 3
+"#,
+    );
+    let rig = SerialRig::open(&b.rig).unwrap();
+    let mut controls: Vec<_> = b
+        .rig
+        .boards
+        .iter()
+        .map(|board| rig.control(board).unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = controls
+            .iter_mut()
+            .map(|c| {
+                s.spawn(move || {
+                    for _ in 0..3 {
+                        c.power(false)?;
+                        c.power(true)?;
+                    }
+                    Ok::<_, hil::rig::RigError>(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap().unwrap();
+        }
+    });
+    assert_eq!(b.file("calls").lines().count(), 12);
+    assert_eq!(
+        (b.file("port-2").trim(), b.file("port-3").trim()),
+        ("on", "on")
+    );
 }
 
 #[test]
