@@ -54,9 +54,6 @@ pub(crate) struct BoardRun {
     pub step: StepContext,
     /// A passing step's detail for its steps.csv row (an exec step's exit code and time).
     pub note: Option<String>,
-    /// The step runs only to bring a virtual board back to where a resumed run left it: external tools stay
-    /// unrun.
-    pub replaying: bool,
 }
 
 impl BoardRun {
@@ -112,7 +109,6 @@ impl BoardRun {
             run_dir: shared.run_dir.clone(),
             step: StepContext::default(),
             note: None,
-            replaying: false,
         }
     }
 
@@ -156,10 +152,7 @@ impl BoardRun {
         step: &crate::scenario::ExecStep,
         timeout: Duration,
     ) -> Result<(), StepError> {
-        self.transport = None;
-        if self.replaying {
-            return Ok(());
-        }
+        self.release_usb();
         let board = ExecBoard {
             name: &self.spec.name,
             usb_serial: self.spec.usb.serial.as_deref(),
@@ -173,6 +166,11 @@ impl BoardRun {
             timeout,
         )?);
         Ok(())
+    }
+
+    /// Closes the board's USB device, so another program can claim it.
+    pub fn release_usb(&mut self) {
+        self.transport = None;
     }
 
     fn power_cycle(&mut self, off: Duration) -> Result<(), StepError> {

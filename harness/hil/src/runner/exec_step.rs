@@ -48,9 +48,12 @@ pub(crate) fn run(
     let exec_dir = run_dir.join(EXEC_DIR);
     std::fs::create_dir_all(&exec_dir)
         .map_err(|e| StepError::harness(format!("cannot create {}: {e}", exec_dir.display())))?;
-    let step_id = format!(
-        "{}-{}-c{}-a{}-s{}-t{}",
-        board.name, ctx.phase, ctx.cycle, ctx.attempt, ctx.index, ctx.try_number
+    let step_id = free_step_id(
+        &exec_dir,
+        &format!(
+            "{}-{}-c{}-a{}-s{}-t{}",
+            board.name, ctx.phase, ctx.cycle, ctx.attempt, ctx.index, ctx.try_number
+        ),
     );
     let vars: Vec<Var<'_>> = vec![
         ("board", board.name.to_string()),
@@ -70,6 +73,14 @@ pub(crate) fn run(
     let argv: Vec<String> = step.command.iter().map(|a| render(a, &vars)).collect();
     let shown = exec::display(&argv);
     let log = exec_dir.join(format!("{step_id}.log"));
+    // Written before the tool starts, so a try that hil never saw end (hil killed, the machine down) leaves its
+    // log saying so, and a resumed run's try of the same step gets a name of its own.
+    write_text(
+        &log,
+        &format!(
+            "command: {shown}\nstatus: running (a log left like this is of a try hil did not see end)\n"
+        ),
+    );
     let result = exec::run(&argv, timeout, Some(&exec_dir));
     let done = match result {
         Ok(done) => done,
@@ -105,9 +116,24 @@ pub(crate) fn run(
     }
 }
 
+/// `base`, or when a log of that name is already in `exec_dir` (the same try of a cycle a killed run did not
+/// finish), `base-r2`, `base-r3`, …: a rerun must not meet the files of the try it repeats (dfu-util refuses to
+/// upload over an existing file).
+fn free_step_id(exec_dir: &Path, base: &str) -> String {
+    let taken = |id: &str| exec_dir.join(format!("{id}.log")).exists();
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2u32..)
+        .map(|n| format!("{base}-r{n}"))
+        .find(|id| !taken(id))
+        .expect("some rerun number is free")
+}
+
 /// Why the step failed, if it did: a `fail` line, a non-zero exit, or no `pass` line, in that order.
 fn judge(step: &ExecStep, done: &Finished) -> Result<(), String> {
-    let output = format!("{}\n{}", done.stdout, done.stderr);
+    // Both streams in the order their lines came, so the first failure line is the first the tool printed.
+    let output = &done.merged;
     let compile = |p: &str| Regex::new(&format!("(?m){p}")).ok();
     if let Some(fail) = step.fail.as_deref().and_then(compile) {
         if let Some(line) = output.lines().find(|l| fail.is_match(l)) {
@@ -153,8 +179,8 @@ fn clean(line: &str) -> String {
 }
 
 fn last_line(partial: &Finished) -> String {
-    let output = format!("{}\n{}", partial.stdout, partial.stderr);
-    output
+    partial
+        .merged
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
@@ -180,6 +206,10 @@ fn write_log(path: &Path, command: &str, done: &Finished, verdict: &str) {
         done.stdout,
         done.stderr
     );
+    write_text(path, &text);
+}
+
+fn write_text(path: &Path, text: &str) {
     if let Ok(mut f) = std::fs::File::create(path) {
         let _ = f.write_all(text.as_bytes());
     }
@@ -195,6 +225,7 @@ mod tests {
             signal: None,
             stdout: stdout.into(),
             stderr: String::new(),
+            merged: stdout.into(),
             elapsed: Duration::from_millis(5),
         }
     }

@@ -1,14 +1,16 @@
 //! Where a killed run stopped, from its records alone, in one streaming pass over each file: per board and
 //! phase, the cycles finished, the time spent and the next attempt of an unfinished cycle; per board, its
-//! totals so far. Step rows of a cycle attempt that never finished are dropped, so the resumed attempt is
-//! recorded once.
+//! totals so far; and what each recorded exec step did, which a replayed virtual board cannot ask the tool
+//! again. Step rows of a cycle attempt that never finished are dropped, so the resumed attempt is recorded
+//! once.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use records::{CycleRow, RecordError, Rows, StepRow, CYCLES_CSV, STEPS_CSV};
+use records::{CycleRow, ErrorKind, Outcome, RecordError, Rows, StepRow, CYCLES_CSV, STEPS_CSV};
 
+use super::failure::StepError;
 use super::summary::{count, BoardSummary};
 use super::{PhaseProgress, ProgressMap};
 
@@ -17,10 +19,17 @@ use super::{PhaseProgress, ProgressMap};
 pub struct ResumePoint {
     progress: ProgressMap,
     totals: HashMap<String, BoardSummary>,
+    exec: RecordedExec,
 }
 
 /// (phase, cycle, attempt) of one cycle attempt.
 type Attempt = (String, u64, u32);
+
+/// One try of one step: (board, phase, cycle, attempt, step index, try).
+pub(crate) type TryKey = (String, String, u64, u32, usize, u32);
+
+/// What each recorded try of an exec step did: its passing note, or its failure.
+pub(crate) type RecordedExec = HashMap<TryKey, Result<String, StepError>>;
 
 impl ResumePoint {
     /// Take one cycles.csv row (in file order) into the position.
@@ -49,6 +58,13 @@ impl ResumePoint {
             .unwrap_or_default()
     }
 
+    /// What the records say a finished try of an exec step did (`None` when they hold no such try). A replayed
+    /// virtual board takes the tool's verdict from here: the tool is not run twice, and the replay follows the
+    /// recorded run (its retries, its stop rule, the steps skipped after a failure).
+    pub(crate) fn exec_outcome(&self, key: &TryKey) -> Option<Result<String, StepError>> {
+        self.exec.get(key).cloned()
+    }
+
     /// `board`'s totals recorded before the resume (empty for a new run).
     pub fn totals(&self, board: &str) -> Option<&BoardSummary> {
         self.totals.get(board)
@@ -66,7 +82,9 @@ pub fn resume_point(dir: &Path) -> Result<ResumePoint, RecordError> {
         last.insert(r.board.clone(), (r.phase.clone(), r.cycle, r.attempt));
     }
     let steps = dir.join(STEPS_CSV);
-    if unfinished_steps(&steps, &last)? > 0 {
+    let unfinished;
+    (unfinished, point.exec) = scan_steps(&steps, &last)?;
+    if unfinished > 0 {
         let mut filter = Unfinished::new(&last);
         records::retain::<StepRow>(&steps, |s| !filter.is_unfinished(s))?;
     }
@@ -100,23 +118,46 @@ impl<'a> Unfinished<'a> {
     }
 }
 
-fn unfinished_steps(path: &Path, last: &HashMap<String, Attempt>) -> Result<u64, RecordError> {
+/// The step rows of unfinished attempts, counted, and the exec tries of the finished ones.
+fn scan_steps(
+    path: &Path,
+    last: &HashMap<String, Attempt>,
+) -> Result<(u64, RecordedExec), RecordError> {
+    let mut exec = RecordedExec::new();
     if !path.exists() {
-        return Ok(0);
+        return Ok((0, exec));
     }
     let mut filter = Unfinished::new(last);
     let mut rows = Rows::<StepRow>::open(path)?;
     let mut n = 0;
     while let Some(s) = rows.next_row()? {
-        n += u64::from(filter.is_unfinished(s));
+        if filter.is_unfinished(s) {
+            n += 1;
+        } else if s.step == "exec" {
+            let key = (
+                s.board.clone(),
+                s.phase.clone(),
+                s.cycle,
+                s.attempt,
+                s.index,
+                s.try_number,
+            );
+            let outcome = match s.outcome {
+                Outcome::Pass => Ok(s.detail.clone()),
+                Outcome::Fail => Err(StepError {
+                    kind: s.error_kind.unwrap_or(ErrorKind::Harness),
+                    detail: s.detail.clone(),
+                }),
+            };
+            exec.insert(key, outcome);
+        }
     }
-    Ok(n)
+    Ok((n, exec))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use records::Outcome;
 
     fn row(cycle: u64, attempt: u32, final_attempt: bool, failed: bool) -> CycleRow {
         CycleRow {

@@ -13,7 +13,7 @@ use vboard::cycle_seed;
 
 use super::board::BoardRun;
 use super::failure::StepError;
-use super::{CycleFacts, PhaseProgress, RunEvent};
+use super::{CycleFacts, PhaseProgress, ResumePoint, RunEvent};
 use crate::scenario::{Action, Phase, PhaseLength, RetryOn, Scenario, Step};
 use records::{
     CycleRow, ErrorClass, OptionBytesCheck, Outcome, SerialMatch, StepRow, SCHEMA_VERSION,
@@ -28,6 +28,8 @@ pub(crate) struct PhaseJob<'a> {
     pub progress: PhaseProgress,
     /// Run the recorded cycles again, silently (a virtual board), instead of going on after them.
     pub replay: bool,
+    /// The records read at resume: a replayed exec step's recorded verdict.
+    pub resume: &'a ResumePoint,
     /// Seed of the board's random draws; mixed with phase, cycle and attempt at every cycle.
     pub seed: u64,
     pub phase_index: usize,
@@ -252,8 +254,36 @@ fn run_step(
             index,
             try_number,
         };
-        (run.note, run.replaying) = (None, !send);
-        let result = run.run(&step.action, step.timeout);
+        run.note = None;
+        let result = match &step.action {
+            // A replayed exec step is not run again: its tool's verdict is what the records say, so the replay
+            // takes the recorded path (its retries, its stop rule, the steps skipped after a failure).
+            Action::Exec(_) if !send => {
+                run.release_usb();
+                let key = (
+                    run.spec.name.clone(),
+                    job.phase.name.clone(),
+                    cycle,
+                    attempt,
+                    index,
+                    try_number,
+                );
+                match job.resume.exec_outcome(&key) {
+                    Some(Ok(note)) => {
+                        run.note = Some(note);
+                        Ok(())
+                    }
+                    Some(Err(e)) => Err(e),
+                    None => Err(StepError::harness(format!(
+                        "resume: steps.csv holds no row for this exec step (board {}, phase {}, cycle {cycle}, \
+                         attempt {attempt}, step {index}, try {try_number}); the replay cannot know what the \
+                         tool did",
+                        run.spec.name, job.phase.name
+                    ))),
+                }
+            }
+            _ => run.run(&step.action, step.timeout),
+        };
         let mut row = StepRow {
             schema: SCHEMA_VERSION,
             started_utc,

@@ -19,15 +19,12 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// A copy of the finished run `run` whose cycles.csv keeps only its first `keep` rows (steps.csv is kept
-/// whole, so it holds the step rows of attempts the cut cycles.csv never finished), resumed to the end.
-/// Returns the resumed run's folder.
+/// whole, so it holds the step rows of attempts the cut cycles.csv never finished; exec/ too, so the tools'
+/// files of those attempts are there, as a kill leaves them), resumed to the end. Returns the resumed run's
+/// folder.
 pub fn cut_and_resume(run: &Path, keep: usize) -> PathBuf {
     let copy = scratch("resumed").join(run.file_name().unwrap());
-    std::fs::create_dir_all(&copy).unwrap();
-    for entry in std::fs::read_dir(run).unwrap() {
-        let from = entry.unwrap().path();
-        std::fs::copy(&from, copy.join(from.file_name().unwrap())).unwrap();
-    }
+    copy_tree(run, &copy);
     let text = std::fs::read_to_string(run.join(CYCLES_CSV)).unwrap();
     let cut: String = text
         .lines()
@@ -40,6 +37,19 @@ pub fn cut_and_resume(run: &Path, keep: usize) -> PathBuf {
         .run(&StopSignal::new(), |_| {})
         .unwrap();
     dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &dest);
+        } else {
+            std::fs::copy(&path, dest).unwrap();
+        }
+    }
 }
 
 /// A run's cycle and step rows in a stable order with the wall-clock column blanked (workers run in

@@ -175,3 +175,57 @@ fn a_tool_that_writes_into_the_records_stops_the_run_with_the_file_named() {
         "{text}"
     );
 }
+
+/// A run killed after an exec step failed, resumed: the replayed virtual board takes the tool's recorded verdict
+/// (the tool is not run again), so the failed attempt is retried as it was, and the record is the uninterrupted
+/// run's. The tries run again live get names of their own: this tool, like dfu-util, refuses to write over a
+/// file an earlier try of the same step left.
+#[rstest::rstest]
+#[case::after_the_failed_attempt(2)]
+#[case::before_it(1)]
+fn a_resumed_run_replays_recorded_exec_verdicts_and_reruns_under_new_names(#[case] keep: usize) {
+    let whole = soak(
+        &format!("resume-{keep}"),
+        "[[steps]]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"set -C; echo {cycle} > {exec_dir}/up-{step_id}.bin || exit 9; [ {cycle}{attempt} != 21 ] || echo 'Uploading Option Bytes bank: 0 failed'\"]\nfail = \"bank: 0 failed\"\n\
+         [retry]\ncycle_attempts = 2\non = \"any\"\n",
+    )
+    .unwrap();
+    let cycles: Vec<CycleRow> = read_all(&whole.join(CYCLES_CSV)).unwrap();
+    let attempts: Vec<(u64, u32, bool)> = cycles
+        .iter()
+        .map(|r| (r.cycle, r.attempt, r.failed()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [(1, 1, false), (2, 1, true), (2, 2, false), (3, 1, false)]
+    );
+
+    let resumed = crate::common::cut_and_resume(&whole, keep);
+    // The same record, but for the run folder's path, how long each tool ran and the reruns' names.
+    let same = |run: &Path| {
+        let (mut cycles, mut steps) = crate::common::records(run);
+        let varies = regex::Regex::new(r"\d+ ms|-r\d+|/\S*/exec/").unwrap();
+        let clean = |text: &str| varies.replace_all(text, "").into_owned();
+        cycles
+            .iter_mut()
+            .for_each(|c| c.error_detail = clean(&c.error_detail));
+        steps.iter_mut().for_each(|s| s.detail = clean(&s.detail));
+        (cycles, steps)
+    };
+    assert_eq!(same(&resumed), same(&whole));
+    // Every try after the cut ran again, beside the killed run's files, not over them.
+    let exec = resumed.join("exec");
+    let reruns = std::fs::read_dir(&exec)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with("-r2.log")
+        })
+        .count();
+    let live = cycles.len() - keep;
+    assert_eq!(reruns, live, "{}", exec.display());
+    assert!(exec.join("bench-01-p-c3-a1-s1-t1.log").is_file());
+}
