@@ -37,11 +37,12 @@ pub enum RecordError {
         line: u64,
         message: String,
     },
-    /// Something other than this recorder wrote to (or cut) the file since its last row: an exec step's tool,
-    /// another hil on the same folder, an editor. Nothing more is appended to it.
+    /// Something other than this recorder wrote to, cut or replaced the file since its last row: an exec step's
+    /// tool, another hil on the same folder, an editor. Nothing more is appended to it.
     #[error(
-        "{path}: changed by something other than hil since its last row ({expected} bytes then, {found} now; an exec \
-         step's command, another hil on the same folder?); nothing more is written to it"
+        "{path}: changed by something other than hil since its last row (appended to, cut or replaced: {expected} \
+         bytes then, {found} now; an exec step's command, another hil on the same folder?); nothing more is written \
+         to it"
     )]
     Changed {
         path: PathBuf,

@@ -450,11 +450,12 @@ mod tests {
         let dir = awkward_folder(200);
         let path = dir.path().join(CYCLES_CSV);
         let text = std::fs::read_to_string(&path).unwrap();
-        let cut = text.rfind("\n3,").unwrap() + 1;
+        let v = crate::SCHEMA_VERSION;
+        let cut = text.rfind(&format!("\n{v},")).unwrap() + 1;
         let line = text[..cut].matches('\n').count() + 1;
         std::fs::write(
             &path,
-            format!("{}3,t,inf{}", &text[..cut], &text[cut + 5..]),
+            format!("{}{v},t,inf{}", &text[..cut], &text[cut + 5..]),
         )
         .unwrap();
         let chunks = split(&path, 2, 1).unwrap();

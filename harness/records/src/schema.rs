@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::vocab::{ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, Outcome, SerialMatch};
 
 /// Version of the cycles.csv / steps.csv column layout and meaning. 2: typed `serial_match`
-/// (`match`/`mismatch`/`unreadable` instead of true/false). 3: `halted_before_enumeration`, `supply_current_ma`.
-pub const SCHEMA_VERSION: u32 = 3;
+/// (`match`/`mismatch`/`unreadable` instead of true/false). 3: `halted_before_enumeration`. 4:
+/// `supply_current_ma`.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One attempt at one cycle of one board: a row of cycles.csv.
 ///

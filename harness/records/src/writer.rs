@@ -14,13 +14,39 @@ use crate::reader::Rows;
 use crate::schema::{CycleRow, StepRow, CYCLE_COLUMNS, STEP_COLUMNS};
 use crate::tail::complete_len;
 
-/// One CSV file being appended to, flushed after every row. `len` is its length after our last row: a file of
-/// another length was written by someone else, and is not appended to (a row of ours after a foreign one would
-/// hide where the damage is).
+/// One CSV file being appended to, flushed after every row. `len` is its length after our last row, counted
+/// from the bytes we wrote: a file of another length was written by someone else, and one that is no longer the
+/// file at `path` (replaced by a rename) is not ours any more; neither is appended to (a row of ours after a
+/// foreign one would hide where the damage is).
 struct Table {
     path: PathBuf,
-    writer: csv::Writer<File>,
+    writer: csv::Writer<Counted>,
     len: u64,
+    /// (device, inode) of the file we opened.
+    identity: (u64, u64),
+}
+
+/// A file that counts the bytes written to it.
+struct Counted {
+    file: File,
+    written: u64,
+}
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+fn identity(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
 }
 
 impl Table {
@@ -39,25 +65,21 @@ impl Table {
         file.set_len(keep).map_err(io)?;
         drop(file);
         let file = OpenOptions::new().append(true).open(&path).map_err(io)?;
+        let identity = identity(&file.metadata().map_err(io)?);
         let writer = csv::WriterBuilder::new()
             .has_headers(keep == 0)
-            .from_writer(file);
+            .from_writer(Counted { file, written: 0 });
         Ok(Self {
             path,
             writer,
             len: keep,
+            identity,
         })
     }
 
     fn append(&mut self, row: &impl Serialize) -> Result<(), RecordError> {
-        let found = self.on_disk()?;
-        if found != self.len {
-            return Err(RecordError::Changed {
-                path: self.path.clone(),
-                expected: self.len,
-                found,
-            });
-        }
+        self.check()?;
+        let before = self.writer.get_ref().written;
         self.writer
             .serialize(row)
             .map_err(|source| RecordError::Csv {
@@ -66,16 +88,34 @@ impl Table {
                 source,
             })?;
         self.writer.flush().map_err(RecordError::io(&self.path))?;
-        self.len = self.on_disk()?;
-        Ok(())
+        self.len += self.writer.get_ref().written - before;
+        // Bytes someone else appended while we wrote would otherwise be taken for ours.
+        self.check()
     }
 
-    fn on_disk(&self) -> Result<u64, RecordError> {
-        self.writer
+    /// The file at `path` is still ours and has the length our rows gave it.
+    fn check(&self) -> Result<(), RecordError> {
+        let open = self
+            .writer
             .get_ref()
+            .file
             .metadata()
-            .map(|m| m.len())
-            .map_err(RecordError::io(&self.path))
+            .map_err(RecordError::io(&self.path))?;
+        let changed = |found| RecordError::Changed {
+            path: self.path.clone(),
+            expected: self.len,
+            found,
+        };
+        match std::fs::metadata(&self.path) {
+            Ok(at_path) if identity(&at_path) == self.identity => {}
+            // Renamed over or deleted: what is at the path now is not what we have been writing.
+            Ok(at_path) => return Err(changed(at_path.len())),
+            Err(_) => return Err(changed(0)),
+        }
+        match open.len() {
+            found if found == self.len => Ok(()),
+            found => Err(changed(found)),
+        }
     }
 }
 

@@ -87,6 +87,45 @@ fn every_column_round_trips_and_appending_keeps_one_header() {
     assert_eq!(text.matches("schema,started_utc").count(), 1);
 }
 
+/// A record file appended to or replaced (an editor's save, a tool's rename) behind the recorder's back is not
+/// written to again, and the rows already in it stay as they were.
+#[rstest]
+#[case::appended(false)]
+#[case::replaced(true)]
+fn a_record_file_changed_behind_the_recorders_back_is_not_written_to(#[case] replace: bool) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rec = Recorder::open(dir.path()).unwrap();
+    rec.cycle(&row("a", 1)).unwrap();
+    let path = cycles(dir.path());
+    let before = std::fs::read_to_string(&path).unwrap();
+    if replace {
+        let copy = dir.path().join("copy.csv");
+        std::fs::write(&copy, &before).unwrap();
+        std::fs::rename(&copy, &path).unwrap();
+    } else {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"junk\n").unwrap();
+    }
+    let err = rec.cycle(&row("a", 2)).unwrap_err();
+    assert!(matches!(err, RecordError::Changed { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("changed by something other than hil"),
+        "{err}"
+    );
+    let after = std::fs::read_to_string(&path).unwrap();
+    let foreign = if replace { "" } else { "junk\n" };
+    assert_eq!(
+        after,
+        format!("{before}{foreign}"),
+        "nothing of ours after the change"
+    );
+}
+
 fn text_lines(dir: &Path) -> usize {
     std::fs::read_to_string(cycles(dir))
         .unwrap()
@@ -182,7 +221,7 @@ fn another_schema_is_refused_with_its_version() {
     let (_, err) = damage(0, "1");
     assert!(
         err.to_string()
-            .contains(":3: schema 1, but this hil reads schema 3"),
+            .contains(":3: schema 1, but this hil reads schema 4"),
         "{err}"
     );
 }
@@ -194,7 +233,7 @@ fn a_foreign_header_is_refused() {
     let err = read_all::<CycleRow>(&cycles(dir.path())).unwrap_err();
     assert!(
         err.to_string()
-            .contains(":1: the header is not schema 3's: column 1 is \"board\""),
+            .contains(":1: the header is not schema 4's: column 1 is \"board\""),
         "{err}"
     );
 }
