@@ -74,6 +74,7 @@ impl Soak {
             stop_reason: None,
             resumed: 0,
             phases_not_run: Vec::new(),
+            instruments: Vec::new(),
         };
         // The folder appears whole (records::create_run_dir): the copies, the input hashes and the empty
         // record files first, the manifest last, all before it takes the run's name.
@@ -179,6 +180,7 @@ impl Soak {
         mut also: impl FnMut(&RunEvent),
     ) -> Result<(PathBuf, RunSummary), SoakError> {
         let mut recorder = Recorder::open(&self.dir)?;
+        let (manifest, dir) = (&mut self.manifest, &self.dir);
         let result = runner::run(
             &self.scenario,
             &self.dir,
@@ -190,6 +192,10 @@ impl Soak {
                 match event {
                     RunEvent::Step { row, .. } => recorder.step(row)?,
                     RunEvent::Cycle { row, .. } => recorder.cycle(row)?,
+                    RunEvent::Instruments(found) => {
+                        manifest.add_instruments(found);
+                        manifest.write(dir)?;
+                    }
                     _ => {}
                 }
                 Ok(())

@@ -21,7 +21,7 @@ pub use folder::{
     create_run_dir, is_staging, name_of, stamp, CYCLES_CSV, MANIFEST_JSON, RIG_COPY, SCENARIO_COPY,
     STAGING_PREFIX, STEPS_CSV,
 };
-pub use manifest::{Manifest, RunStatus, MANIFEST_SCHEMA};
+pub use manifest::{Instrument, Manifest, RunStatus, MANIFEST_SCHEMA};
 pub use pass::{judge, Counts, Judgement, ThresholdCheck, Thresholds};
 pub use reader::{chunks, for_each, read_all, Chunk, Rows};
 pub use schema::{CycleRow, StepRow, CYCLE_COLUMNS, SCHEMA_VERSION, STEP_COLUMNS};

@@ -65,6 +65,33 @@ pub struct Manifest {
     /// empty for a run that ran them all, and in folders written before this field.
     #[serde(default)]
     pub phases_not_run: Vec<String>,
+    /// Each SCPI instrument of the rig as it named itself (`*IDN?`) when the rig opened; an instrument swapped
+    /// between a run and its resume is listed with both answers. Empty for rigs without one, and in folders
+    /// written before this field.
+    #[serde(default)]
+    pub instruments: Vec<Instrument>,
+}
+
+/// A SCPI instrument of the rig, as it answered `*IDN?`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instrument {
+    /// The rig file's name for it (its controller, or `chamber`).
+    pub name: String,
+    /// Its port: a serial device or `tcp:HOST:PORT`.
+    pub port: String,
+    /// Its answer to `*IDN?`: maker, model, serial number, firmware.
+    pub idn: String,
+}
+
+impl Manifest {
+    /// Takes in the instruments the rig found at this start or resume, keeping those already listed.
+    pub fn add_instruments(&mut self, found: &[Instrument]) {
+        for i in found {
+            if !self.instruments.contains(i) {
+                self.instruments.push(i.clone());
+            }
+        }
+    }
 }
 
 /// Only the version, to refuse another layout with a clear message before reading the rest.
@@ -82,7 +109,8 @@ impl Manifest {
             path: path.clone(),
             source,
         })?;
-        std::fs::write(&tmp, text).map_err(RecordError::io(&tmp))?;
+        // Ended with a newline, as a text file is (`cat` of it leaves the shell's next line alone).
+        std::fs::write(&tmp, text + "\n").map_err(RecordError::io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(RecordError::io(&path))
     }
 

@@ -49,6 +49,7 @@ fn run_info(dir: &Path, m: &Manifest, i: usize, agg: &Aggregate, v: &Verdicts) -
         stop_reason: m.stop_reason.clone(),
         resumed: m.resumed,
         phases_not_run: m.phases_not_run.clone(),
+        instruments: m.instruments.clone(),
         steps: scenario_steps(dir),
         boards: {
             let files = board_files(dir);

@@ -73,6 +73,8 @@ pub struct RunInfo {
     pub steps: Vec<String>,
     /// The boards of the run with their board files, from the run folder's copy of the rig file.
     pub boards: Vec<RunBoardFile>,
+    /// The rig's SCPI instruments as they answered `*IDN?` (from the manifest).
+    pub instruments: Vec<records::Instrument>,
 }
 
 /// A board of a run and the board file the rig gives it (empty when the rig names none).

@@ -263,6 +263,7 @@ mod tests {
             stop_reason: None,
             resumed: 0,
             phases_not_run: Vec::new(),
+            instruments: Vec::new(),
         }
     }
 

@@ -156,7 +156,7 @@ impl SerialLine {
             Wire::Tcp(Some(stream)) => match drain_stale(stream) {
                 // An instrument that closed an idle connection: nothing of this command was sent yet, so
                 // connect again and send it.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => {
+                Err(e) if peer_closed(&e) => {
                     self.drop_connection();
                     self.connected(line)?;
                     match &mut self.wire {
@@ -279,6 +279,13 @@ impl SerialLine {
     }
 }
 
+/// Whether an error on an idle connection means the instrument closed or reset it (it dropped an idle socket,
+/// or it was power-cycled): nothing of the next command was sent, so it can connect again and send it.
+fn peer_closed(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    matches!(e.kind(), ConnectionAborted | ConnectionReset | BrokenPipe)
+}
+
 /// Reads and drops what a TCP peer sent since the last command (a late reply), without waiting.
 fn drain_stale(stream: &mut TcpStream) -> std::io::Result<()> {
     stream.set_nonblocking(true)?;
@@ -301,9 +308,13 @@ fn drain_stale(stream: &mut TcpStream) -> std::io::Result<()> {
 }
 
 /// The code of a SCPI error-queue entry, `-113,"Undefined header"` or `+0,"No error"`; `None` when the line is
-/// not one.
+/// not one, such as a late reply `1` or `25` to an earlier query (SCPI 1999 §21.8: a code, a comma, a quoted
+/// description).
 pub(crate) fn scpi_error_code(line: &str) -> Option<i32> {
-    let (code, _) = line.split_once(',').unwrap_or((line, ""));
+    let (code, description) = line.split_once(',')?;
+    if !description.trim_start().starts_with('"') {
+        return None;
+    }
     code.trim().trim_start_matches('+').parse().ok()
 }
 
@@ -321,5 +332,10 @@ mod tests {
             Some(-222)
         );
         assert_eq!(scpi_error_code("OK"), None);
+        // Late replies to earlier queries are not queue entries.
+        assert_eq!(scpi_error_code("1"), None);
+        assert_eq!(scpi_error_code("25"), None);
+        assert_eq!(scpi_error_code("0"), None);
+        assert_eq!(scpi_error_code("1,2,3"), None);
     }
 }

@@ -43,6 +43,9 @@ pub enum RunEvent {
     Cycle { board: usize, row: Box<CycleRow> },
     /// A board stopped early (stop rule), the others go on.
     BoardStopped { board: usize, reason: String },
+    /// The rig opened, and these SCPI instruments answered `*IDN?` (sent once, before the first phase; not
+    /// for a rig without one).
+    Instruments(Vec<records::Instrument>),
 }
 
 /// Where each board is in each phase: finished cycles, time spent, the next attempt of an unfinished cycle.

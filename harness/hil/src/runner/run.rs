@@ -42,7 +42,7 @@ where
         images: Arc::new(prepare_images(scenario)?),
         run_dir: Arc::new(run_dir.to_path_buf()),
     };
-    let mut boards = build_boards(scenario, &shared)?;
+    let (mut boards, instruments) = build_boards(scenario, &shared)?;
     for b in &boards {
         if let Some(board) = b.virtual_board() {
             prepare(&b.spec.name, board);
@@ -55,6 +55,9 @@ where
     let failures = AtomicU64::new(summary.failures());
     let stop_rule = Mutex::new(None);
     let mut sink_error = None;
+    if !instruments.is_empty() {
+        sink(&RunEvent::Instruments(instruments)).map_err(RunError::Sink)?;
+    }
     for (pi, phase) in scenario.phases.iter().enumerate() {
         if stop.requested() || !active.contains(&true) {
             summary.phases_not_run = scenario.phases[pi..]
@@ -83,6 +86,7 @@ where
                     board: bi,
                     progress: resume.progress(&b.spec.name, &phase.name),
                     replay: b.virtual_board().is_some(),
+                    resume,
                     seed: seed_of(scenario, bi),
                     phase_index: pi,
                     stop: &stop.0,
@@ -194,7 +198,11 @@ fn prepare_images(scenario: &Scenario) -> Result<Vec<(ImageSource, Image)>, RunE
     Ok(out)
 }
 
-fn build_boards(scenario: &Scenario, shared: &Shared) -> Result<Vec<BoardRun>, RunError> {
+/// The boards, and the SCPI instruments the rig found.
+fn build_boards(
+    scenario: &Scenario,
+    shared: &Shared,
+) -> Result<(Vec<BoardRun>, Vec<records::Instrument>), RunError> {
     let serial = if scenario.rig.is_virtual() {
         None
     } else {
@@ -224,7 +232,8 @@ fn build_boards(scenario: &Scenario, shared: &Shared) -> Result<Vec<BoardRun>, R
         };
         out.push(run);
     }
-    Ok(out)
+    let instruments = serial.map(|s| s.identities).unwrap_or_default();
+    Ok((out, instruments))
 }
 
 fn open_serial(scenario: &Scenario) -> Result<SerialRig, RunError> {

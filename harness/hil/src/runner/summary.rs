@@ -89,7 +89,7 @@ impl RunSummary {
                     b.stopped = Some(reason.clone());
                 }
             }
-            RunEvent::Step { .. } => {}
+            RunEvent::Step { .. } | RunEvent::Instruments(_) => {}
         }
     }
 

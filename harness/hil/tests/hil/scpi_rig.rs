@@ -186,7 +186,7 @@ fn the_supply_switches_its_output_and_reads_the_current_and_the_chamber_its_set_
     // *IDN? of both, logged when the rig opened.
     assert_eq!(serial.identities.len(), 2);
     assert_eq!(
-        serial.identities[0].2,
+        serial.identities[0].idn,
         "ACME Instruments,PSU-3303,SN0042,1.2.7"
     );
     let mut control = serial.control(&rig.boards[0]).unwrap();
