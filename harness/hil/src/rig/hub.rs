@@ -232,7 +232,7 @@ impl HubPort {
         Ok(())
     }
 
-    fn error(&self, why: String) -> RigError {
+    pub(crate) fn error(&self, why: String) -> RigError {
         RigError::Hub {
             hub: self.location.clone(),
             port: self.port,
@@ -254,11 +254,35 @@ fn hub_location<T: UsbContext>(device: &Device<T>) -> String {
 /// A board powered from a hub port: power only; the rest is not the hub's to do.
 pub struct HubControl {
     pub port: HubPort,
+    /// This control switched the port off and has not switched it on since.
+    pub switched_off: bool,
+}
+
+impl HubControl {
+    pub fn new(port: HubPort) -> Self {
+        Self {
+            port,
+            switched_off: false,
+        }
+    }
 }
 
 impl RigControl for HubControl {
     fn power(&mut self, on: bool) -> Result<(), RigError> {
-        self.port.switch(on)
+        // On Linux a port can be powered again a moment after it was switched off, by a kernel driver surprised
+        // that its device went (uhubctl's README warns of it): then the board was not off for the cycle's off
+        // time, and the power cycle is not one.
+        if on && self.switched_off && self.port.status()?.powered {
+            return Err(self.port.error(
+                "the port was powered again before hil switched it on, so the board was not off for the off time \
+                 (on Linux a kernel driver of the device may power it back; unbind that driver, or switch with \
+                 the uhubctl exec recipe and -r)"
+                    .into(),
+            ));
+        }
+        self.port.switch(on)?;
+        self.switched_off = !on;
+        Ok(())
     }
     fn boot0(&mut self, _high: bool) -> Result<(), RigError> {
         Err(RigError::NotConfigured {
