@@ -93,6 +93,8 @@ struct Guest<'a> {
     kernel_args: Vec<String>,
     /// Put the board behind QEMU's usb-hub with per-port power switching (its port 1, the guest's 1-1.1).
     hub: bool,
+    /// An isolated network where 10.0.2.100:5025 is the rig socket (run.sh GUEST_NET; needs `rig`).
+    net: bool,
 }
 
 impl<'a> Guest<'a> {
@@ -108,6 +110,7 @@ impl<'a> Guest<'a> {
             mem_mb: 256,
             kernel_args: Vec::new(),
             hub: false,
+            net: false,
         }
     }
 }
@@ -196,6 +199,9 @@ fn boot(g: &Guest<'_>) -> Boot {
     }
     if g.probe {
         qemu.env("GUEST_PROBE", &probe);
+    }
+    if g.net {
+        qemu.env("GUEST_NET", "1").arg("guest_net=1");
     }
     if g.hub {
         qemu.env("GUEST_HUB", "1");
@@ -533,7 +539,7 @@ fn misdetected_power_ons(server: &[String]) -> Vec<u64> {
 
 #[test]
 fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
-    guest_soak_against_in_process("guest-soak", None, |rows| {
+    guest_soak_against_in_process("guest-soak", None, false, |rows, _| {
         assert!(rows.iter().all(|r| r.supply_current_ma.is_none()))
     });
 }
@@ -544,19 +550,59 @@ fn guest_soak_fails_the_cycles_the_in_process_soak_fails() {
 /// bootloader again, as on silicon).
 #[test]
 fn guest_soak_powered_by_a_scpi_supply_records_the_supply_current() {
-    guest_soak_against_in_process("guest-soak-scpi", Some("guest-scpi.toml"), |rows| {
-        let supply = vboard::BoardConfig::load(&root().join("fixtures/boards/drifting-25mhz.toml"))
-            .unwrap()
-            .supply;
-        for r in rows {
-            assert_eq!(
-                r.supply_current_ma,
-                Some(supply.bootloader_ma),
-                "cycle {}: {r:?}",
-                r.cycle
-            );
-        }
-    });
+    guest_soak_against_in_process(
+        "guest-soak-scpi",
+        Some("guest-scpi.toml"),
+        false,
+        |rows, console| check_scpi_soak(rows, console, "/dev/ttyS1"),
+    );
+}
+
+/// The same soak with the supply on the LAN: `tcp:10.0.2.100` (port 5025 by default) through the guest kernel's
+/// TCP/IP stack and an e1000 NIC on QEMU's isolated user network, forwarded to the server's rig socket.
+#[test]
+fn guest_soak_powered_by_a_scpi_supply_over_tcp_records_the_supply_current() {
+    guest_soak_against_in_process(
+        "guest-soak-scpi-tcp",
+        Some("guest-scpi-tcp.toml"),
+        true,
+        |rows, console| {
+            let net = console
+                .lines()
+                .find(|l| l.starts_with("@@NET"))
+                .unwrap_or_default();
+            assert!(net.starts_with("@@NET up"), "the guest's network: {net:?}");
+            check_scpi_soak(rows, console, "tcp:10.0.2.100:5025")
+        },
+    );
+}
+
+/// Each cycle recorded the current the board drew at its end (the board file's bootloader draw), and the run
+/// folder's manifest names the supply as it answered `*IDN?` on `port`.
+fn check_scpi_soak(rows: &[CycleRow], console: &str, port: &str) {
+    let supply = vboard::BoardConfig::load(&root().join("fixtures/boards/drifting-25mhz.toml"))
+        .unwrap()
+        .supply;
+    for r in rows {
+        assert_eq!(
+            r.supply_current_ma,
+            Some(supply.bootloader_ma),
+            "cycle {}: {r:?}",
+            r.cycle
+        );
+    }
+    let (lines, rc) = step(console, "manifest.json");
+    assert_eq!(rc, Some(0), "manifest.json not printed");
+    let manifest: records::Manifest = serde_json::from_str(&lines.join("\n")).unwrap();
+    let idn = format!("hil,virtual bench supply,0,{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        manifest.instruments,
+        [records::Instrument {
+            name: "supply".into(),
+            port: port.into(),
+            idn
+        }]
+    );
 }
 
 /// The same soak with the board powered through exec rig commands: a script stands in for uhubctl, sending each
@@ -564,10 +610,15 @@ fn guest_soak_powered_by_a_scpi_supply_records_the_supply_current() {
 /// cycles fail: what powers the board changes nothing the board does.
 #[test]
 fn guest_soak_powered_through_exec_rig_commands_fails_the_same_cycles() {
-    guest_soak_against_in_process("guest-soak-exec", Some("guest-exec.toml"), |_| {});
+    guest_soak_against_in_process("guest-soak-exec", Some("guest-exec.toml"), false, |_, _| {});
 }
 
-fn guest_soak_against_in_process(name: &str, scenario: Option<&str>, check: fn(&[CycleRow])) {
+fn guest_soak_against_in_process(
+    name: &str,
+    scenario: Option<&str>,
+    net: bool,
+    check: fn(&[CycleRow], &str),
+) {
     let Some(_guest) = guest_lock() else { return };
     let dir = common::scratch(name);
     let in_process = in_process_soak(&dir.join("reports"));
@@ -581,6 +632,7 @@ fn guest_soak_against_in_process(name: &str, scenario: Option<&str>, check: fn(&
     g.board = root().join("fixtures/boards/drifting-25mhz.toml");
     g.seed = 3; // in-process.toml's seed
     g.rig = true;
+    g.net = net;
     let Boot {
         console,
         ctx,
@@ -685,7 +737,7 @@ fn guest_soak_against_in_process(name: &str, scenario: Option<&str>, check: fn(&
             row.option_bytes_hex
         );
     }
-    check(&guest);
+    check(&guest, &console);
 }
 
 #[test]
