@@ -29,6 +29,17 @@ fn map_err(e: rusb::Error) -> TransferError {
     TransferError::new(kind, format!("libusb: {e}"))
 }
 
+/// libusb started for this host. When it cannot start, the host has no USB stack hil may use (no usbfs, a
+/// container without /dev/bus/usb): the host's failure, never a board's, so it is an access error.
+fn context() -> Result<rusb::Context, TransferError> {
+    rusb::Context::new().map_err(|e| {
+        TransferError::new(
+            TransferErrorKind::Access,
+            format!("libusb could not start on this host ({e}): is usbfs (/dev/bus/usb) there and readable?"),
+        )
+    })
+}
+
 /// An opened DFU device on a real USB bus, with its DFU interface claimed.
 pub struct UsbTransport {
     context: rusb::Context,
@@ -40,7 +51,7 @@ pub struct UsbTransport {
 /// Every DFU-class interface on the machine's USB buses, described as `dfu-util -l` would. Devices the user
 /// may not open are still listed, without their strings.
 pub fn list_usb() -> Result<Vec<DeviceInfo>, TransferError> {
-    let context = rusb::Context::new().map_err(map_err)?;
+    let context = context()?;
     let devices = context.devices().map_err(map_err)?;
     Ok(devices
         .iter()
@@ -197,7 +208,7 @@ impl UsbTransport {
     /// Open the one DFU device matching `selector` and claim its DFU interface. More than one match is an
     /// error that lists them, as dfu-util does.
     pub fn open(selector: &Selector) -> Result<Self, TransferError> {
-        let context = rusb::Context::new().map_err(map_err)?;
+        let context = context()?;
         let (handle, info) = open_matching(&context, selector)?;
         Ok(Self {
             context,
