@@ -148,7 +148,12 @@ impl Soak {
             return Err(refuse(why));
         }
         let scenario = Scenario::load(&manifest.scenario_file)?;
-        let resume = runner::resume_point(dir)?;
+        let replaying: Vec<String> = scenario
+            .boards()
+            .filter(|b| matches!(b.wiring, crate::rig::Wiring::Virtual(_)))
+            .map(|b| b.name.clone())
+            .collect();
+        let resume = runner::resume_point(dir, &replaying)?;
         manifest.status = RunStatus::Running;
         manifest.ended_utc = None;
         manifest.resumed += 1;

@@ -80,15 +80,18 @@ impl Table {
     fn append(&mut self, row: &impl Serialize) -> Result<(), RecordError> {
         self.check()?;
         let before = self.writer.get_ref().written;
-        self.writer
+        let written = self
+            .writer
             .serialize(row)
             .map_err(|source| RecordError::Csv {
                 path: self.path.clone(),
                 line: 0,
                 source,
-            })?;
-        self.writer.flush().map_err(RecordError::io(&self.path))?;
+            })
+            .and_then(|()| self.writer.flush().map_err(RecordError::io(&self.path)));
+        // Bytes of a failed write that reached the file are ours too: the next row must not blame another writer.
         self.len += self.writer.get_ref().written - before;
+        written?;
         // Bytes someone else appended while we wrote would otherwise be taken for ours.
         self.check()
     }

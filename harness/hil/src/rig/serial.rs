@@ -307,14 +307,12 @@ fn drain_stale(stream: &mut TcpStream) -> std::io::Result<()> {
     result
 }
 
-/// The code of a SCPI error-queue entry, `-113,"Undefined header"` or `+0,"No error"`; `None` when the line is
-/// not one, such as a late reply `1` or `25` to an earlier query (SCPI 1999 §21.8: a code, a comma, a quoted
-/// description).
+/// The code of a SCPI error-queue entry, `-113,"Undefined header"` or `+0,"No error"` (SCPI 1999 §21.8: a code,
+/// a comma, a quoted description; some instruments leave the quotes out); `None` when the line is not one, such
+/// as a late reply `1` or `25` to an earlier query. An instrument that answers a bare code is not read as one:
+/// its `SYST:ERR?` times out, and the rig does not open.
 pub(crate) fn scpi_error_code(line: &str) -> Option<i32> {
-    let (code, description) = line.split_once(',')?;
-    if !description.trim_start().starts_with('"') {
-        return None;
-    }
+    let (code, _description) = line.split_once(',')?;
     code.trim().trim_start_matches('+').parse().ok()
 }
 
@@ -336,6 +334,7 @@ mod tests {
         assert_eq!(scpi_error_code("1"), None);
         assert_eq!(scpi_error_code("25"), None);
         assert_eq!(scpi_error_code("0"), None);
-        assert_eq!(scpi_error_code("1,2,3"), None);
+        // A description without quotes, as some instruments send it.
+        assert_eq!(scpi_error_code("+0, No error"), Some(0));
     }
 }

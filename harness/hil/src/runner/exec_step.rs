@@ -96,7 +96,13 @@ pub(crate) fn run(
                 ),
             });
         }
-        Err(e) => return Err(StepError::harness(format!("`{shown}`: {e}"))),
+        Err(e) => {
+            write_text(
+                &log,
+                &format!("command: {shown}\nstatus: not started: {e}\n"),
+            );
+            return Err(StepError::harness(format!("`{shown}`: {e}")));
+        }
     };
     let verdict = judge(step, &done);
     write_log(

@@ -72,8 +72,9 @@ impl ResumePoint {
 }
 
 /// Read the run folder `dir` and drop the step rows of attempts that never finished (rewriting steps.csv
-/// atomically when there are any).
-pub fn resume_point(dir: &Path) -> Result<ResumePoint, RecordError> {
+/// atomically when there are any). `replaying` names the boards that run their recorded cycles again (the
+/// virtual ones): only their exec verdicts are kept, so a long real-rig run's are not all held in memory.
+pub fn resume_point(dir: &Path, replaying: &[String]) -> Result<ResumePoint, RecordError> {
     let mut point = ResumePoint::default();
     let mut last: HashMap<String, Attempt> = HashMap::new();
     let mut rows = Rows::<CycleRow>::open(&dir.join(CYCLES_CSV))?;
@@ -83,7 +84,7 @@ pub fn resume_point(dir: &Path) -> Result<ResumePoint, RecordError> {
     }
     let steps = dir.join(STEPS_CSV);
     let unfinished;
-    (unfinished, point.exec) = scan_steps(&steps, &last)?;
+    (unfinished, point.exec) = scan_steps(&steps, &last, replaying)?;
     if unfinished > 0 {
         let mut filter = Unfinished::new(&last);
         records::retain::<StepRow>(&steps, |s| !filter.is_unfinished(s))?;
@@ -122,6 +123,7 @@ impl<'a> Unfinished<'a> {
 fn scan_steps(
     path: &Path,
     last: &HashMap<String, Attempt>,
+    replaying: &[String],
 ) -> Result<(u64, RecordedExec), RecordError> {
     let mut exec = RecordedExec::new();
     if !path.exists() {
@@ -133,7 +135,7 @@ fn scan_steps(
     while let Some(s) = rows.next_row()? {
         if filter.is_unfinished(s) {
             n += 1;
-        } else if s.step == "exec" {
+        } else if s.step == "exec" && replaying.contains(&s.board) {
             let key = (
                 s.board.clone(),
                 s.phase.clone(),

@@ -142,6 +142,12 @@ fn a_missing_program_is_the_harnesss_not_the_boards() {
         "{}",
         r.detail
     );
+    // Its log says it never started, not that hil lost sight of it.
+    let log = std::fs::read_to_string(run.join("exec/bench-01-p-c1-a1-s1-t1.log")).unwrap();
+    assert!(
+        log.contains("status: not started: no such program"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -252,7 +252,7 @@ fn the_valid_run_folder_is_read_resumed_and_reported() {
         out.path(),
     )
     .unwrap();
-    resume_point(dir.path()).unwrap();
+    resume_point(dir.path(), &[]).unwrap();
     Soak::resume(dir.path()).unwrap();
 }
 
@@ -365,7 +365,7 @@ proptest! {
     fn mutated_run_folders_resume_or_are_refused_with_a_typed_error(edits in folder_edits()) {
         let dir = mutated_copy(&edits);
         let untouched = copy_of(dir.path());
-        if let Err(e) = resume_point(dir.path()) {
+        if let Err(e) = resume_point(dir.path(), &[]) {
             check_record_error(&e, dir.path())?;
         }
         if let Err(e) = Soak::resume(untouched.path()) {
@@ -410,7 +410,7 @@ proptest! {
             }
             Err(e) => check_report_error(&e, dir.path())?,
         }
-        if let Err(e) = resume_point(dir.path()) {
+        if let Err(e) = resume_point(dir.path(), &[]) {
             check_record_error(&e, dir.path())?;
         }
     }
