@@ -58,6 +58,7 @@ impl Board {
         self.mode = RunMode::Application {
             vector_table: entry,
         };
+        self.dwt.set_halted(now, self.core.halted());
         self.dwt.rebase(now, self.sysclk_hz());
     }
 }

@@ -342,6 +342,7 @@ impl Board {
                 vector_table: u32::from(boot_add) << 14,
             };
         }
+        self.dwt.set_halted(at, self.core.halted());
         self.dwt.rebase(at, self.sysclk_hz());
     }
 

@@ -1,5 +1,7 @@
 //! DWT cycle counter and DEMCR: CYCCNT counts at the actual SYSCLK in virtual time while DEMCR.TRCENA and
-//! DWT_CTRL.CYCCNTENA are set [C] CMSIS bit positions; debugger writes bypass the DWT software lock [U].
+//! DWT_CTRL.CYCCNTENA are set [C] CMSIS bit positions, and not while the core is halted in Debug state [C] ARMv7-M
+//! C1.8.8 (it counts processor clock cycles, and a halted core has none); debugger writes bypass the DWT software
+//! lock [U].
 
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ pub(crate) struct Dwt {
     base: u32,
     anchor: Duration,
     hz: f64,
+    /// The core is halted in Debug state: the count stands still.
+    halted: bool,
 }
 
 impl Default for Dwt {
@@ -28,6 +32,7 @@ impl Default for Dwt {
             base: 0,
             anchor: Duration::ZERO,
             hz: 0.0,
+            halted: false,
         }
     }
 }
@@ -43,7 +48,7 @@ impl Dwt {
 
     /// CYCCNT at `now` (wraps at 32 bits).
     pub fn cyccnt(&self, now: Duration) -> u32 {
-        if !self.counting() {
+        if !self.counting() || self.halted {
             return self.base;
         }
         let cycles = now.saturating_sub(self.anchor).as_secs_f64() * self.hz;
@@ -56,6 +61,14 @@ impl Dwt {
         self.base = self.cyccnt(at);
         self.anchor = at;
         self.hz = new_hz.max(0.0);
+    }
+
+    /// The core entered (`true`) or left Debug state at `now`.
+    pub fn set_halted(&mut self, now: Duration, halted: bool) {
+        if halted != self.halted {
+            self.freeze(now);
+            self.halted = halted;
+        }
     }
 
     pub fn write_ctrl(&mut self, now: Duration, value: u32) {

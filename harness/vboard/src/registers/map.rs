@@ -49,6 +49,7 @@ impl Board {
                 if self.core.write(now, addr, value) == Some(core::Effect::SystemReset) {
                     self.software_reset(now);
                 }
+                self.dwt.set_halted(now, self.core.halted());
             }
             _ if self.register(now, addr).is_some() || self.memory_word(addr).is_some() => {
                 return Err(BusFault::ReadOnly { addr })

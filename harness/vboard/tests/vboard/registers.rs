@@ -61,6 +61,31 @@ fn cyccnt_counts_actual_sysclk(#[case] config: BoardConfig, #[case] per_ms: u32)
     assert_eq!(frozen, 0);
 }
 
+/// A core halted in Debug state has no cycles to count: CYCCNT stands still from the halt and counts on from
+/// where it stood when the core runs again.
+#[test]
+fn cyccnt_stands_still_while_the_core_is_halted() {
+    use vboard::registers::core::{C_DEBUGEN, C_HALT, DHCSR};
+    const DBGKEY: u32 = 0xA05F << 16;
+    let mut host = Host::healthy();
+    let t = host.now;
+    let ms = |n| t + Duration::from_millis(n);
+    host.board.write_u32(t, DEMCR, 1 << 24).unwrap();
+    host.board.write_u32(t, DWT_CTRL, 1).unwrap();
+    host.board.write_u32(t, DWT_CYCCNT, 0).unwrap();
+    host.board
+        .write_u32(ms(1), DHCSR, DBGKEY | C_DEBUGEN | C_HALT)
+        .unwrap();
+    let at_halt = host.board.read_u32(ms(1), DWT_CYCCNT).unwrap();
+    assert!(at_halt.abs_diff(60_000) <= 1, "{at_halt}");
+    assert_eq!(host.board.read_u32(ms(4), DWT_CYCCNT), Ok(at_halt));
+    host.board
+        .write_u32(ms(4), DHCSR, DBGKEY | C_DEBUGEN)
+        .unwrap();
+    let after = host.board.read_u32(ms(5), DWT_CYCCNT).unwrap();
+    assert!(after.abs_diff(120_000) <= 2, "{after}");
+}
+
 #[test]
 fn reset_flags_follow_the_reset_kind() {
     let mut host = Host::healthy();
