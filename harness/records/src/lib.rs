@@ -24,7 +24,7 @@ pub use folder::{
 pub use manifest::{Instrument, Manifest, RunStatus, MANIFEST_SCHEMA};
 pub use pass::{judge, Counts, Judgement, ThresholdCheck, Thresholds};
 pub use reader::{chunks, for_each, read_all, Chunk, Rows};
-pub use schema::{CycleRow, StepRow, CYCLE_COLUMNS, SCHEMA_VERSION, STEP_COLUMNS};
+pub use schema::{CycleRow, StepRow, TryKey, CYCLE_COLUMNS, SCHEMA_VERSION, STEP_COLUMNS};
 pub use tail::complete_len;
 pub use vocab::{ErrorClass, ErrorKind, HseVerdict, OptionBytesCheck, Outcome, SerialMatch};
 pub use writer::{retain, Recorder};

@@ -150,6 +150,22 @@ pub struct StepRow {
     pub dfu_requests: u32,
 }
 
+/// Which try of which step a steps.csv row is: (board, phase, cycle, attempt, step index, try). Unique in a run.
+pub type TryKey = (String, String, u64, u32, usize, u32);
+
+impl StepRow {
+    pub fn try_key(&self) -> TryKey {
+        (
+            self.board.clone(),
+            self.phase.clone(),
+            self.cycle,
+            self.attempt,
+            self.index,
+            self.try_number,
+        )
+    }
+}
+
 /// steps.csv's header, in order.
 pub const STEP_COLUMNS: [&str; 16] = [
     "schema",

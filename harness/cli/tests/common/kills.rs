@@ -80,21 +80,10 @@ impl Tally {
 
 /// One row's identity in a run: board, phase, cycle, attempt (and step index and try for a step row).
 type CycleKey = (String, String, u64, u32);
-type StepKey = (String, String, u64, u32, usize, u32);
+type StepKey = records::TryKey;
 
 fn cycle_key(r: &CycleRow) -> CycleKey {
     (r.board.clone(), r.phase.clone(), r.cycle, r.attempt)
-}
-
-fn step_key(s: &StepRow) -> StepKey {
-    (
-        s.board.clone(),
-        s.phase.clone(),
-        s.cycle,
-        s.attempt,
-        s.index,
-        s.try_number,
-    )
 }
 
 /// An uninterrupted run of one scenario: its rows by key (wall-clock column blanked) and its wall time.
@@ -164,7 +153,7 @@ fn reference(hil: &Path, scenario: &Path, work: &Path) -> Reference {
         steps: read_all::<StepRow>(&dir.join(STEPS_CSV))
             .unwrap()
             .into_iter()
-            .map(|s| (step_key(&s), blank_step(s)))
+            .map(|s| (s.try_key(), blank_step(s)))
             .collect(),
         wall,
     }
@@ -466,7 +455,8 @@ fn check_whole(tally: &mut Tally, name: &str, dir: &Path, r: &Reference) {
     compare(tally, name, dir, &cycles, &steps, r);
     let have: std::collections::HashSet<CycleKey> = cycles.iter().map(cycle_key).collect();
     let missing = r.cycles.keys().filter(|k| !have.contains(*k)).count();
-    let have_steps: std::collections::HashSet<StepKey> = steps.iter().map(step_key).collect();
+    let have_steps: std::collections::HashSet<StepKey> =
+        steps.iter().map(StepRow::try_key).collect();
     let missing_steps = r.steps.keys().filter(|k| !have_steps.contains(*k)).count();
     if missing + missing_steps > 0 {
         tally.lost += missing + missing_steps;
@@ -521,7 +511,7 @@ fn compare(
     }
     let mut seen = std::collections::HashSet::new();
     for step in steps {
-        let key = step_key(step);
+        let key = step.try_key();
         if !seen.insert(key.clone()) {
             tally.duplicated += 1;
             tally.problems.push(format!(

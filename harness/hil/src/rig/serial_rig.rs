@@ -16,25 +16,11 @@ use super::serial::SerialLine;
 use super::spec::{BoardSpec, Command, CommandLine, PowerSwitch, Rig, Wiring};
 use super::RigControl;
 
-type Shared = Arc<Mutex<SerialLine>>;
-
-/// One controller (or the chamber) as its boards share it: its serial line, if it has one, and its turn. One
-/// command at a time per controller, whatever runs it: boards power-cycle at the same moment, and four `ykushcmd`
-/// or `usbrelay` processes at once on one HID device fail with "device busy".
-#[derive(Clone)]
-struct Link {
-    line: Option<Shared>,
-    turn: Arc<Mutex<()>>,
-}
-
-impl Link {
-    fn new(line: Option<Shared>) -> Self {
-        Self {
-            line,
-            turn: Arc::new(Mutex::new(())),
-        }
-    }
-}
+/// One controller (or the chamber) as its boards share it: its serial line, `None` when all its commands are
+/// `exec`s. Its lock is held for the whole of each command, whatever runs it, so a controller runs one command at
+/// a time: boards power-cycle at the same moment, and four `ykushcmd` or `usbrelay` processes at once on one HID
+/// device fail with "device busy".
+type Link = Arc<Mutex<Option<SerialLine>>>;
 
 /// The open ports of a real rig.
 pub struct SerialRig {
@@ -49,7 +35,7 @@ impl SerialRig {
     /// is (`*IDN?`, logged on stderr), so a wrong address or a mute instrument stops the run before it starts.
     pub fn open(rig: &Rig) -> Result<SerialRig, RigError> {
         let mut identities = Vec::new();
-        let mut open = |name: &str, port: &super::PortSpec| -> Result<Shared, RigError> {
+        let mut open = |name: &str, port: &super::PortSpec| -> Result<SerialLine, RigError> {
             let mut line = SerialLine::open(port)?;
             if line.scpi() {
                 let idn = line.identify()?;
@@ -61,7 +47,7 @@ impl SerialRig {
                     idn,
                 });
             }
-            Ok(Arc::new(Mutex::new(line)))
+            Ok(line)
         };
         let mut controllers = BTreeMap::new();
         for (name, spec) in &rig.controllers {
@@ -69,10 +55,13 @@ impl SerialRig {
                 Some(port) => Some(open(name, port)?),
                 None => None,
             };
-            controllers.insert(name.clone(), (Link::new(line), spec.clone()));
+            controllers.insert(name.clone(), (Arc::new(Mutex::new(line)), spec.clone()));
         }
         let chamber = match &rig.chamber {
-            Some(spec) => Some((Link::new(Some(open("chamber", &spec.port)?)), spec.clone())),
+            Some(spec) => Some((
+                Arc::new(Mutex::new(Some(open("chamber", &spec.port)?))),
+                spec.clone(),
+            )),
             None => None,
         };
         Ok(SerialRig {
@@ -218,14 +207,14 @@ impl Prepared {
             let e = self.expect.as_ref().map_or("", |(e, _)| e.as_str());
             format!("{e}{requirement}")
         };
-        let _turn = link.turn.lock().unwrap_or_else(|e| e.into_inner());
+        // Held until the command is done, an exec's too: one command at a time per controller.
+        let mut turn = link.lock().unwrap_or_else(|e| e.into_inner());
         let argv = match &self.run {
             Filled::Exec(argv) => argv,
             Filled::Send(send) => {
-                let link = link.line.as_ref().ok_or(RigError::NotConfigured {
+                let line = turn.as_mut().ok_or(RigError::NotConfigured {
                     action: "send a line without a serial port",
                 })?;
-                let mut line = link.lock().unwrap_or_else(|e| e.into_inner());
                 line.send(send)?;
                 let got = self
                     .expect
@@ -285,7 +274,7 @@ impl Prepared {
 
 /// One board's rig control over the serial line protocol.
 pub struct SerialControl {
-    /// The controller: its serial port (`None` when all its commands are `exec`s) and its turn.
+    /// The controller: its serial port (`None` when all its commands are `exec`s).
     link: Link,
     power_on: Prepared,
     power_off: Prepared,

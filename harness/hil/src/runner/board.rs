@@ -152,7 +152,8 @@ impl BoardRun {
         step: &crate::scenario::ExecStep,
         timeout: Duration,
     ) -> Result<(), StepError> {
-        self.release_usb();
+        // Released first, so the tool can claim the device.
+        self.transport = None;
         let board = ExecBoard {
             name: &self.spec.name,
             usb_serial: self.spec.usb.serial.as_deref(),
@@ -166,11 +167,6 @@ impl BoardRun {
             timeout,
         )?);
         Ok(())
-    }
-
-    /// Closes the board's USB device, so another program can claim it.
-    pub fn release_usb(&mut self) {
-        self.transport = None;
     }
 
     fn power_cycle(&mut self, off: Duration) -> Result<(), StepError> {

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use records::{CycleRow, ErrorKind, Outcome, RecordError, Rows, StepRow, CYCLES_CSV, STEPS_CSV};
+use records::{
+    CycleRow, ErrorKind, Outcome, RecordError, Rows, StepRow, TryKey, CYCLES_CSV, STEPS_CSV,
+};
 
 use super::failure::StepError;
 use super::summary::{count, BoardSummary};
@@ -24,9 +26,6 @@ pub struct ResumePoint {
 
 /// (phase, cycle, attempt) of one cycle attempt.
 type Attempt = (String, u64, u32);
-
-/// One try of one step: (board, phase, cycle, attempt, step index, try).
-pub(crate) type TryKey = (String, String, u64, u32, usize, u32);
 
 /// What each recorded try of an exec step did: its passing note, or its failure.
 pub(crate) type RecordedExec = HashMap<TryKey, Result<String, StepError>>;
@@ -136,14 +135,6 @@ fn scan_steps(
         if filter.is_unfinished(s) {
             n += 1;
         } else if s.step == "exec" && replaying.contains(&s.board) {
-            let key = (
-                s.board.clone(),
-                s.phase.clone(),
-                s.cycle,
-                s.attempt,
-                s.index,
-                s.try_number,
-            );
             let outcome = match s.outcome {
                 Outcome::Pass => Ok(s.detail.clone()),
                 Outcome::Fail => Err(StepError {
@@ -151,7 +142,7 @@ fn scan_steps(
                     detail: s.detail.clone(),
                 }),
             };
-            exec.insert(key, outcome);
+            exec.insert(s.try_key(), outcome);
         }
     }
     Ok((n, exec))

@@ -259,7 +259,8 @@ fn run_step(
             // A replayed exec step is not run again: its tool's verdict is what the records say, so the replay
             // takes the recorded path (its retries, its stop rule, the steps skipped after a failure).
             Action::Exec(_) if !send => {
-                run.release_usb();
+                // The USB device released, as a run exec step releases it.
+                run.transport = None;
                 let key = (
                     run.spec.name.clone(),
                     job.phase.name.clone(),
